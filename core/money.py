@@ -1,0 +1,68 @@
+"""Money is an ``int`` of minor units (cents, 分). Parsing is strict."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from core.errors import DomainError
+
+Cents = int
+CENTS_PER_UNIT = 100
+
+_AMOUNT = re.compile(r"(?P<units>\d*)(?:\.(?P<frac>\d*))?")
+_COUNT = re.compile(r"\d+")
+
+
+def _normalise(text: str) -> str:
+    # NFKC folds full-width digits and the full-width full stop (０．５ -> 0.5).
+    return unicodedata.normalize("NFKC", text).strip().replace("。", ".")
+
+
+def parse_amount(text: str, *, maximum: Cents | None = None) -> Cents:
+    """Parse ``10``, ``10.5``, ``10.50`` or ``０.５`` into cents.
+
+    Rejects negatives, zero, more than two decimals, exponents, NaN, thousands
+    separators and values above ``maximum``; each refusal names what is allowed.
+    """
+    raw = _normalise(text)
+    if not raw:
+        raise DomainError("error.amount_missing")
+    if "," in raw or "_" in raw or " " in raw or "'" in raw:
+        raise DomainError("error.amount_separator", text=text)
+    if raw.startswith("-"):
+        raise DomainError("error.amount_not_positive", text=text)
+    match = _AMOUNT.fullmatch(raw)
+    if match is None or not (match.group("units") or match.group("frac")):
+        raise DomainError("error.amount_format", text=text)
+    units, frac = match.group("units") or "0", match.group("frac")
+    if frac is not None and len(frac) > 2:
+        raise DomainError("error.amount_decimals", text=text)
+    if len(units) > 12:
+        raise DomainError("error.amount_too_large", text=text, maximum=maximum or 0)
+    cents = int(units) * CENTS_PER_UNIT + int((frac or "").ljust(2, "0") or 0)
+    if cents <= 0:
+        raise DomainError("error.amount_not_positive", text=text)
+    if maximum is not None and cents > maximum:
+        raise DomainError("error.amount_too_large", text=text, maximum=maximum)
+    return cents
+
+
+def parse_count(text: str, *, maximum: int) -> int:
+    """Parse a share count: a whole number from 1 to ``maximum``."""
+    raw = _normalise(text)
+    if not _COUNT.fullmatch(raw):
+        raise DomainError("error.count_format", text=text, maximum=maximum)
+    count = int(raw)
+    if count < 1:
+        raise DomainError("error.count_format", text=text, maximum=maximum)
+    if count > maximum:
+        raise DomainError("error.count_too_large", count=count, maximum=maximum)
+    return count
+
+
+def format_cents(cents: Cents) -> str:
+    """``1234`` -> ``"12.34"``; negative amounts keep their sign."""
+    sign = "-" if cents < 0 else ""
+    units, frac = divmod(abs(cents), CENTS_PER_UNIT)
+    return f"{sign}{units}.{frac:02d}"
