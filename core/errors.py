@@ -22,7 +22,9 @@ class DomainError(Exception):
 
 class InsufficientFunds(DomainError):
     def __init__(self, balance: int, needed: int) -> None:
-        super().__init__("error.insufficient_funds", balance=balance, needed=needed)
+        from core.money import Amount
+
+        super().__init__("error.insufficient_funds", balance=Amount(balance), needed=Amount(needed))
         self.balance = balance
         self.needed = needed
 

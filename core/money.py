@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from core.errors import DomainError
 
 Cents = int
 CENTS_PER_UNIT = 100
 
-_AMOUNT = re.compile(r"(?P<units>\d*)(?:\.(?P<frac>\d*))?")
-_COUNT = re.compile(r"\d+")
+
+
+class Amount(int):
+    """Marks an ``int`` of cents inside message parameters, so renderers format it as money."""
+
+
+_AMOUNT = re.compile(r"(?P<units>[0-9]*)(?:\.(?P<frac>[0-9]*))?", re.ASCII)
+_COUNT = re.compile(r"[0-9]+", re.ASCII)
+
+
+# Full-width forms (０-９, ．, ，, －, ideographic space) fold to ASCII; nothing
+# else does, so superscripts and other digit look-alikes are refused.
+_FULL_WIDTH = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20, 0x3002: 0x2E}
+HARD_MAXIMUM: Cents = 10**13
 
 
 def _normalise(text: str) -> str:
-    # NFKC folds full-width digits and the full-width full stop (０．５ -> 0.5).
-    return unicodedata.normalize("NFKC", text).strip().replace("。", ".")
+    return text.translate(_FULL_WIDTH).strip()
 
 
 def parse_amount(text: str, *, maximum: Cents | None = None) -> Cents:
@@ -38,13 +48,14 @@ def parse_amount(text: str, *, maximum: Cents | None = None) -> Cents:
     units, frac = match.group("units") or "0", match.group("frac")
     if frac is not None and len(frac) > 2:
         raise DomainError("error.amount_decimals", text=text)
-    if len(units) > 12:
-        raise DomainError("error.amount_too_large", text=text, maximum=maximum or 0)
+    maximum = HARD_MAXIMUM if maximum is None else maximum
+    if len(units.lstrip("0")) > 13:
+        raise DomainError("error.amount_too_large", text=text, maximum=Amount(maximum))
     cents = int(units) * CENTS_PER_UNIT + int((frac or "").ljust(2, "0") or 0)
     if cents <= 0:
         raise DomainError("error.amount_not_positive", text=text)
-    if maximum is not None and cents > maximum:
-        raise DomainError("error.amount_too_large", text=text, maximum=maximum)
+    if cents > maximum:
+        raise DomainError("error.amount_too_large", text=text, maximum=Amount(maximum))
     return cents
 
 

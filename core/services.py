@@ -1,0 +1,346 @@
+"""Use cases: send, press (grab then open), expire and refund, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from core.allocation import Rule, share_amount
+from core.errors import GateUnavailable
+from core.money import Cents
+from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
+from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
+
+PACKET_ID_ALPHABET = string.ascii_letters + string.digits
+PACKET_ID_LENGTH = 10
+GATE_TTL_MARGIN_MS = 3600 * 1000
+
+
+class SystemClock:
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+
+class Answer(StrEnum):
+    GOT = "got"
+    ALREADY = "already"
+    TOO_SLOW = "too_slow"
+    EXPIRED = "expired"
+    NOT_FOR_YOU = "not_for_you"
+    NOT_THIS_TIME = "not_this_time"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class PressResult:
+    answer: Answer
+    packet: Packet | None = None
+    share: Share | None = None
+    finished: bool = False  # this press took the last share
+
+
+@dataclass(slots=True)
+class AuditReport:
+    problems: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    packets: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def is_packet_id(text: str) -> bool:
+    return len(text) == PACKET_ID_LENGTH and all(c in PACKET_ID_ALPHABET for c in text)
+
+
+def new_packet_id() -> str:
+    return "".join(secrets.choice(PACKET_ID_ALPHABET) for _ in range(PACKET_ID_LENGTH))
+
+
+class RedPackets:
+    """The red-packet use cases, over a durable store and an optional gate."""
+
+    def __init__(
+        self,
+        store: PacketStore,
+        gate: Gate | None,
+        *,
+        clock: Clock | None = None,
+        limits: Limits = Limits(),
+        lucky_rule: Rule = Rule.DOUBLE_MEAN,
+        welcome_bonus: Cents = 0,
+        gate_timeout_s: float = 1.0,
+        max_in_flight: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.gate = gate
+        self.clock = clock or SystemClock()
+        self.limits = limits
+        self.lucky_rule = lucky_rule
+        self.welcome_bonus = welcome_bonus
+        self.gate_timeout_s = gate_timeout_s
+        self.max_in_flight = max_in_flight
+        self._packets: OrderedDict[str, Packet] = OrderedDict()
+        self._presses: dict[tuple[str, int], asyncio.Future[PressResult]] = {}
+        self._greeted: set[int] = set()
+        self.turned_away = 0  # presses the gate answered without touching the database
+
+    # -- members -------------------------------------------------------------
+
+    async def greet(self, member: Member) -> bool:
+        """Record a member on first contact and pay the welcome bonus once."""
+        if member.id in self._greeted:
+            return False
+        is_new = await self.store.greet(member, self.welcome_bonus, self.clock.now_ms())
+        self._greeted.add(member.id)
+        return is_new
+
+    # -- sending -------------------------------------------------------------
+
+    async def send(self, request: PacketRequest, key: str) -> Packet:
+        """Debit the sender and create the packet; the same ``key`` never sends twice."""
+        validate_request(request, self.limits)
+        now = self.clock.now_ms()
+        rule = Rule.FIXED if request.kind is Kind.FIXED else self.lucky_rule
+        recipient = request.recipient
+        packet = Packet(
+            id=new_packet_id(),
+            chat_id=request.chat_id,
+            sender_id=request.sender.id,
+            sender_name=clip_text(request.sender.name, self.limits.name_chars),
+            kind=request.kind,
+            rule=rule,
+            total=request.total,
+            count=request.count,
+            greeting=clip_text(request.greeting, self.limits.greeting_chars),
+            created_at=now,
+            expires_at=now + self.limits.ttl_ms,
+            cap=self.limits.max_share,
+            recipient_id=recipient.id if recipient else None,
+            recipient_name=clip_text(recipient.name, self.limits.name_chars) if recipient else None,
+            seed=secrets.token_bytes(16),
+        )
+        await self.greet(request.sender)
+        stored = await self.store.create_packet(packet, key)
+        if stored.id == packet.id and self.gate is not None:
+            try:
+                await asyncio.wait_for(
+                    self.gate.prime(stored.id, stored.count, (), self._gate_ttl(stored)),
+                    self.gate_timeout_s,
+                )
+            except (GateUnavailable, TimeoutError):
+                pass  # rebuilt from the database on the first press
+        return stored
+
+    # -- pressing ------------------------------------------------------------
+
+    async def press(self, packet_id: str, member: Member) -> PressResult:
+        """One press of **Open**: grab in the gate, then open in the database."""
+        if not is_packet_id(packet_id):
+            return PressResult(Answer.NOT_FOUND)
+        key = (packet_id, member.id)
+        running = self._presses.get(key)
+        if running is not None:  # a double tap: the first press answers for both
+            first = await asyncio.shield(running)
+            if first.answer is Answer.GOT:
+                return PressResult(Answer.ALREADY, first.packet, first.share)
+            return first
+        if len(self._presses) >= self.max_in_flight:
+            return PressResult(Answer.NOT_THIS_TIME)
+        task = asyncio.ensure_future(self._press(packet_id, member))
+        self._presses[key] = task
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._presses.pop(key, None)
+            else:
+                task.add_done_callback(lambda _: self._presses.pop(key, None))
+
+    async def _press(self, packet_id: str, member: Member) -> PressResult:
+        packet = await self._packet(packet_id)
+        if packet is None:
+            return PressResult(Answer.NOT_FOUND)
+        if packet.is_personal and member.id != packet.recipient_id:
+            return PressResult(Answer.NOT_FOR_YOU, packet)
+        if self.clock.now_ms() >= packet.expires_at:
+            share = await self.store.share_of(packet_id, member.id)
+            return PressResult(Answer.ALREADY if share else Answer.EXPIRED, packet, share)
+        if self.gate is not None:
+            try:
+                early = await asyncio.wait_for(self._admit(packet, member), self.gate_timeout_s)
+            except (GateUnavailable, TimeoutError, OSError):
+                return PressResult(Answer.NOT_THIS_TIME, packet)
+            if early is not None:
+                self.turned_away += 1
+                return early
+        try:
+            opened = await self.store.open_share(packet_id, member, self.clock.now_ms())
+        except Exception:
+            await self._release(packet_id, member.id)
+            return PressResult(Answer.NOT_THIS_TIME, packet)
+        outcome = opened.outcome
+        packet = opened.packet or packet
+        if outcome is Opening.OPENED:
+            return PressResult(Answer.GOT, packet, opened.share, finished=opened.finished)
+        if outcome is Opening.ALREADY:
+            return PressResult(Answer.ALREADY, packet, opened.share)
+        if outcome is Opening.EXPIRED:
+            return PressResult(Answer.EXPIRED, packet)
+        if outcome is Opening.NOT_FOUND:
+            return PressResult(Answer.NOT_FOUND)
+        return PressResult(Answer.TOO_SLOW, packet)
+
+    async def _admit(self, packet: Packet, member: Member) -> PressResult | None:
+        """Grab a ticket; return an answer if the press ends at the gate."""
+        assert self.gate is not None
+        for _ in range(3):
+            grab = await self.gate.grab(packet.id, member.id)
+            if grab is Grab.GRANTED:
+                return None
+            if grab is Grab.EMPTY:
+                return PressResult(Answer.TOO_SLOW, packet)
+            if grab is Grab.MISSING:
+                await self.rebuild_gate(packet.id)
+                continue
+            share = await self.store.share_of(packet.id, member.id)
+            if share is not None:
+                return PressResult(Answer.ALREADY, packet, share)
+            # The gate remembers a grab the database never saw (an open that
+            # failed, or a flush): give the ticket back and try again.
+            await self.gate.release(packet.id, member.id)
+        raise GateUnavailable("gate did not settle")
+
+    async def _release(self, packet_id: str, member_id: int) -> None:
+        if self.gate is None:
+            return
+        try:
+            await asyncio.wait_for(self.gate.release(packet_id, member_id), self.gate_timeout_s)
+        except (GateUnavailable, TimeoutError, OSError):
+            pass  # the audit rebuilds a gate that drifted
+
+    async def rebuild_gate(self, packet_id: str) -> None:
+        """Rebuild one packet's gate from the database (the truth)."""
+        assert self.gate is not None
+        packet = await self.store.get_packet(packet_id)
+        if packet is None:
+            return
+        shares = await self.store.shares(packet_id)
+        live = packet.status is Status.LIVE and self.clock.now_ms() < packet.expires_at
+        tickets = packet.count - len(shares) if live else 0
+        await self.gate.prime(
+            packet_id, tickets, [s.member_id for s in shares], self._gate_ttl(packet)
+        )
+
+    def _gate_ttl(self, packet: Packet) -> int:
+        return max(packet.expires_at - self.clock.now_ms(), 0) + GATE_TTL_MARGIN_MS
+
+    async def _packet(self, packet_id: str) -> Packet | None:
+        cached = self._packets.get(packet_id)
+        if cached is not None:
+            self._packets.move_to_end(packet_id)
+            return cached
+        packet = await self.store.get_packet(packet_id)
+        if packet is not None:
+            self._packets[packet_id] = packet
+            if len(self._packets) > 10_000:
+                self._packets.popitem(last=False)
+        return packet
+
+    # -- reading -------------------------------------------------------------
+
+    async def packet_and_shares(self, packet_id: str) -> tuple[Packet, list[Share]] | None:
+        if not is_packet_id(packet_id):
+            return None
+        packet = await self.store.get_packet(packet_id)
+        if packet is None:
+            return None
+        return packet, await self.store.shares(packet_id)
+
+    # -- expiry --------------------------------------------------------------
+
+    async def expire_due(self, limit: int = 500) -> list[Refund]:
+        """Expire every packet past its time and refund what is left, once."""
+        refunds = await self.store.expire_due(self.clock.now_ms(), limit)
+        if self.gate is not None:
+            for refund in refunds:
+                try:
+                    await asyncio.wait_for(self.gate.reset(refund.packet.id), self.gate_timeout_s)
+                except (GateUnavailable, TimeoutError, OSError):
+                    pass
+        return refunds
+
+    # -- audit ---------------------------------------------------------------
+
+    async def audit(self, *, repair: bool = True) -> AuditReport:
+        """SPEC §6: ledger, wallets, escrow, the seeds, and the gate."""
+        report = AuditReport(problems=await self.store.ledger_problems())
+        packets = await self.store.all_packets()
+        report.packets = len(packets)
+        for packet in packets:
+            shares = await self.store.shares(packet.id)
+            report.problems.extend(_packet_problems(packet, shares))
+            if self.gate is not None and packet.status is Status.LIVE:
+                await self._audit_gate(packet, shares, report, repair)
+        return report
+
+    async def _audit_gate(
+        self, packet: Packet, shares: list[Share], report: AuditReport, repair: bool
+    ) -> None:
+        assert self.gate is not None
+        try:
+            state = await asyncio.wait_for(self.gate.state(packet.id), self.gate_timeout_s)
+        except (GateUnavailable, TimeoutError, OSError) as exc:
+            report.problems.append(f"gate unreachable while checking {packet.id}: {exc!r}")
+            return
+        if state is None:
+            return  # rebuilt from the database on the next press
+        holders = frozenset(s.member_id for s in shares)
+        if state.tickets == packet.count - len(shares) and state.holders == holders:
+            return
+        note = (
+            f"gate of {packet.id} disagreed with the database "
+            f"(tickets {state.tickets} vs {packet.count - len(shares)}, "
+            f"holders {len(state.holders)} vs {len(holders)})"
+        )
+        if not repair:
+            report.problems.append(note)
+            return
+        await self.gate.reset(packet.id)
+        await self.rebuild_gate(packet.id)
+        report.repaired.append(note + ": rebuilt")
+
+
+def _packet_problems(packet: Packet, shares: list[Share]) -> list[str]:
+    problems: list[str] = []
+    ordered = sorted(shares, key=lambda s: s.position)
+    claimed = 0
+    for expected_position, share in enumerate(ordered, start=1):
+        if share.position != expected_position:
+            problems.append(f"packet {packet.id}: share positions are not 1..n")
+            break
+        expected = share_amount(
+            packet.rule, packet.seed, share.position,
+            total=packet.total, count=packet.count, claimed_amount=claimed, cap=packet.cap,
+        )
+        if share.amount != expected:
+            problems.append(
+                f"packet {packet.id}: share {share.position} is {share.amount}, "
+                f"the seed says {expected}"
+            )
+        claimed += share.amount
+    if claimed != packet.claimed_amount or len(ordered) != packet.claimed_count:
+        problems.append(f"packet {packet.id}: counters disagree with its shares")
+    if claimed + packet.refunded > packet.total:
+        problems.append(f"packet {packet.id}: paid out more than its total")
+    if packet.status is Status.FINISHED and len(ordered) != packet.count:
+        problems.append(f"packet {packet.id}: finished with {len(ordered)}/{packet.count} shares")
+    if packet.status is Status.EXPIRED and packet.refunded != packet.total - claimed:
+        problems.append(f"packet {packet.id}: expired but refunded {packet.refunded}")
+    return problems

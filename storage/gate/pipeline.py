@@ -1,0 +1,63 @@
+"""Gathers the script calls of one event-loop turn into one Redis pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+from core.errors import GateUnavailable
+
+Call = tuple[AsyncScript, Sequence[str], Sequence[Any]]
+
+
+class ScriptPipeline:
+    """Concurrent callers each await their own result; Redis sees one round trip."""
+
+    def __init__(self, client: Redis, max_batch: int = 1000) -> None:
+        self._client = client
+        self._max_batch = max_batch
+        self._pending: list[tuple[Call, asyncio.Future[Any]]] = []
+        self._flushing = False
+        self.round_trips = 0
+
+    async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append(((script, keys, args), future))
+        if not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._send(batch)
+        finally:
+            self._flushing = False
+
+    async def _send(self, batch: list[tuple[Call, asyncio.Future[Any]]]) -> None:
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for (script, keys, args), _ in batch:
+                    await script(keys=list(keys), args=list(args), client=pipe)
+                results = await pipe.execute(raise_on_error=False)
+            self.round_trips += 1
+        except Exception as exc:  # connection refused, timeout, ...
+            failure = GateUnavailable(f"redis: {exc!r}")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            return
+        for (_, future), result in zip(batch, results):
+            if future.done():
+                continue
+            if isinstance(result, Exception):
+                future.set_exception(GateUnavailable(f"redis: {result!r}"))
+            else:
+                future.set_result(result)

@@ -1,0 +1,349 @@
+"""SQLite adapter of ``core.ports.PacketStore``: wallets, ledger, packets, shares."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from core.allocation import Rule, share_amount
+from core.errors import InsufficientFunds
+from core.money import Cents
+from core.packets import Kind, Member, Packet, Share, Status
+from core.ports import LedgerLine, Opened, Opening, Refund
+from storage.sqlite.audit import ledger_problems
+from storage.sqlite.schema import configure, migrate
+from storage.sqlite.writer import BatchWriter, in_thread
+
+MINT = "mint"
+
+PACKET_COLUMNS = (
+    "id, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,"
+    " expires_at, cap, recipient_id, recipient_name, claimed_count, claimed_amount, status,"
+    " finished_at, refunded, message_id, seed"
+)
+SHARE_COLUMNS = "packet_id, position, member_id, member_name, amount, taken_at"
+
+
+def wallet(member_id: int) -> str:
+    return f"w:{member_id}"
+
+
+def escrow(packet_id: str) -> str:
+    return f"p:{packet_id}"
+
+
+def packet_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Packet:
+    (pid, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,
+     expires_at, cap, recipient_id, recipient_name, claimed_count, claimed_amount, status,
+     finished_at, refunded, message_id, seed) = row
+    return Packet(
+        id=pid, chat_id=chat_id, sender_id=sender_id, sender_name=sender_name,
+        kind=Kind(kind), rule=Rule(rule), total=total, count=count, greeting=greeting,
+        created_at=created_at, expires_at=expires_at, cap=cap, recipient_id=recipient_id,
+        recipient_name=recipient_name, claimed_count=claimed_count,
+        claimed_amount=claimed_amount, status=Status(status), finished_at=finished_at,
+        refunded=refunded, message_id=message_id, seed=bytes(seed),
+    )
+
+
+def share_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Share:
+    return Share(*row)
+
+
+def transfer(
+    conn: sqlite3.Connection,
+    *,
+    key: str,
+    kind: str,
+    src: str,
+    dst: str,
+    amount: Cents,
+    at: int,
+    packet_id: str | None = None,
+    memo: str = "",
+) -> bool:
+    """Move ``amount`` from ``src`` to ``dst`` once per ``key``; False if already done.
+
+    Must run inside a transaction; a balance that would go negative raises
+    ``sqlite3.IntegrityError`` (the accounts CHECK) and the caller's savepoint
+    rolls the whole write back.
+    """
+    conn.execute(
+        "INSERT INTO accounts(id) VALUES (?), (?) ON CONFLICT(id) DO NOTHING", (src, dst)
+    )
+    inserted = conn.execute(
+        "INSERT INTO transfers(key, kind, src, dst, amount, packet_id, memo, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING",
+        (key, kind, src, dst, amount, packet_id, memo, at),
+    ).rowcount
+    if not inserted:
+        return False
+    conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, src))
+    conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, dst))
+    return True
+
+
+def balance_of(conn: sqlite3.Connection, account: str) -> Cents:
+    row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account,)).fetchone()
+    return row[0] if row else 0
+
+
+def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool:
+    """Insert or refresh a member's name; True if the member is new."""
+    inserted = conn.execute(
+        "INSERT INTO members(id, name, username, created_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT(id) DO NOTHING",
+        (member.id, member.name, member.username, now_ms),
+    ).rowcount
+    if not inserted:
+        conn.execute(
+            "UPDATE members SET name = ?, username = ? WHERE id = ?"
+            " AND (name IS NOT ? OR username IS NOT ?)",
+            (member.name, member.username, member.id, member.name, member.username),
+        )
+    return bool(inserted)
+
+
+class SqliteStore:
+    """Writes go through one batching writer; reads use a second connection."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._write_conn: aiosqlite.Connection | None = None
+        self._read_conn: aiosqlite.Connection | None = None
+        self.writer: BatchWriter | None = None
+
+    async def open(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._write_conn = await aiosqlite.connect(self.path, isolation_level=None)
+        await in_thread(self._write_conn, configure)
+        await in_thread(self._write_conn, migrate)
+        self._read_conn = await aiosqlite.connect(self.path, isolation_level=None)
+        await in_thread(self._read_conn, configure)
+        self.writer = BatchWriter(self._write_conn)
+        self.writer.start()
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            await self.writer.stop()
+        for conn in (self._read_conn, self._write_conn):
+            if conn is not None:
+                await conn.close()
+        self._read_conn = self._write_conn = None
+        self.writer = None
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- plumbing ------------------------------------------------------------
+
+    async def write(self, fn: Any) -> Any:
+        """Run ``fn(conn)`` in the next group commit and return its result."""
+        assert self.writer is not None, "store is not open"
+        return await self.writer.submit(fn)
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        assert self._read_conn is not None, "store is not open"
+        return list(await self._read_conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    # -- members and wallets -------------------------------------------------
+
+    async def greet(self, member: Member, welcome_bonus: Cents, now_ms: int) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            is_new = upsert_member(conn, member, now_ms)
+            if is_new and welcome_bonus > 0:
+                transfer(
+                    conn, key=f"welcome:{member.id}", kind="welcome", src=MINT,
+                    dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
+                )
+            return is_new
+
+        return await self.write(write)
+
+    async def credit(
+        self, member: Member, amount: Cents, *, kind: str, key: str, memo: str, now_ms: int
+    ) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            upsert_member(conn, member, now_ms)
+            return transfer(
+                conn, key=key, kind=kind, src=MINT, dst=wallet(member.id),
+                amount=amount, at=now_ms, memo=memo,
+            )
+
+        return await self.write(write)
+
+    async def balance(self, member_id: int) -> Cents:
+        row = await self.fetchone("SELECT balance FROM accounts WHERE id = ?", (wallet(member_id),))
+        return row[0] if row else 0
+
+    async def ledger_lines(self, member_id: int, limit: int) -> list[LedgerLine]:
+        account = wallet(member_id)
+        rows = await self.fetchall(
+            "SELECT at, kind, CASE WHEN dst = ? THEN amount ELSE -amount END, packet_id, memo"
+            " FROM transfers WHERE id IN ("
+            "   SELECT id FROM transfers WHERE src = ? UNION SELECT id FROM transfers WHERE dst = ?"
+            " ) ORDER BY id DESC LIMIT ?",
+            (account, account, account, limit),
+        )
+        return [LedgerLine(*row) for row in rows]
+
+    # -- packets -------------------------------------------------------------
+
+    async def create_packet(self, packet: Packet, key: str) -> Packet:
+        def write(conn: sqlite3.Connection) -> Packet:
+            existing = conn.execute(
+                f"SELECT {PACKET_COLUMNS} FROM packets WHERE key = ?", (key,)
+            ).fetchone()
+            if existing is not None:
+                return packet_from_row(existing)
+            upsert_member(conn, Member(packet.sender_id, packet.sender_name), packet.created_at)
+            available = balance_of(conn, wallet(packet.sender_id))
+            if available < packet.total:
+                raise InsufficientFunds(available, packet.total)
+            conn.execute(
+                "INSERT INTO packets(id, key, chat_id, sender_id, sender_name, kind, rule, total,"
+                " count, cap, greeting, recipient_id, recipient_name, seed, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (packet.id, key, packet.chat_id, packet.sender_id, packet.sender_name,
+                 packet.kind.value, packet.rule.value, packet.total, packet.count, packet.cap,
+                 packet.greeting, packet.recipient_id, packet.recipient_name, packet.seed,
+                 packet.created_at, packet.expires_at),
+            )
+            transfer(
+                conn, key=f"send:{packet.id}", kind="send", src=wallet(packet.sender_id),
+                dst=escrow(packet.id), amount=packet.total, at=packet.created_at,
+                packet_id=packet.id,
+            )
+            return packet
+
+        return await self.write(write)
+
+    async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened:
+        return await self.write(lambda conn: open_share(conn, packet_id, member, now_ms))
+
+    async def get_packet(self, packet_id: str) -> Packet | None:
+        row = await self.fetchone(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,))
+        return packet_from_row(row) if row else None
+
+    async def shares(self, packet_id: str) -> list[Share]:
+        rows = await self.fetchall(
+            f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? ORDER BY position",
+            (packet_id,),
+        )
+        return [share_from_row(r) for r in rows]
+
+    async def share_of(self, packet_id: str, member_id: int) -> Share | None:
+        row = await self.fetchone(
+            f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? AND member_id = ?",
+            (packet_id, member_id),
+        )
+        return share_from_row(row) if row else None
+
+    async def set_message(self, packet_id: str, message_id: int) -> None:
+        await self.write(
+            lambda conn: conn.execute(
+                "UPDATE packets SET message_id = ? WHERE id = ?", (message_id, packet_id)
+            )
+        )
+
+    async def expire_due(self, now_ms: int, limit: int) -> list[Refund]:
+        return await self.write(lambda conn: expire_due(conn, now_ms, limit))
+
+    async def live_packets(self) -> list[Packet]:
+        rows = await self.fetchall(f"SELECT {PACKET_COLUMNS} FROM packets WHERE status = 'live'")
+        return [packet_from_row(r) for r in rows]
+
+    async def all_packets(self) -> list[Packet]:
+        rows = await self.fetchall(f"SELECT {PACKET_COLUMNS} FROM packets ORDER BY created_at")
+        return [packet_from_row(r) for r in rows]
+
+    async def ledger_problems(self) -> list[str]:
+        assert self._read_conn is not None
+        return await in_thread(self._read_conn, ledger_problems)
+
+
+
+def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
+    """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint."""
+    row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
+    if row is None:
+        return Opened(Opening.NOT_FOUND)
+    packet = packet_from_row(row)
+    held = conn.execute(
+        f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? AND member_id = ?",
+        (packet_id, member.id),
+    ).fetchone()
+    if held is not None:
+        return Opened(Opening.ALREADY, share_from_row(held), packet)
+    if packet.recipient_id is not None and packet.recipient_id != member.id:
+        return Opened(Opening.EMPTY, None, packet)
+    if packet.status is Status.EXPIRED or (packet.status is Status.LIVE and now_ms >= packet.expires_at):
+        return Opened(Opening.EXPIRED, None, packet)
+    if packet.status is not Status.LIVE or packet.claimed_count >= packet.count:
+        return Opened(Opening.EMPTY, None, packet)
+    position = packet.claimed_count + 1
+    amount = share_amount(
+        packet.rule, packet.seed, position, total=packet.total, count=packet.count,
+        claimed_amount=packet.claimed_amount, cap=packet.cap,
+    )
+    finished = position == packet.count
+    conn.execute(
+        "UPDATE packets SET claimed_count = claimed_count + 1,"
+        " claimed_amount = claimed_amount + ?, status = ?, finished_at = ?"
+        " WHERE id = ? AND status = 'live' AND claimed_count = ?",
+        (amount, "finished" if finished else "live", now_ms if finished else None,
+         packet_id, packet.claimed_count),
+    )
+    share = Share(packet_id, position, member.id, member.name, amount, now_ms)
+    conn.execute(
+        f"INSERT INTO shares({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+        (packet_id, position, member.id, member.name, amount, now_ms),
+    )
+    transfer(
+        conn, key=f"share:{packet_id}:{position}", kind="share", src=escrow(packet_id),
+        dst=wallet(member.id), amount=amount, at=now_ms, packet_id=packet_id,
+    )
+    packet = replace(
+        packet, claimed_count=position, claimed_amount=packet.claimed_amount + amount,
+        status=Status.FINISHED if finished else Status.LIVE,
+        finished_at=now_ms if finished else None,
+    )
+    return Opened(Opening.OPENED, share, packet)
+
+
+def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund]:
+    """Expire live packets past their time and refund the rest to each sender, once."""
+    rows = conn.execute(
+        f"SELECT {PACKET_COLUMNS} FROM packets WHERE status = 'live' AND expires_at <= ?"
+        " ORDER BY expires_at LIMIT ?",
+        (now_ms, limit),
+    ).fetchall()
+    refunds: list[Refund] = []
+    for row in rows:
+        packet = packet_from_row(row)
+        left = packet.total - packet.claimed_amount
+        changed = conn.execute(
+            "UPDATE packets SET status = 'expired', refunded = ? WHERE id = ? AND status = 'live'",
+            (left, packet.id),
+        ).rowcount
+        if not changed:
+            continue
+        if left > 0:
+            transfer(
+                conn, key=f"refund:{packet.id}", kind="refund", src=escrow(packet.id),
+                dst=wallet(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
+            )
+        refunds.append(Refund(replace(packet, status=Status.EXPIRED, refunded=left), left))
+    return refunds
