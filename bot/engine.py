@@ -1,0 +1,58 @@
+"""Wires storage into core: the money engine every entry point shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.allocation import Rule
+from core.packets import Limits
+from core.ports import Clock
+from core.services import RedPackets
+from storage.gate.redis_gate import RedisGate, connect_gate
+from storage.sqlite.store import SqliteStore
+
+from bot.settings import Settings
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_share=settings.max_share,
+        max_count=settings.max_shares,
+        max_total=settings.max_total,
+        ttl_ms=settings.packet_ttl_seconds * 1000,
+    )
+
+
+@dataclass
+class Engine:
+    store: SqliteStore
+    gate: RedisGate | None
+    packets: RedPackets
+
+    async def close(self) -> None:
+        if self.gate is not None:
+            await self.gate.aclose()
+        await self.store.close()
+
+
+async def open_engine(
+    settings: Settings,
+    *,
+    db_path: str | Path | None = None,
+    clock: Clock | None = None,
+    use_gate: bool = True,
+) -> Engine:
+    """Open the SQLite store and the gate (Redis, or embedded when no URL)."""
+    store = SqliteStore(db_path or settings.database_path)
+    await store.open()
+    gate = connect_gate(settings.redis_url) if use_gate else None
+    packets = RedPackets(
+        store,
+        gate,
+        clock=clock,
+        limits=limits_from(settings),
+        lucky_rule=Rule(settings.lucky_rule),
+        welcome_bonus=settings.welcome_bonus,
+    )
+    return Engine(store=store, gate=gate, packets=packets)
