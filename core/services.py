@@ -6,7 +6,7 @@ import asyncio
 import secrets
 import string
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -89,7 +89,8 @@ class RedPackets:
         self._packets: OrderedDict[str, Packet] = OrderedDict()
         self._presses: dict[tuple[str, int], asyncio.Future[PressResult]] = {}
         self._greeted: set[int] = set()
-        self.turned_away = 0  # presses the gate answered without touching the database
+        # Presses the gate answered without touching the database, per chat.
+        self.turned_away: Counter[int] = Counter()
 
     # -- members -------------------------------------------------------------
 
@@ -178,7 +179,7 @@ class RedPackets:
             except (GateUnavailable, TimeoutError, OSError):
                 return PressResult(Answer.NOT_THIS_TIME, packet)
             if early is not None:
-                self.turned_away += 1
+                self.turned_away[packet.chat_id] += 1
                 return early
         try:
             opened = await self.store.open_share(packet_id, member, self.clock.now_ms())
