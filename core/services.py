@@ -148,21 +148,21 @@ class RedPackets:
         key = (packet_id, member.id)
         running = self._presses.get(key)
         if running is not None:  # a double tap: the first press answers for both
-            first = await asyncio.shield(running)
+            first = await running
             if first.answer is Answer.GOT:
                 return PressResult(Answer.ALREADY, first.packet, first.share)
             return first
         if len(self._presses) >= self.max_in_flight:
             return PressResult(Answer.NOT_THIS_TIME)
-        task = asyncio.ensure_future(self._press(packet_id, member))
-        self._presses[key] = task
+        outcome: asyncio.Future[PressResult] = asyncio.get_running_loop().create_future()
+        self._presses[key] = outcome
+        result = PressResult(Answer.NOT_THIS_TIME)
         try:
-            return await asyncio.shield(task)
+            result = await self._press(packet_id, member)
+            return result
         finally:
-            if task.done():
-                self._presses.pop(key, None)
-            else:
-                task.add_done_callback(lambda _: self._presses.pop(key, None))
+            del self._presses[key]
+            outcome.set_result(result)
 
     async def _press(self, packet_id: str, member: Member) -> PressResult:
         packet = await self._packet(packet_id)
@@ -174,8 +174,8 @@ class RedPackets:
             share = await self.store.share_of(packet_id, member.id)
             return PressResult(Answer.ALREADY if share else Answer.EXPIRED, packet, share)
         if self.gate is not None:
-            try:
-                early = await asyncio.wait_for(self._admit(packet, member), self.gate_timeout_s)
+            try:  # the gate's own socket timeout bounds a slow or dead Redis
+                early = await self._admit(packet, member)
             except (GateUnavailable, TimeoutError, OSError):
                 return PressResult(Answer.NOT_THIS_TIME, packet)
             if early is not None:

@@ -9,6 +9,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from redis.exceptions import NoScriptError
+
 from core.errors import GateUnavailable
 
 Call = tuple[AsyncScript, Sequence[str], Sequence[Any]]
@@ -32,6 +34,16 @@ class ScriptPipeline:
             asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._flush()))
         return await future
 
+    async def _execute(self, calls: list[Call]) -> list[Any]:
+        # EVALSHA straight into the pipeline: redis-py's Script objects would
+        # add a SCRIPT EXISTS round trip to every batch.
+        async with self._client.pipeline(transaction=False) as pipe:
+            for script, keys, args in calls:
+                pipe.evalsha(script.sha, len(keys), *keys, *args)
+            results = await pipe.execute(raise_on_error=False)
+        self.round_trips += 1
+        return results
+
     async def _flush(self) -> None:
         try:
             while self._pending:
@@ -43,18 +55,19 @@ class ScriptPipeline:
 
     async def _send(self, batch: list[tuple[Call, asyncio.Future[Any]]]) -> None:
         try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for (script, keys, args), _ in batch:
-                    await script(keys=list(keys), args=list(args), client=pipe)
-                results = await pipe.execute(raise_on_error=False)
-            self.round_trips += 1
+            results = await self._execute([call for call, _ in batch])
+            if any(isinstance(r, NoScriptError) for r in results):
+                # Redis restarted or was flushed with SCRIPT FLUSH: load, then resend.
+                for script in {script for (script, _, _), _ in batch}:
+                    script.sha = await self._client.script_load(script.script)
+                results = await self._execute([call for call, _ in batch])
         except Exception as exc:  # connection refused, timeout, ...
             failure = GateUnavailable(f"redis: {exc!r}")
             for _, future in batch:
                 if not future.done():
                     future.set_exception(failure)
             return
-        for (_, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue
             if isinstance(result, Exception):

@@ -1,0 +1,39 @@
+"""`redpacket audit`: SPEC §6 checks on a database (and the gate, with REDIS_URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.engine import open_engine
+from bot.settings import Settings
+
+
+async def run_audit(settings: Settings, db: Path, *, repair: bool, console: Console) -> int:
+    """Exit code 0 when clean; 1 with a readable report otherwise."""
+    # Without REDIS_URL there is no shared gate to check: the embedded one lives
+    # inside the bot process and is rebuilt from the database at every start.
+    engine = await open_engine(settings, db_path=db, use_gate=bool(settings.redis_url))
+    try:
+        report = await engine.packets.audit(repair=repair)
+        problems = list(report.problems)
+        try:
+            from bot.demo_shake import audit_campaigns
+        except ImportError:
+            pass
+        else:
+            problems += await audit_campaigns(engine)
+    finally:
+        await engine.close()
+    gate = "the Redis gate" if settings.redis_url else "no shared gate (REDIS_URL is empty)"
+    console.print(f"Audited {db}: {report.packets} packets, {gate}.")
+    for note in report.repaired:
+        console.print(f"[yellow]repaired:[/] {note}")
+    if problems:
+        for problem in problems:
+            console.print(f"[red]✗[/] {problem}")
+        console.print(f"[bold red]{len(problems)} problem(s) found.[/]")
+        return 1
+    console.print("[bold green]Clean:[/] the ledger balances and nothing was created or lost.")
+    return 0

@@ -1,0 +1,135 @@
+"""The `redpacket` command: run, demo, audit, bench, stats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from bot.settings import Settings, SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"redpacket: {exc}", file=sys.stderr)
+        return 2
+    return int(args.handler(args, settings) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="redpacket", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the Telegram bot (polling, or webhook if WEBHOOK_URL)")
+    run.set_defaults(handler=_run)
+
+    demo = sub.add_parser("demo", help="a simulated busy group on the embedded defaults")
+    demo.set_defaults(handler=_demo)
+
+    audit = sub.add_parser("audit", help="check the ledger, the packets and the gate")
+    audit.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
+    audit.add_argument("--no-repair", action="store_true", help="report gate drift, do not rebuild")
+    audit.set_defaults(handler=_audit)
+
+    bench = sub.add_parser("bench", help="measure presses per second and latency")
+    bench.add_argument("--packets", type=int, default=50)
+    bench.add_argument("--shares", type=int, default=100, help="shares per packet")
+    bench.add_argument("--members", type=int, default=2000)
+    bench.add_argument("--presses", type=int, default=50_000)
+    bench.add_argument("--concurrency", type=int, default=500, help="presses in flight")
+    bench.add_argument("--gate", choices=("on", "off"), default="on",
+                       help="off: every press goes straight to SQLite")
+    bench.add_argument("--db", type=Path, help="SQLite file (default: a temp file)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(handler=_bench)
+
+    stats = sub.add_parser("stats", help="print /stats for the whole database or one chat")
+    stats.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
+    stats.add_argument("--chat", type=int, default=None, help="one chat id")
+    stats.set_defaults(handler=_stats)
+    return parser
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.runner import run
+
+    try:
+        run(settings)
+    except SettingsError as exc:
+        print(f"redpacket: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return 0 if asyncio.run(run_demo(settings)) else 1
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.audit_cli import run_audit
+
+    db = args.db or settings.database_path
+    if not Path(db).exists():
+        print(f"redpacket: no database at {db}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_audit(settings, Path(db), repair=not args.no_repair, console=Console()))
+
+
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.bench import run_bench
+
+    result = asyncio.run(
+        run_bench(
+            settings,
+            packets=args.packets,
+            shares=args.shares,
+            members=args.members,
+            presses=args.presses,
+            concurrency=args.concurrency,
+            gate=args.gate == "on",
+            db_path=args.db,
+        )
+    )
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        console = Console()
+        console.print(f"[bold]redpacket bench[/] on {result.machine}")
+        console.print(
+            f"gate {result.gate}: {result.packets} packets × {result.shares_per_packet} shares, "
+            f"{result.members} members, {result.presses} presses, {result.concurrency} in flight"
+        )
+        console.print(f"  presses/s      {result.presses_per_s:>12,.0f}")
+        console.print(f"  settled/s      {result.settled_per_s:>12,.0f}")
+        console.print(f"  p50 latency    {result.p50_ms:>12.2f} ms")
+        console.print(f"  p99 latency    {result.p99_ms:>12.2f} ms")
+        console.print(f"  turned away    {result.turned_away:>12.1%} (by the gate)")
+        console.print(f"  db batches     {result.db_batches:>12}")
+        console.print(f"  answers        {result.answers}")
+        console.print(f"  audit          {'clean' if result.audit_ok else result.audit_problems}")
+    return 0 if result.audit_ok else 1
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.stats_cli import print_stats
+
+    db = args.db or settings.database_path
+    if not Path(db).exists():
+        print(f"redpacket: no database at {db}", file=sys.stderr)
+        return 2
+    asyncio.run(print_stats(Path(db), chat_id=args.chat, console=Console()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

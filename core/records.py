@@ -1,0 +1,348 @@
+"""Wallets and insight (SPEC §8, §9): plain-words ledger entries, records, stats.
+
+Everything here is pure: storage answers the ``RecordsReader`` port with facts,
+these functions turn the facts into what members and admins read.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from core.money import Cents
+from core.packets import Member
+from core.ports import PacketStore
+
+# --- the ledger in plain words ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WalletLine:
+    """One ledger line of a wallet, with what the words need about its packet."""
+
+    at: int
+    kind: str
+    amount: Cents  # signed, from the wallet's point of view
+    packet_id: str | None = None
+    memo: str = ""
+    packet_kind: str | None = None  # "lucky" / "fixed" when the line is about a packet
+    sender_name: str | None = None
+    recipient_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A ledger line ready to render: ``key`` names a catalog message."""
+
+    at: int
+    key: str
+    params: dict[str, Any]
+    amount: Cents
+
+
+# Money-in kinds written by this feature (transfer kinds in the ledger).
+DAILY = "daily"
+GRANT = "grant"
+TOPUP = "topup"
+WELCOME = "welcome"
+
+_SIMPLE_KINDS = {
+    WELCOME: "wallet.line.welcome",
+    DAILY: "wallet.line.daily",
+    "refund": "wallet.line.refund",
+}
+
+
+def describe(line: WalletLine) -> Entry:
+    """``share`` of a lucky packet from Alice -> ("wallet.line.share_lucky", name=Alice)."""
+    key, params = _words(line)
+    return Entry(at=line.at, key=key, params=params, amount=line.amount)
+
+
+def _words(line: WalletLine) -> tuple[str, dict[str, Any]]:
+    kind = line.kind
+    if kind in _SIMPLE_KINDS:
+        return _SIMPLE_KINDS[kind], {}
+    if kind == "share":
+        if line.recipient_name is not None:
+            return "wallet.line.share_personal", {"name": line.sender_name or "?"}
+        if line.packet_kind == "fixed":
+            return "wallet.line.share_fixed", {"name": line.sender_name or "?"}
+        return "wallet.line.share_lucky", {"name": line.sender_name or "?"}
+    if kind == "send":
+        if line.recipient_name is not None:
+            return "wallet.line.send_personal", {"name": line.recipient_name}
+        if line.packet_kind == "fixed":
+            return "wallet.line.send_fixed", {}
+        return "wallet.line.send_lucky", {}
+    if kind == GRANT:
+        return "wallet.line.grant", {}
+    if kind == TOPUP:
+        return "wallet.line.topup", {}
+    if "shake" in kind or "campaign" in kind:
+        if line.amount < 0:
+            return "wallet.line.campaign_fund", {}
+        return ("wallet.line.campaign_refund" if "refund" in kind else "wallet.line.campaign_win"), {}
+    return "wallet.line.other", {"kind": kind}
+
+
+# --- money in ---------------------------------------------------------------
+
+
+def utc_day(now_ms: int) -> str:
+    return datetime.fromtimestamp(now_ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+def daily_key(member_id: int, now_ms: int) -> str:
+    """The daily bonus is paid once per member and UTC day: the ledger key says which."""
+    return f"daily:{member_id}:{utc_day(now_ms)}"
+
+
+def next_utc_midnight_ms(now_ms: int) -> int:
+    day_ms = 86_400_000
+    return (now_ms // day_ms + 1) * day_ms
+
+
+TOPUP_PAYLOAD_PREFIX = "topup"
+TOPUP_CURRENCY = "XTR"
+MAX_TOPUP_STARS = 10_000
+
+
+def topup_payload(member_id: int, stars: int) -> str:
+    return f"{TOPUP_PAYLOAD_PREFIX}:{member_id}:{stars}"
+
+
+@dataclass(frozen=True, slots=True)
+class TopupClaim:
+    member_id: int
+    stars: int
+
+
+def parse_topup_payload(payload: str) -> TopupClaim | None:
+    """The claim in an invoice payload we made, or ``None`` for anything else."""
+    parts = payload.split(":")
+    if len(parts) != 3 or parts[0] != TOPUP_PAYLOAD_PREFIX:
+        return None
+    member, stars = parts[1], parts[2]
+    if not (member.isascii() and member.isdigit() and stars.isascii() and stars.isdigit()):
+        return None
+    claim = TopupClaim(int(member), int(stars))
+    return claim if 1 <= claim.stars <= MAX_TOPUP_STARS else None
+
+
+def topup_acceptable(
+    payload: str, *, currency: str, total_amount: int, payer_id: int
+) -> bool:
+    """Pre-checkout: say yes only to an invoice we issued, unchanged, paid by its member."""
+    claim = parse_topup_payload(payload)
+    return (
+        claim is not None
+        and currency == TOPUP_CURRENCY
+        and total_amount == claim.stars
+        and payer_id == claim.member_id
+    )
+
+
+def topup_key(charge_id: str) -> str:
+    return f"topup:{charge_id}"
+
+
+# --- records ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordsSummary:
+    sent_count: int = 0
+    sent_total: Cents = 0
+    received_count: int = 0
+    received_total: Cents = 0
+    best_luck_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RecentPacket:
+    """One line of /records: a packet the member sent or took a share of."""
+
+    packet_id: str
+    sent: bool  # False: the member received a share
+    amount: Cents  # the total sent, or the share received
+    at: int
+    packet_kind: str
+    status: str
+    sender_name: str
+    recipient_name: str | None = None
+    best_luck: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: tuple[RecentPacket, ...]
+    page: int  # 0-based
+    pages: int
+
+    @property
+    def has_newer(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_older(self) -> bool:
+        return self.page + 1 < self.pages
+
+
+RECORDS_PAGE_SIZE = 5
+
+
+def page_count(total: int, size: int = RECORDS_PAGE_SIZE) -> int:
+    return max(1, -(-total // size))
+
+
+def clamp_page(page: int, total: int, size: int = RECORDS_PAGE_SIZE) -> int:
+    return min(max(page, 0), page_count(total, size) - 1)
+
+
+# --- stats ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCount:
+    member_id: int
+    name: str
+    count: int
+    amount: Cents = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DayActivity:
+    day: str  # YYYY-MM-DD (UTC)
+    packets: int
+    amount: Cents
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFacts:
+    campaigns: int
+    funded: Cents
+    paid: Cents
+
+
+@dataclass(frozen=True, slots=True)
+class StatsFacts:
+    """What storage knows about one chat (or all chats when ``chat_id`` is None)."""
+
+    chat_id: int | None
+    packets: int
+    money_sent: Cents
+    shares: int
+    money_taken: Cents
+    finish_durations_ms: Sequence[int]
+    top_senders: Sequence[MemberCount]
+    luckiest: Sequence[MemberCount]
+    turned_away: int
+    activity: Sequence[DayActivity]
+    # share size in tenths of the mean share (10 = exactly the mean) -> shares
+    share_ratio_tenths: dict[int, int] = field(default_factory=dict)
+    campaigns: CampaignFacts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    facts: StatsFacts
+    finished: int
+    median_finish_ms: int | None
+    fastest_finish_ms: int | None
+
+    @property
+    def has_activity(self) -> bool:
+        return self.facts.packets > 0
+
+
+def summarize(facts: StatsFacts) -> Stats:
+    durations = sorted(d for d in facts.finish_durations_ms if d >= 0)
+    return Stats(
+        facts=facts,
+        finished=len(durations),
+        median_finish_ms=int(statistics.median(durations)) if durations else None,
+        fastest_finish_ms=durations[0] if durations else None,
+    )
+
+
+def share_ratio_histogram(
+    ratio_tenths: dict[int, int], *, cap_tenths: int = 30
+) -> list[tuple[float, int]]:
+    """Buckets (ratio to the mean, shares) with everything above ``cap`` in the last one."""
+    buckets: dict[int, int] = {}
+    for tenths, n in ratio_tenths.items():
+        bucket = min(max(tenths, 0), cap_tenths)
+        buckets[bucket] = buckets.get(bucket, 0) + n
+    return [(tenths / 10, buckets[tenths]) for tenths in sorted(buckets)]
+
+
+def format_duration(ms: int) -> tuple[str, dict[str, Any]]:
+    """A duration as a catalog key and params: seconds under a minute, then minutes, hours."""
+    seconds = ms / 1000
+    if seconds < 60:
+        return "wallet.duration.seconds", {"n": f"{seconds:.1f}".rstrip("0").rstrip(".")}
+    if seconds < 3600:
+        return "wallet.duration.minutes", {"m": int(seconds // 60), "s": int(seconds % 60)}
+    return "wallet.duration.hours", {"h": int(seconds // 3600), "m": int(seconds % 3600 // 60)}
+
+
+# --- ports ---------------------------------------------------------------------
+
+
+class RecordsReader(Protocol):
+    async def wallet_lines(self, member_id: int, limit: int) -> list[WalletLine]: ...
+
+    async def records_summary(self, member_id: int) -> RecordsSummary: ...
+
+    async def recent_packets(
+        self, member_id: int, limit: int, offset: int
+    ) -> tuple[list[RecentPacket], int]: ...
+
+    async def stats_facts(self, chat_id: int | None, *, top: int) -> StatsFacts: ...
+
+
+# --- use cases -------------------------------------------------------------------
+
+
+async def records_page(reader: RecordsReader, member_id: int, page: int) -> Page:
+    """Page ``page`` (0 = newest) of a member's recent packets, clamped to what exists."""
+    page = max(page, 0)
+    items, total = await reader.recent_packets(
+        member_id, RECORDS_PAGE_SIZE, page * RECORDS_PAGE_SIZE
+    )
+    if page and not items and total:
+        page = clamp_page(page, total)
+        items, total = await reader.recent_packets(
+            member_id, RECORDS_PAGE_SIZE, page * RECORDS_PAGE_SIZE
+        )
+    return Page(tuple(items), page, page_count(total))
+
+
+async def claim_daily(store: PacketStore, member: Member, amount: Cents, now_ms: int) -> bool:
+    """Pay the daily bonus once per UTC day; False if today's was already paid."""
+    return await store.credit(
+        member, amount, kind=DAILY, key=daily_key(member.id, now_ms), memo="", now_ms=now_ms
+    )
+
+
+async def grant(
+    store: PacketStore, member: Member, amount: Cents, *, key: str, granted_by: Member, now_ms: int
+) -> bool:
+    """Mint ``amount`` into ``member``'s wallet once per ``key``, naming who granted it."""
+    memo = f"granted by {granted_by.name} ({granted_by.id})"
+    return await store.credit(member, amount, kind=GRANT, key=key, memo=memo, now_ms=now_ms)
+
+
+async def credit_topup(
+    store: PacketStore, member: Member, stars: int, cents_per_star: int, *,
+    charge_id: str, now_ms: int,
+) -> bool:
+    """Credit a paid Stars invoice exactly once per Telegram charge id."""
+    return await store.credit(
+        member, stars * cents_per_star, kind=TOPUP, key=topup_key(charge_id),
+        memo=f"{stars} stars, charge {charge_id}", now_ms=now_ms,
+    )

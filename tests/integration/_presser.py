@@ -1,0 +1,63 @@
+"""A second bot process for the multi-process tests.
+
+Usage: python -m tests.integration._presser DB_PATH REDIS_URL JOB_FILE
+
+JOB_FILE holds {"mode": "press", "presses": [[packet_id, member_id], ...]} or
+{"mode": "expire", "now_ms": <int>}. The process opens its own SqliteStore and
+RedisGate, prints "ready", waits for a line on stdin (so that several processes
+start together), does the job and prints one JSON line with the results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from core.packets import Member
+from core.services import RedPackets
+from storage.gate.redis_gate import connect_gate
+from storage.sqlite.store import SqliteStore
+
+
+class FixedClock:
+    def __init__(self, now_ms: int | None) -> None:
+        self._now = now_ms
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 if self._now is None else self._now
+
+
+async def run(db_path: str, redis_url: str, job: dict[str, Any]) -> list[Any]:
+    gate = connect_gate(redis_url)
+    try:
+        async with SqliteStore(db_path) as store:
+            service = RedPackets(store, gate, clock=FixedClock(job.get("now_ms")))
+            print("ready", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            if job["mode"] == "expire":
+                refunds = await service.expire_due()
+                return [[r.packet.id, r.packet.sender_id, r.amount] for r in refunds]
+            results = await asyncio.gather(
+                *(service.press(pid, Member(mid, f"member {mid}")) for pid, mid in job["presses"])
+            )
+            return [
+                [pid, mid, r.answer.value, r.share.amount if r.share else None]
+                for (pid, mid), r in zip(job["presses"], results)
+            ]
+    finally:
+        await gate.aclose()
+
+
+def main() -> None:
+    db_path, redis_url, job_file = sys.argv[1:4]
+    with open(job_file, encoding="utf-8") as f:
+        job = json.load(f)
+    results = asyncio.run(run(db_path, redis_url, job))
+    print(json.dumps(results), flush=True)
+
+
+if __name__ == "__main__":
+    main()
