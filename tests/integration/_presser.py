@@ -2,8 +2,8 @@
 
 Usage: python -m tests.integration._presser DB_PATH REDIS_URL JOB_FILE
 
-JOB_FILE holds {"mode": "press", "presses": [[packet_id, member_id], ...]} or
-{"mode": "expire", "now_ms": <int>}. The process opens its own SqliteStore and
+JOB_FILE holds {"mode": "press", "presses": [[packet_id, member_id], ...], "wave": n}
+or {"mode": "expire", "now_ms": <int>, "limit": n}. The process opens its own SqliteStore and
 RedisGate, prints "ready", waits for a line on stdin (so that several processes
 start together), does the job and prints one JSON line with the results.
 """
@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from core.packets import Member
-from core.services import RedPackets
+from core.services import PressResult, RedPackets
 from storage.gate.redis_gate import connect_gate
 from storage.sqlite.store import SqliteStore
 
@@ -30,6 +30,27 @@ class FixedClock:
         return time.time_ns() // 1_000_000 if self._now is None else self._now
 
 
+async def expire(service: RedPackets, limit: int) -> list[Any]:
+    """Sweep in small batches until nothing is due, so two sweepers interleave."""
+    refunded: list[Any] = []
+    while refunds := await service.expire_due(limit):
+        refunded.extend([r.packet.id, r.packet.sender_id, r.amount] for r in refunds)
+        await asyncio.sleep(0.001)
+    return refunded
+
+
+async def press_in_waves(
+    service: RedPackets, presses: list[list[Any]], wave: int
+) -> list[PressResult]:
+    """Start the presses a wave at a time, so the other process's presses land in between."""
+    tasks = []
+    for start in range(0, len(presses), wave):
+        for pid, mid in presses[start : start + wave]:
+            tasks.append(asyncio.ensure_future(service.press(pid, Member(mid, f"member {mid}"))))
+        await asyncio.sleep(0.002)
+    return list(await asyncio.gather(*tasks))
+
+
 async def run(db_path: str, redis_url: str, job: dict[str, Any]) -> list[Any]:
     gate = connect_gate(redis_url)
     try:
@@ -38,11 +59,8 @@ async def run(db_path: str, redis_url: str, job: dict[str, Any]) -> list[Any]:
             print("ready", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             if job["mode"] == "expire":
-                refunds = await service.expire_due()
-                return [[r.packet.id, r.packet.sender_id, r.amount] for r in refunds]
-            results = await asyncio.gather(
-                *(service.press(pid, Member(mid, f"member {mid}")) for pid, mid in job["presses"])
-            )
+                return await expire(service, job.get("limit", 500))
+            results = await press_in_waves(service, job["presses"], job.get("wave", 25))
             return [
                 [pid, mid, r.answer.value, r.share.amount if r.share else None]
                 for (pid, mid), r in zip(job["presses"], results)

@@ -133,14 +133,14 @@ async def test_two_processes_expiring_at_once_refund_once(
     for s in senders:
         await fund(service, s, 1_000_00)
     sent = []
-    for n in range(12):
+    for n in range(24):
         packet = await service.send(lucky(senders[n % 3], 10, 10_00 + n), key=f"mp-expire-{n}")
         for m in members(n % 6, start=100):  # some taken, some untouched
             await service.press(packet.id, m)
         sent.append(await service.store.get_packet(packet.id))
     balances = {s.id: await service.store.balance(s.id) for s in senders}
     now = clock.now_ms() + Limits().ttl_ms + 1_000
-    jobs = [{"mode": "expire", "now_ms": now} for _ in range(PROCESSES)]
+    jobs = [{"mode": "expire", "now_ms": now, "limit": 2} for _ in range(PROCESSES)]
 
     outputs = await run_processes(db_path, redis_server.url, jobs, tmp_path)
 
