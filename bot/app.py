@@ -84,6 +84,8 @@ class BotContext:
     translator: Translator = field(default_factory=get_translator)
     engine: Engine | None = None
     db_path: str | None = None
+    # The handler group features add their handlers to (``application.add_handler(h, ctx.group)``).
+    group: int = 0
     # Filled by features at register time (bot.edits.PacketEditor, bot.notify.Notifier).
     editor: Any = None
     notifier: Any = None
@@ -136,7 +138,7 @@ class BotContext:
         for name, value in params.items():
             if isinstance(value, Amount):
                 out[name] = self.money(int(value))
-            elif escape and isinstance(value, str):
+            elif escape and isinstance(value, str) and not isinstance(value, Markup):
                 out[name] = html.escape(value, quote=False)
             else:
                 out[name] = value
@@ -180,10 +182,6 @@ class BotContext:
 
 class Markup(str):
     """An HTML fragment we built ourselves: ``BotContext.html`` does not escape it."""
-
-
-def _params_escape_markup_aware() -> None:  # pragma: no cover - documentation anchor
-    """``BotContext.html`` escapes ``str`` but not ``Markup`` (see ``_params``)."""
 
 
 def bot_context(source: ContextTypes.DEFAULT_TYPE | AnyApplication) -> BotContext:
@@ -236,22 +234,15 @@ def install(
     """Add the red-packet features to ``application`` without touching its own handlers."""
     if CONTEXT_KEY in application.bot_data:
         raise RuntimeError("red packets are already installed in this application")
-    ctx = BotContext(settings=settings, clock=clock or SystemClock(), db_path=db_path)
+    ctx = BotContext(
+        settings=settings, clock=clock or SystemClock(), db_path=db_path, group=group
+    )
     ctx.application = application
     application.bot_data[CONTEXT_KEY] = ctx
     for name in FEATURES + ([CATCH_ALL] if catch_all else []):
-        module = importlib.import_module(name)
-        module.register(application, ctx, group=group) if _takes_group(module) else (
-            module.register(application, ctx)
-        )
+        importlib.import_module(name).register(application, ctx)
     _chain_lifecycle(application)
     return ctx
-
-
-def _takes_group(module: Any) -> bool:
-    import inspect
-
-    return "group" in inspect.signature(module.register).parameters
 
 
 def _chain_lifecycle(application: AnyApplication) -> None:

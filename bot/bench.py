@@ -61,8 +61,6 @@ async def run_bench(
     workdir = tempfile.mkdtemp(prefix="redpacket-bench-")
     path = db_path or Path(workdir) / "bench.db"
     engine = await open_engine(settings, db_path=path, use_gate=gate)
-    if engine.gate is not None and not engine.gate.embedded:
-        await engine.gate.client.flushdb()
     service = engine.packets
     try:
         crowd = [Member(10_000 + i, f"member{i}") for i in range(members)]

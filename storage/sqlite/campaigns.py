@@ -1,0 +1,346 @@
+"""SQLite adapter of ``core.shake.CampaignStore``: campaigns, wins, escrow ``c:<id>``."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from typing import Any
+
+from core.errors import DomainError, InsufficientFunds
+from core.packets import Member
+from core.shake import (
+    Campaign,
+    CampaignStatus,
+    Ended,
+    Mode,
+    Settled,
+    Settlement,
+    Win,
+    prize,
+    tiers_from_text,
+    tiers_to_text,
+)
+from storage.sqlite import audit
+from storage.sqlite.store import SqliteStore, balance_of, transfer, upsert_member, wallet
+from storage.sqlite.writer import in_thread
+
+FUND, WIN, REFUND = "shake_fund", "shake_win", "shake_refund"
+
+CAMPAIGN_COLUMNS = (
+    "id, chat_id, funder_id, funder_name, pool, count, mode, tiers, seed, created_at, ends_at,"
+    " interval_ms, max_wins, status, won_count, won_amount, refunded, ended_at, message_id"
+)
+WIN_COLUMNS = "campaign_id, position, member_id, member_name, amount, jackpot, at"
+
+
+def escrow(campaign_id: str) -> str:
+    return f"c:{campaign_id}"
+
+
+def fund_key(campaign_id: str) -> str:
+    return f"shake_fund:{campaign_id}"
+
+
+def win_key(campaign_id: str, position: int) -> str:
+    return f"shake_win:{campaign_id}:{position}"
+
+
+def refund_key(campaign_id: str) -> str:
+    return f"shake_refund:{campaign_id}"
+
+
+def campaign_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Campaign:
+    (cid, chat_id, funder_id, funder_name, pool, count, mode, tiers, seed, created_at, ends_at,
+     interval_ms, max_wins, status, won_count, won_amount, refunded, ended_at, message_id) = row
+    return Campaign(
+        id=cid, chat_id=chat_id, funder_id=funder_id, funder_name=funder_name, pool=pool,
+        count=count, mode=Mode(mode), tiers=tiers_from_text(tiers), seed=bytes(seed),
+        created_at=created_at, ends_at=ends_at, interval_ms=interval_ms, max_wins=max_wins,
+        status=CampaignStatus(status), won_count=won_count, won_amount=won_amount,
+        refunded=refunded, ended_at=ended_at, message_id=message_id,
+    )
+
+
+def win_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Win:
+    cid, position, member_id, member_name, amount, jackpot, at = row
+    return Win(cid, position, member_id, member_name, amount, bool(jackpot), at)
+
+
+class SqliteCampaigns:
+    """Campaign storage on the shared ``SqliteStore`` (its group-commit writer)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    async def create_campaign(self, campaign: Campaign, key: str) -> Campaign:
+        return await self.store.write(lambda conn: create_campaign(conn, campaign, key))
+
+    async def get_campaign(self, campaign_id: str) -> Campaign | None:
+        row = await self.store.fetchone(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
+        )
+        return campaign_from_row(row) if row else None
+
+    async def live_campaign(self, chat_id: int) -> Campaign | None:
+        row = await self.store.fetchone(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE chat_id = ? AND status = 'live'",
+            (chat_id,),
+        )
+        return campaign_from_row(row) if row else None
+
+    async def live_campaigns(self) -> list[Campaign]:
+        rows = await self.store.fetchall(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE status = 'live' ORDER BY ends_at"
+        )
+        return [campaign_from_row(r) for r in rows]
+
+    async def all_campaigns(self) -> list[Campaign]:
+        rows = await self.store.fetchall(
+            f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns ORDER BY created_at"
+        )
+        return [campaign_from_row(r) for r in rows]
+
+    async def wins(self, campaign_id: str) -> list[Win]:
+        rows = await self.store.fetchall(
+            f"SELECT {WIN_COLUMNS} FROM campaign_wins WHERE campaign_id = ? ORDER BY position",
+            (campaign_id,),
+        )
+        return [win_from_row(r) for r in rows]
+
+    async def win_counts(self, campaign_id: str) -> dict[int, int]:
+        rows = await self.store.fetchall(
+            "SELECT member_id, COUNT(*) FROM campaign_wins WHERE campaign_id = ?"
+            " GROUP BY member_id",
+            (campaign_id,),
+        )
+        return {member_id: n for member_id, n in rows}
+
+    async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled:
+        return await self.store.write(lambda conn: settle_win(conn, campaign_id, member, now_ms))
+
+    async def end_campaign(
+        self, campaign_id: str, status: CampaignStatus, now_ms: int
+    ) -> Ended | None:
+        return await self.store.write(lambda conn: end_campaign(conn, campaign_id, status, now_ms))
+
+    async def end_due(self, now_ms: int, limit: int) -> list[Ended]:
+        return await self.store.write(lambda conn: end_due(conn, now_ms, limit))
+
+    async def set_campaign_message(self, campaign_id: str, message_id: int) -> None:
+        await self.store.write(
+            lambda conn: conn.execute(
+                "UPDATE campaigns SET message_id = ? WHERE id = ?", (message_id, campaign_id)
+            )
+        )
+
+    async def campaign_problems(self) -> list[str]:
+        """The campaign checks alone (``store.ledger_problems`` runs them too)."""
+        assert self.store._read_conn is not None  # noqa: SLF001
+        return await in_thread(self.store._read_conn, campaign_ledger_problems)  # noqa: SLF001
+
+
+# -- the transactions (each runs inside the writer's savepoint) ---------------
+
+
+def _campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign | None:
+    row = conn.execute(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
+    ).fetchone()
+    return campaign_from_row(row) if row else None
+
+
+def create_campaign(conn: sqlite3.Connection, campaign: Campaign, key: str) -> Campaign:
+    existing = conn.execute(
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE key = ?", (key,)
+    ).fetchone()
+    if existing is not None:
+        return campaign_from_row(existing)
+    running = conn.execute(
+        "SELECT 1 FROM campaigns WHERE chat_id = ? AND status = 'live'", (campaign.chat_id,)
+    ).fetchone()
+    if running is not None:
+        raise DomainError("shake.error.running")
+    upsert_member(conn, Member(campaign.funder_id, campaign.funder_name), campaign.created_at)
+    available = balance_of(conn, wallet(campaign.funder_id))
+    if available < campaign.pool:
+        raise InsufficientFunds(available, campaign.pool)
+    conn.execute(
+        "INSERT INTO campaigns(id, key, chat_id, funder_id, funder_name, pool, count, mode,"
+        " tiers, seed, created_at, ends_at, interval_ms, max_wins)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (campaign.id, key, campaign.chat_id, campaign.funder_id, campaign.funder_name,
+         campaign.pool, campaign.count, campaign.mode.value, tiers_to_text(campaign.tiers),
+         campaign.seed, campaign.created_at, campaign.ends_at, campaign.interval_ms,
+         campaign.max_wins),
+    )
+    transfer(
+        conn, key=fund_key(campaign.id), kind=FUND, src=wallet(campaign.funder_id),
+        dst=escrow(campaign.id), amount=campaign.pool, at=campaign.created_at,
+        memo=campaign.id,
+    )
+    return campaign
+
+
+def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_ms: int) -> Settled:
+    """Record the next prize for ``member`` and pay it; end the campaign on the last one."""
+    campaign = _campaign(conn, campaign_id)
+    if campaign is None:
+        return Settled(Settlement.NOT_FOUND)
+    if not campaign.is_live or now_ms >= campaign.ends_at or campaign.won_count >= campaign.count:
+        return Settled(Settlement.ENDED, campaign)
+    (held,) = conn.execute(
+        "SELECT COUNT(*) FROM campaign_wins WHERE campaign_id = ? AND member_id = ?",
+        (campaign_id, member.id),
+    ).fetchone()
+    if held >= campaign.max_wins:
+        return Settled(Settlement.MAXED, campaign)
+    position = campaign.won_count + 1
+    amount, jackpot = prize(
+        campaign.mode, campaign.tiers, campaign.seed, position,
+        campaign.pool - campaign.won_amount, campaign.count - campaign.won_count,
+    )
+    changed = conn.execute(
+        "UPDATE campaigns SET won_count = won_count + 1, won_amount = won_amount + ?"
+        " WHERE id = ? AND status = 'live' AND won_count = ?",
+        (amount, campaign_id, campaign.won_count),
+    ).rowcount
+    if not changed:  # cannot happen with one writer; refuse rather than guess
+        raise sqlite3.IntegrityError("campaign changed under the win")
+    upsert_member(conn, member, now_ms)
+    conn.execute(
+        f"INSERT INTO campaign_wins({WIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (campaign_id, position, member.id, member.name, amount, int(jackpot), now_ms),
+    )
+    transfer(
+        conn, key=win_key(campaign_id, position), kind=WIN, src=escrow(campaign_id),
+        dst=wallet(member.id), amount=amount, at=now_ms, memo=campaign_id,
+    )
+    win = Win(campaign_id, position, member.id, member.name, amount, jackpot, now_ms)
+    campaign = replace(campaign, won_count=position, won_amount=campaign.won_amount + amount)
+    if position < campaign.count:
+        return Settled(Settlement.WON, campaign, win)
+    ended = end_campaign(conn, campaign_id, CampaignStatus.FINISHED, now_ms)
+    return Settled(Settlement.WON, ended.campaign if ended else campaign, win, ended)
+
+
+def end_campaign(
+    conn: sqlite3.Connection, campaign_id: str, status: CampaignStatus, now_ms: int
+) -> Ended | None:
+    """End a live campaign and refund what is left to its funder, exactly once."""
+    campaign = _campaign(conn, campaign_id)
+    if campaign is None or not campaign.is_live:
+        return None
+    left = campaign.pool - campaign.won_amount
+    changed = conn.execute(
+        "UPDATE campaigns SET status = ?, ended_at = ?, refunded = ? WHERE id = ? AND status = 'live'",
+        (status.value, now_ms, left, campaign_id),
+    ).rowcount
+    if not changed:
+        return None
+    if left > 0:
+        transfer(
+            conn, key=refund_key(campaign_id), kind=REFUND, src=escrow(campaign_id),
+            dst=wallet(campaign.funder_id), amount=left, at=now_ms, memo=campaign_id,
+        )
+    wins = conn.execute(
+        f"SELECT {WIN_COLUMNS} FROM campaign_wins WHERE campaign_id = ? ORDER BY position",
+        (campaign_id,),
+    ).fetchall()
+    ended = replace(campaign, status=status, ended_at=now_ms, refunded=left)
+    return Ended(ended, tuple(win_from_row(w) for w in wins))
+
+
+def end_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Ended]:
+    ids = conn.execute(
+        "SELECT id FROM campaigns WHERE status = 'live' AND ends_at <= ? ORDER BY ends_at LIMIT ?",
+        (now_ms, limit),
+    ).fetchall()
+    ended = [end_campaign(conn, cid, CampaignStatus.EXPIRED, now_ms) for (cid,) in ids]
+    return [e for e in ended if e is not None]
+
+
+# -- audit ---------------------------------------------------------------------
+
+CAMPAIGN_CHECKS: list[tuple[str, str]] = [
+    (
+        "campaign {0}: escrow holds {1}, but pool − prizes − refund is {2}",
+        "SELECT c.id, COALESCE(a.balance, 0), c.pool - c.won_amount - c.refunded"
+        " FROM campaigns c LEFT JOIN accounts a ON a.id = 'c:' || c.id"
+        " WHERE COALESCE(a.balance, 0) <> c.pool - c.won_amount - c.refunded",
+    ),
+    (
+        "campaign {0}: {1} was funded from {2}, not its pool {3} from its funder",
+        "SELECT c.id, COALESCE(t.amount, 0), t.src, c.pool FROM campaigns c"
+        " LEFT JOIN transfers t ON t.key = 'shake_fund:' || c.id"
+        " WHERE COALESCE(t.amount, 0) <> c.pool OR t.src <> 'w:' || c.funder_id"
+        " OR t.dst <> 'c:' || c.id",
+    ),
+    (
+        "campaign {0}: wins add up to {1} in {2} rows, the campaign says {3} in {4}",
+        "SELECT c.id, COALESCE(w.amount, 0), COALESCE(w.n, 0), c.won_amount, c.won_count"
+        " FROM campaigns c LEFT JOIN (SELECT campaign_id, SUM(amount) amount, COUNT(*) n"
+        " FROM campaign_wins GROUP BY campaign_id) w ON w.campaign_id = c.id"
+        " WHERE COALESCE(w.amount, 0) <> c.won_amount OR COALESCE(w.n, 0) <> c.won_count",
+    ),
+    (
+        "campaign {0}: win {1} paid to {2} but the transfer went to {3}",
+        "SELECT w.campaign_id, w.position, w.member_id, t.dst FROM campaign_wins w"
+        " LEFT JOIN transfers t ON t.key = 'shake_win:' || w.campaign_id || ':' || w.position"
+        " WHERE t.dst IS NULL OR t.dst <> 'w:' || w.member_id OR t.amount <> w.amount"
+        " OR t.src <> 'c:' || w.campaign_id",
+    ),
+    (
+        "campaign {0}: win transfers pay {1}, its wins say {2}",
+        "SELECT c.id, COALESCE(t.amount, 0), c.won_amount FROM campaigns c"
+        " LEFT JOIN (SELECT src, SUM(amount) amount FROM transfers WHERE kind = 'shake_win'"
+        " GROUP BY src) t ON t.src = 'c:' || c.id WHERE COALESCE(t.amount, 0) <> c.won_amount",
+    ),
+    (
+        "campaign {0}: refund transfers pay {1}, the campaign says {2}",
+        "SELECT c.id, COALESCE(t.amount, 0), c.refunded FROM campaigns c"
+        " LEFT JOIN (SELECT src, SUM(amount) amount FROM transfers WHERE kind = 'shake_refund'"
+        " GROUP BY src) t ON t.src = 'c:' || c.id WHERE COALESCE(t.amount, 0) <> c.refunded",
+    ),
+    (
+        "campaign {0}: refund went to {1}, not to its funder",
+        "SELECT c.id, t.dst FROM campaigns c JOIN transfers t ON t.key = 'shake_refund:' || c.id"
+        " WHERE t.dst <> 'w:' || c.funder_id",
+    ),
+    (
+        "campaign {0}: status {1} but {2} is still in escrow",
+        "SELECT c.id, c.status, c.pool - c.won_amount - c.refunded FROM campaigns c"
+        " WHERE c.status <> 'live' AND c.pool - c.won_amount - c.refunded <> 0",
+    ),
+    (
+        "campaign {0}: still live but refunded {1}",
+        "SELECT id, refunded FROM campaigns WHERE status = 'live' AND refunded <> 0",
+    ),
+    (
+        "campaign {0}: member {1} won {2} times, the limit is {3}",
+        "SELECT c.id, w.member_id, w.n, c.max_wins FROM campaigns c JOIN"
+        " (SELECT campaign_id, member_id, COUNT(*) n FROM campaign_wins"
+        " GROUP BY campaign_id, member_id) w ON w.campaign_id = c.id WHERE w.n > c.max_wins",
+    ),
+    (
+        "escrow account {0} belongs to no campaign",
+        "SELECT a.id FROM accounts a LEFT JOIN campaigns c ON a.id = 'c:' || c.id"
+        " WHERE a.id LIKE 'c:%' AND c.id IS NULL",
+    ),
+]
+
+
+def campaign_ledger_problems(conn: sqlite3.Connection) -> list[str]:
+    problems: list[str] = []
+    for message, query in CAMPAIGN_CHECKS:
+        for row in conn.execute(query).fetchall():
+            problems.append(message.format(*row))
+    return problems
+
+
+def _register_checks() -> None:
+    for check in CAMPAIGN_CHECKS:
+        if check not in audit.EXTRA_CHECKS:
+            audit.EXTRA_CHECKS.append(check)
+
+
+_register_checks()

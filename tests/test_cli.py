@@ -1,0 +1,96 @@
+"""The `redpacket` command as a self-hoster runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.packets import Kind, Limits, Member, PacketRequest
+from core.services import RedPackets
+from storage.sqlite.store import SqliteStore
+
+
+def redpacket(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "DATABASE_URL"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True, text=True, env=full_env, cwd=cwd, timeout=240,
+    )
+
+
+def test_demo_ends_with_a_clean_audit(tmp_path: Path) -> None:
+    result = redpacket("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Audit clean" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("gate", ["on", "off"])
+def test_bench_prints_one_json_object(tmp_path: Path, gate: str) -> None:
+    result = redpacket(
+        "bench", "--packets", "3", "--shares", "10", "--members", "50", "--presses", "300",
+        "--concurrency", "50", "--gate", gate, "--json", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    for key in ("presses_per_s", "settled_per_s", "p50_ms", "p99_ms", "turned_away", "audit_ok"):
+        assert key in figures
+    assert figures["audit_ok"] is True
+    assert figures["answers"]["got"] == 30
+
+
+def test_bench_against_real_redis(tmp_path: Path, redis_server) -> None:  # type: ignore[no-untyped-def]
+    if redis_server is None:
+        pytest.skip("no redis-server here")
+    result = redpacket(
+        "bench", "--packets", "2", "--shares", "10", "--members", "40", "--presses", "200",
+        "--json", env={"REDIS_URL": redis_server.url}, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["gate"] == "redis" and figures["audit_ok"] is True
+
+
+async def _busy_database(path: Path) -> None:
+    async with SqliteStore(path) as store:
+        service = RedPackets(store, None, limits=Limits(), welcome_bonus=100_00)
+        alice = Member(1, "Alice")
+        packet = await service.send(PacketRequest(-1, alice, Kind.LUCKY, 5, 20_00), key="k")
+        for i in range(7):
+            await service.press(packet.id, Member(10 + i, f"m{i}"))
+
+
+async def test_audit_is_clean_then_reports_tampering(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    await _busy_database(db)
+    clean = redpacket("audit", "--db", str(db), cwd=tmp_path)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Clean" in clean.stdout
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE accounts SET balance = balance + 1 WHERE id = 'w:10'")
+    dirty = redpacket("audit", "--db", str(db), cwd=tmp_path)
+    assert dirty.returncode == 1
+    assert "w:10" in dirty.stdout and "problem" in dirty.stdout
+    assert "Traceback" not in dirty.stderr
+
+
+def test_a_malformed_setting_is_one_clear_line(tmp_path: Path) -> None:
+    result = redpacket("audit", env={"DATABASE_URL": "postgres://nope"}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_audit_without_a_database_says_so(tmp_path: Path) -> None:
+    result = redpacket("audit", "--db", str(tmp_path / "missing.db"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no database" in result.stderr
