@@ -191,6 +191,8 @@ class RedPackets:
         if outcome is Opening.OPENED:
             return PressResult(Answer.GOT, packet, opened.share, finished=opened.finished)
         if outcome is Opening.ALREADY:
+            # Another process opened for this member first: return the spare ticket.
+            await self._release(packet_id, member.id, holds_share=True)
             return PressResult(Answer.ALREADY, packet, opened.share)
         if outcome is Opening.EXPIRED:
             return PressResult(Answer.EXPIRED, packet)
@@ -218,11 +220,11 @@ class RedPackets:
             await self.gate.release(packet.id, member.id)
         raise GateUnavailable("gate did not settle")
 
-    async def _release(self, packet_id: str, member_id: int) -> None:
+    async def _release(self, packet_id: str, member_id: int, *, holds_share: bool = False) -> None:
         if self.gate is None:
             return
         try:
-            await asyncio.wait_for(self.gate.release(packet_id, member_id), self.gate_timeout_s)
+            await self.gate.release(packet_id, member_id, holds_share=holds_share)
         except (GateUnavailable, TimeoutError, OSError):
             pass  # the audit rebuilds a gate that drifted
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from random import SystemRandom
+from random import Random, SystemRandom
 from typing import Protocol
 
 from core.allocation import draw, unit_interval
@@ -374,6 +374,8 @@ class ShakeGate(Protocol):
 
     async def reset(self, campaign_id: str) -> None: ...
 
+    async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
+
 
 class Settlement(StrEnum):
     WON = "won"
@@ -481,7 +483,7 @@ class ShakeService:
         *,
         clock: Clock | None = None,
         limits: ShakeLimits = ShakeLimits(),
-        rng: SystemRandom | None = None,
+        rng: Random | None = None,
         gate_timeout_s: float = 1.0,
         max_in_flight: int = 2_000,
     ) -> None:
@@ -711,14 +713,44 @@ class ShakeService:
 
     # -- audit ---------------------------------------------------------------
 
-    async def audit(self) -> CampaignAudit:
-        """Ledger checks of campaigns plus every win recomputed from its seed."""
+    async def audit(self, *, repair: bool = True) -> CampaignAudit:
+        """Ledger checks of campaigns, every win recomputed from its seed, and the gate."""
         report = CampaignAudit(problems=await self.store.campaign_problems())
         campaigns = await self.store.all_campaigns()
         report.campaigns = len(campaigns)
         for campaign in campaigns:
-            report.problems.extend(campaign_problems(campaign, await self.store.wins(campaign.id)))
+            wins = await self.store.wins(campaign.id)
+            report.problems.extend(campaign_problems(campaign, wins))
+            if self.gate is not None and campaign.is_live:
+                await self._audit_gate(campaign, wins, report, repair)
         return report
+
+    async def _audit_gate(
+        self, campaign: Campaign, wins: list[Win], report: CampaignAudit, repair: bool
+    ) -> None:
+        assert self.gate is not None
+        try:
+            state = await asyncio.wait_for(self.gate.state(campaign.id), self.gate_timeout_s)
+        except (GateUnavailable, TimeoutError, OSError) as exc:
+            report.problems.append(f"gate unreachable while checking {campaign.id}: {exc!r}")
+            return
+        if state is None:
+            return  # rebuilt from the database on the next shake
+        counts: dict[int, int] = {}
+        for win in wins:
+            counts[win.member_id] = counts.get(win.member_id, 0) + 1
+        if state == (campaign.count - len(wins), counts):
+            return
+        note = (
+            f"gate of campaign {campaign.id} disagreed with the database "
+            f"(prizes {state[0]} vs {campaign.count - len(wins)})"
+        )
+        if not repair:
+            report.problems.append(note)
+            return
+        await self.gate.reset(campaign.id)
+        await self.rebuild_gate(campaign.id)
+        report.repaired.append(note + ": rebuilt")
 
 
 def _early_answer(reply: GateReply, campaign: Campaign) -> ShakeResult | None:

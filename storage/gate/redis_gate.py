@@ -47,9 +47,9 @@ class RedisGate:
         keys = (ticket_key(packet_id), holders_key(packet_id))
         await self._pipeline.call(self._prime, keys, (tickets, max(ttl_ms, 1), *holders))
 
-    async def release(self, packet_id: str, member_id: int) -> None:
+    async def release(self, packet_id: str, member_id: int, *, holds_share: bool = False) -> None:
         keys = (ticket_key(packet_id), holders_key(packet_id))
-        await self._pipeline.call(self._release, keys, (member_id,))
+        await self._pipeline.call(self._release, keys, (member_id, int(holds_share)))
 
     async def state(self, packet_id: str) -> GateState | None:
         try:

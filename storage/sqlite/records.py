@@ -178,14 +178,12 @@ class SqliteRecords:
         if not exists:
             return None
         columns = {row[1] for row in await self.store.fetchall("PRAGMA table_info(campaigns)")}
-        funded = next((c for c in ("pool", "total", "amount", "funded") if c in columns), None)
-        paid = next((c for c in ("paid", "won", "claimed_amount", "paid_out") if c in columns), None)
-        where, args = ("", ()) if chat_id is None or "chat_id" not in columns else (
-            " WHERE chat_id = ?", (chat_id,)
-        )
+        if not {"chat_id", "pool", "won_amount"} <= columns:
+            return None
+        where, args = _chat_filter(chat_id, "chat_id")
         row = await self.store.fetchone(
-            f"SELECT COUNT(*), {f'COALESCE(SUM({funded}), 0)' if funded else '0'},"
-            f" {f'COALESCE(SUM({paid}), 0)' if paid else '0'} FROM campaigns{where}",
+            "SELECT COUNT(*), COALESCE(SUM(pool), 0), COALESCE(SUM(won_amount), 0)"
+            f" FROM campaigns WHERE 1 = 1{where}",
             args,
         )
         return CampaignFacts(*row)

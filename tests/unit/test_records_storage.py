@@ -97,7 +97,7 @@ async def test_records_balance_lines_and_stats(
     assert [(m.member_id, m.count) for m in facts.luckiest] == [(best.member_id, 1)]
     assert sum(facts.share_ratio_tenths.values()) == 3
     assert sum(a.packets for a in facts.activity) == 2
-    assert facts.campaigns is None or facts.campaigns.campaigns == 0
+    assert facts.campaigns is not None and facts.campaigns.campaigns == 0
     everywhere = await records.stats_facts(None)
     assert everywhere.packets == 3 and everywhere.money_taken == 16_00
     await assert_audit_clean(service)
