@@ -34,6 +34,8 @@ from telegram.request import BaseRequest
 from core.money import Amount, format_cents
 from core.ports import Clock
 from core.services import RedPackets, SystemClock
+from storage.sqlite.chats import ChatSettings
+from storage.sqlite.drafts import Drafts
 from storage.sqlite.store import SqliteStore
 
 from bot.engine import Engine, open_engine
@@ -66,6 +68,8 @@ FEATURES: list[str] = [
     "bot.handlers.start",  # /start, /help
     "bot.handlers.balance",  # /balance
     "bot.handlers.lang",  # /lang
+    "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
+    "bot.handlers.menu",  # setMyCommands in English and Chinese, at start
 ]
 
 # Registered after every feature, standalone only: answers callback data nobody
@@ -86,9 +90,14 @@ class BotContext:
     db_path: str | None = None
     # The handler group features add their handlers to (``application.add_handler(h, ctx.group)``).
     group: int = 0
-    # Filled by features at register time (bot.edits.PacketEditor, bot.notify.Notifier).
+    # Set by ``install``: bot.edits.PacketEditor and bot.notify.Notifier.
     editor: Any = None
     notifier: Any = None
+    # Set by ``start`` once the database is open.
+    drafts: Drafts | None = None
+    chats: ChatSettings | None = None
+    # Commands of the menu (``setMyCommands``); each needs ``command.<name>`` in the catalogs.
+    commands: list[str] = field(default_factory=list)
     # Free room for features: ``ctx.extra["shake"] = ...``.
     extra: dict[str, Any] = field(default_factory=dict)
     # Coroutines run by ``start``/``stop`` after the engine opens / before it closes.
@@ -100,6 +109,10 @@ class BotContext:
     )
     application: AnyApplication | None = None
     started: bool = False
+    # Members greeted for the first time by this process (``/start`` mentions the bonus).
+    fresh_members: set[int] = field(default_factory=set)
+    _answered: dict[str, None] = field(default_factory=dict)
+    _packet_langs: dict[str, str] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -123,6 +136,45 @@ class BotContext:
     def store(self) -> SqliteStore:
         assert self.engine is not None, "engine not open: await ctx.ready() first"
         return self.engine.store
+
+    @property
+    def bot_username(self) -> str:
+        assert self.application is not None
+        return self.application.bot.username
+
+    # -- languages -----------------------------------------------------------
+
+    async def lang_of(self, chat_id: int | None, language_code: str | None) -> str:
+        """The chat's ``/lang`` override, else the member's Telegram language."""
+        if chat_id is not None and self.chats is not None:
+            override = await self.chats.lang(chat_id)
+            if override:
+                return override
+        return self.lang(language_code)
+
+    async def packet_lang(self, packet_id: str, chat_id: int) -> str:
+        """The language a packet's group message was first written in."""
+        if packet_id not in self._packet_langs:
+            stored = await self.drafts.lang_of_packet(packet_id) if self.drafts else None
+            lang = stored or await self.lang_of(chat_id, None)
+            if len(self._packet_langs) > 10_000:
+                self._packet_langs.clear()
+            self._packet_langs[packet_id] = lang
+        return self._packet_langs[packet_id]
+
+    def remember_packet_lang(self, packet_id: str, lang: str) -> None:
+        self._packet_langs[packet_id] = lang
+
+    # -- callback answers ----------------------------------------------------
+
+    def mark_answered(self, query_id: str) -> None:
+        self._answered[query_id] = None
+        if len(self._answered) > 50_000:
+            for old in list(self._answered)[:25_000]:
+                del self._answered[old]
+
+    def was_answered(self, query_id: str) -> bool:
+        return query_id in self._answered
 
     # -- words and money -----------------------------------------------------
 
@@ -239,6 +291,11 @@ def install(
     )
     ctx.application = application
     application.bot_data[CONTEXT_KEY] = ctx
+    from bot.edits import PacketEditor
+    from bot.notify import Notifier
+
+    ctx.editor = PacketEditor(ctx)
+    ctx.notifier = Notifier(ctx)
     for name in FEATURES + ([CATCH_ALL] if catch_all else []):
         importlib.import_module(name).register(application, ctx)
     _chain_lifecycle(application)
@@ -270,6 +327,8 @@ async def start(application: AnyApplication) -> BotContext:
             return ctx
         if ctx.engine is None:
             ctx.engine = await open_engine(ctx.settings, db_path=ctx.db_path, clock=ctx.clock)
+        ctx.drafts = Drafts(ctx.engine.store)
+        ctx.chats = ChatSettings(ctx.engine.store)
         ctx.started = True
         for hook in ctx.on_start:
             try:
@@ -290,6 +349,7 @@ async def stop(application: AnyApplication) -> None:
                 await hook(application, ctx)
             except Exception:
                 _log.exception("shut-down step %s failed", getattr(hook, "__name__", hook))
+        await ctx.editor.flush()
         await ctx.drain()
         await ctx.engine.close()
         ctx.engine = None

@@ -281,13 +281,16 @@ def share_ratio_histogram(
 
 
 def format_duration(ms: int) -> tuple[str, dict[str, Any]]:
-    """A duration as a catalog key and params: seconds under a minute, then minutes, hours."""
-    seconds = ms / 1000
+    """A duration as a shared catalog key (``duration.*``) and its params."""
+    seconds = max(ms, 0) / 1000
     if seconds < 60:
-        return "wallet.duration.seconds", {"n": f"{seconds:.1f}".rstrip("0").rstrip(".")}
-    if seconds < 3600:
-        return "wallet.duration.minutes", {"m": int(seconds // 60), "s": int(seconds % 60)}
-    return "wallet.duration.hours", {"h": int(seconds // 3600), "m": int(seconds % 3600 // 60)}
+        return "duration.seconds", {"s": f"{seconds:.1f}".rstrip("0").rstrip(".")}
+    whole = int(seconds)
+    if whole < 3600:
+        return "duration.minutes", {"m": whole // 60, "s": whole % 60}
+    if whole < 86_400:
+        return "duration.hours", {"h": whole // 3600, "m": whole % 3600 // 60}
+    return "duration.days", {"d": whole // 86_400, "h": whole % 86_400 // 3600}
 
 
 # --- ports ---------------------------------------------------------------------

@@ -82,8 +82,11 @@ def transfer(
     ).rowcount
     if not inserted:
         return False
-    conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, src))
-    conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, dst))
+    conn.execute(
+        "UPDATE accounts SET balance = balance + CASE id WHEN ? THEN -? ELSE ? END"
+        " WHERE id IN (?, ?)",
+        (src, amount, amount, src, dst),
+    )
     return True
 
 
@@ -281,36 +284,37 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
     if row is None:
         return Opened(Opening.NOT_FOUND)
     packet = packet_from_row(row)
-    held = conn.execute(
-        f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? AND member_id = ?",
-        (packet_id, member.id),
-    ).fetchone()
-    if held is not None:
-        return Opened(Opening.ALREADY, share_from_row(held), packet)
     if packet.recipient_id is not None and packet.recipient_id != member.id:
         return Opened(Opening.EMPTY, None, packet)
-    if packet.status is Status.EXPIRED or (packet.status is Status.LIVE and now_ms >= packet.expires_at):
-        return Opened(Opening.EXPIRED, None, packet)
-    if packet.status is not Status.LIVE or packet.claimed_count >= packet.count:
-        return Opened(Opening.EMPTY, None, packet)
+    live = packet.status is Status.LIVE and now_ms < packet.expires_at
+    if not live or packet.claimed_count >= packet.count:
+        held = _held_share(conn, packet_id, member.id)
+        if held is not None:
+            return Opened(Opening.ALREADY, held, packet)
+        expired = packet.status is Status.EXPIRED or now_ms >= packet.expires_at
+        return Opened(Opening.EXPIRED if expired else Opening.EMPTY, None, packet)
     position = packet.claimed_count + 1
     amount = share_amount(
         packet.rule, packet.seed, position, total=packet.total, count=packet.count,
         claimed_amount=packet.claimed_amount, cap=packet.cap,
     )
     finished = position == packet.count
-    conn.execute(
-        "UPDATE packets SET claimed_count = claimed_count + 1,"
-        " claimed_amount = claimed_amount + ?, status = ?, finished_at = ?"
-        " WHERE id = ? AND status = 'live' AND claimed_count = ?",
-        (amount, "finished" if finished else "live", now_ms if finished else None,
-         packet_id, packet.claimed_count),
-    )
     share = Share(packet_id, position, member.id, member.name, amount, now_ms)
-    conn.execute(
-        f"INSERT INTO shares({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-        (packet_id, position, member.id, member.name, amount, now_ms),
-    )
+    try:
+        conn.execute(
+            f"INSERT INTO shares({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (packet_id, position, member.id, member.name, amount, now_ms),
+        )  # the shares triggers advance the packet's counters
+    except sqlite3.IntegrityError:
+        held = _held_share(conn, packet_id, member.id)
+        if held is None:
+            raise
+        return Opened(Opening.ALREADY, held, packet)
+    if finished:
+        conn.execute(
+            "UPDATE packets SET status = 'finished', finished_at = ? WHERE id = ?",
+            (now_ms, packet_id),
+        )
     transfer(
         conn, key=f"share:{packet_id}:{position}", kind="share", src=escrow(packet_id),
         dst=wallet(member.id), amount=amount, at=now_ms, packet_id=packet_id,
@@ -321,6 +325,14 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
         finished_at=now_ms if finished else None,
     )
     return Opened(Opening.OPENED, share, packet)
+
+
+def _held_share(conn: sqlite3.Connection, packet_id: str, member_id: int) -> Share | None:
+    row = conn.execute(
+        f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? AND member_id = ?",
+        (packet_id, member_id),
+    ).fetchone()
+    return share_from_row(row) if row else None
 
 
 def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund]:

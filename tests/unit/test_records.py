@@ -102,10 +102,11 @@ def test_share_ratio_histogram_caps_the_tail() -> None:
 
 
 def test_durations_in_words() -> None:
-    assert format_duration(1500) == ("wallet.duration.seconds", {"n": "1.5"})
-    assert format_duration(2000) == ("wallet.duration.seconds", {"n": "2"})
-    assert format_duration(125_000) == ("wallet.duration.minutes", {"m": 2, "s": 5})
-    assert format_duration(3_780_000) == ("wallet.duration.hours", {"h": 1, "m": 3})
+    assert format_duration(1500) == ("duration.seconds", {"s": "1.5"})
+    assert format_duration(2000) == ("duration.seconds", {"s": "2"})
+    assert format_duration(125_000) == ("duration.minutes", {"m": 2, "s": 5})
+    assert format_duration(3_780_000) == ("duration.hours", {"h": 1, "m": 3})
+    assert format_duration(90_000_000) == ("duration.days", {"d": 1, "h": 1})
 
 
 def test_chart_is_a_png_with_and_without_data() -> None:

@@ -69,15 +69,20 @@ CREATE TABLE shares (
     UNIQUE (packet_id, member_id)
 );
 CREATE INDEX shares_member ON shares(member_id, taken_at);
--- The database, not Python, refuses a share beyond the count or the total.
-CREATE TRIGGER shares_fit_packet BEFORE INSERT ON shares
+-- The database, not Python, keeps a packet's counters and refuses a share
+-- out of order, into a packet that is not live, beyond its count (the
+-- position check) or beyond its total (the packets CHECK on claimed_amount).
+CREATE TRIGGER shares_in_order BEFORE INSERT ON shares
 BEGIN
-    SELECT RAISE(ABORT, 'share beyond the packet count')
-    WHERE NEW.position > (SELECT count FROM packets WHERE id = NEW.packet_id);
-    SELECT RAISE(ABORT, 'shares beyond the packet total')
-    WHERE NEW.amount + (SELECT COALESCE(SUM(amount), 0) FROM shares
-                        WHERE packet_id = NEW.packet_id)
-          > (SELECT total FROM packets WHERE id = NEW.packet_id);
+    SELECT RAISE(ABORT, 'a share must be the next one of a live packet')
+    WHERE NOT EXISTS (SELECT 1 FROM packets WHERE id = NEW.packet_id
+                      AND status = 'live' AND claimed_count + 1 = NEW.position);
+END;
+CREATE TRIGGER shares_count_toward_packet AFTER INSERT ON shares
+BEGIN
+    UPDATE packets SET claimed_count = claimed_count + 1,
+                       claimed_amount = claimed_amount + NEW.amount
+    WHERE id = NEW.packet_id;
 END;
 CREATE TRIGGER shares_are_final BEFORE UPDATE ON shares
 BEGIN

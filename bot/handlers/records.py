@@ -1,0 +1,160 @@
+"""/records (SPEC §8): what a member sent and received, with paged recent packets.
+
+In a private chat: the summary, one page of recent packets (each linked to its
+result view) and Newer/Older buttons. In a group: a one-line summary only.
+The page buttons carry ``rec:<page>``; data is untrusted, so the page is
+clamped and the records shown are always the presser's own, in their own chat.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from core.money import Amount
+from core.packets import Member
+from core.records import Page, RecentPacket, RecordsSummary, records_page
+
+from bot.app import BotContext, bot_context
+from bot.handlers.wallet import lang_of, member_of, records_of, reply_html
+from bot.keyboards import details_url
+
+PAGE_DATA = re.compile(r"rec:(\d{1,4})")
+MAX_PAGE = 9999
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+def page_data(page: int) -> str:
+    return f"rec:{min(max(page, 0), MAX_PAGE)}"
+
+
+def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str) -> str:
+    when = datetime.fromtimestamp(item.at / 1000, UTC).strftime("%m-%d %H:%M")
+    amount = Amount(item.amount)
+    if not item.sent:
+        words = ctx.html(lang, "records.item.received", name=item.sender_name, amount=amount)
+    elif item.recipient_name is not None:
+        words = ctx.html(lang, "records.item.sent_personal", name=item.recipient_name,
+                         amount=amount)
+    elif item.packet_kind == "fixed":
+        words = ctx.html(lang, "records.item.sent_fixed", amount=amount)
+    else:
+        words = ctx.html(lang, "records.item.sent_lucky", amount=amount)
+    notes = []
+    if item.best_luck:
+        notes.append(ctx.html(lang, "records.item.best_luck"))
+    if item.status == "live":
+        notes.append(ctx.html(lang, "records.item.live"))
+    elif item.status == "expired":
+        notes.append(ctx.html(lang, "records.item.expired"))
+    link = html.escape(details_url(bot_username, item.packet_id), quote=True)
+    tail = f" · {' · '.join(notes)}" if notes else ""
+    return f'<code>{when}</code> <a href="{link}">{words}</a>{tail}'
+
+
+def summary_lines(ctx: BotContext, lang: str, summary: RecordsSummary) -> list[str]:
+    return [
+        ctx.html(lang, "records.sent", count=summary.sent_count,
+                 total=Amount(summary.sent_total)),
+        ctx.html(lang, "records.received", count=summary.received_count,
+                 total=Amount(summary.received_total), best=summary.best_luck_count),
+    ]
+
+
+def private_text(
+    ctx: BotContext, lang: str, summary: RecordsSummary, page: Page, bot_username: str
+) -> str:
+    lines = [ctx.html(lang, "records.title"), *summary_lines(ctx, lang, summary), ""]
+    if not page.items:
+        lines.append(ctx.html(lang, "records.empty"))
+        return "\n".join(lines)
+    lines.append(ctx.html(lang, "records.recent", page=page.page + 1, pages=page.pages))
+    lines.extend(item_line(ctx, lang, item, bot_username) for item in page.items)
+    return "\n".join(lines)
+
+
+def page_keyboard(ctx: BotContext, lang: str, page: Page) -> InlineKeyboardMarkup | None:
+    row = []
+    if page.has_newer:
+        row.append(InlineKeyboardButton(ctx.text(lang, "records.newer"),
+                                        callback_data=page_data(page.page - 1)))
+    if page.has_older:
+        row.append(InlineKeyboardButton(ctx.text(lang, "records.older"),
+                                        callback_data=page_data(page.page + 1)))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+async def private_view(
+    ctx: BotContext, lang: str, member: Member, page_number: int, bot_username: str
+) -> tuple[str, InlineKeyboardMarkup | None, Page]:
+    records = records_of(ctx)
+    summary = await records.records_summary(member.id)
+    page = await records_page(records, member.id, page_number)
+    text = private_text(ctx, lang, summary, page, bot_username)
+    return text, page_keyboard(ctx, lang, page), page
+
+
+async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    message, member = update.effective_message, member_of(update)
+    if message is None or member is None:
+        return
+    await ctx.ready()
+    await ctx.packets.greet(member)
+    lang = await lang_of(ctx, update)
+    if message.chat.type != ChatType.PRIVATE:
+        summary = await records_of(ctx).records_summary(member.id)
+        await reply_html(update, ctx.html(
+            lang, "records.group", name=member.name,
+            sent_count=summary.sent_count, sent_total=Amount(summary.sent_total),
+            received_count=summary.received_count,
+            received_total=Amount(summary.received_total), best=summary.best_luck_count,
+        ))
+        return
+    text, keyboard, _ = await private_view(ctx, lang, member, 0, context.bot.username)
+    await reply_html(update, text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
+
+
+async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    ctx = bot_context(context)
+    lang = ctx.lang(query.from_user.language_code)
+    match = PAGE_DATA.fullmatch(query.data or "")
+    message = query.message
+    member = member_of(update)
+    # Only the member's own private chat with us shows their records.
+    if (match is None or member is None or message is None
+            or message.chat.type != ChatType.PRIVATE or message.chat.id != member.id):
+        await query.answer(ctx.text(lang, "records.not_here"), show_alert=True)
+        return
+    await ctx.ready()
+    lang = await lang_of(ctx, update)
+    text, keyboard, page = await private_view(
+        ctx, lang, member, int(match.group(1)), context.bot.username
+    )
+    await query.answer(ctx.text(lang, "records.page_shown", page=page.page + 1, pages=page.pages))
+    try:
+        await query.edit_message_text(
+            text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            link_preview_options=NO_PREVIEW,
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any], ctx: BotContext) -> None:
+    application.add_handler(CommandHandler("records", records_command), ctx.group)
+    application.add_handler(
+        CallbackQueryHandler(records_page_pressed, pattern=r"^rec:"), ctx.group
+    )
+

@@ -1,0 +1,328 @@
+"""/balance, /daily, /grant and /topup (SPEC §8): the wallet and money coming in."""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import LabeledPrice, Message, MessageEntity, Update, User
+from telegram.constants import ChatType, ParseMode
+from telegram.ext import (
+    Application,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
+
+from core.errors import DomainError
+from core.money import Amount, format_cents, parse_amount
+from core.packets import Member
+from core.records import (
+    MAX_TOPUP_STARS,
+    TOPUP_CURRENCY,
+    Entry,
+    claim_daily,
+    credit_topup,
+    describe,
+    format_duration,
+    grant,
+    next_utc_midnight_ms,
+    parse_topup_payload,
+    topup_acceptable,
+    topup_payload,
+)
+from storage.sqlite.records import SqliteRecords
+
+from bot.app import BotContext, Markup, bot_context
+
+_log = logging.getLogger(__name__)
+
+BALANCE_LINES = 10
+# A grant larger than this is surely a typo (the packet limit is MAX_TOTAL).
+GRANT_LIMIT_FACTOR = 100
+
+
+# --- shared by wallet, records and stats ------------------------------------------
+
+
+def member_of(update: Update) -> Member | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return Member(user.id, user.full_name, user.username)
+
+
+def records_of(ctx: BotContext) -> SqliteRecords:
+    return SqliteRecords(ctx.store)
+
+
+async def lang_of(ctx: BotContext, update: Update) -> str:
+    """The chat's /lang override if any, else the user's Telegram language."""
+    chat = update.effective_chat
+    if chat is not None:
+        try:
+            row = await ctx.store.fetchone(
+                "SELECT lang FROM chat_settings WHERE chat_id = ?", (chat.id,)
+            )
+        except Exception:  # noqa: BLE001 - no /lang feature in this database
+            row = None
+        if row and row[0]:
+            return ctx.lang(row[0])
+    user = update.effective_user
+    return ctx.lang(user.language_code if user else None)
+
+
+async def reply_html(update: Update, text: str, **kwargs: Any) -> Message | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
+
+
+def duration_text(ctx: BotContext, lang: str, ms: int) -> str:
+    key, params = format_duration(ms)
+    return ctx.text(lang, key, **params)
+
+
+# --- /balance -------------------------------------------------------------------
+
+
+def signed_money(ctx: BotContext, cents: int) -> str:
+    sign = "+" if cents > 0 else "−" if cents < 0 else ""
+    return f"{sign}{ctx.settings.currency_symbol}{format_cents(abs(cents))}"
+
+
+def entry_line(ctx: BotContext, lang: str, entry: Entry) -> str:
+    when = datetime.fromtimestamp(entry.at / 1000, UTC).strftime("%m-%d %H:%M")
+    words = ctx.html(lang, entry.key, **entry.params)
+    return f"<code>{when}</code> {words} <b>{signed_money(ctx, entry.amount)}</b>"
+
+
+async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, lang: str) -> str:
+    balance = await ctx.store.balance(member.id)
+    lines = [ctx.html(lang, "balance.show", balance=Amount(balance))]
+    entries = [describe(line) for line in await records.wallet_lines(member.id, BALANCE_LINES)]
+    lines.append("")
+    if entries:
+        lines.append(ctx.html(lang, "wallet.balance.recent"))
+        lines.extend(entry_line(ctx, lang, entry) for entry in entries)
+    else:
+        lines.append(ctx.html(lang, "wallet.balance.empty"))
+    lines.append("")
+    lines.append(ctx.html(lang, "balance.get_more"))
+    lines.append(ctx.html(lang, "balance.way_packets"))
+    if ctx.settings.daily_bonus > 0:
+        lines.append(ctx.html(lang, "balance.way_daily", amount=Amount(ctx.settings.daily_bonus)))
+    lines.append(ctx.html(lang, "balance.way_grant"))
+    if ctx.settings.topup_enabled:
+        lines.append(ctx.html(lang, "balance.way_topup"))
+    return "\n".join(lines)
+
+
+async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    member = member_of(update)
+    if member is None:
+        return
+    await ctx.ready()
+    await ctx.packets.greet(member)
+    lang = await lang_of(ctx, update)
+    await reply_html(update, await balance_text(ctx, records_of(ctx), member, lang))
+
+
+# --- /daily ---------------------------------------------------------------------
+
+
+async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    member = member_of(update)
+    if member is None:
+        return
+    await ctx.ready()
+    lang = await lang_of(ctx, update)
+    amount = ctx.settings.daily_bonus
+    if amount <= 0:
+        await reply_html(update, ctx.html(lang, "wallet.daily.off"))
+        return
+    await ctx.packets.greet(member)
+    now = ctx.clock.now_ms()
+    if await claim_daily(ctx.store, member, amount, now):
+        balance = await ctx.store.balance(member.id)
+        text = ctx.html(lang, "wallet.daily.paid", amount=Amount(amount), balance=Amount(balance))
+    else:
+        minutes = -(-(next_utc_midnight_ms(now) - now) // 60_000)
+        wait = duration_text(ctx, lang, minutes * 60_000)
+        text = ctx.html(lang, "wallet.daily.already", wait=Markup(html.escape(wait)))
+    await reply_html(update, text)
+
+
+# --- /grant ---------------------------------------------------------------------
+
+
+def _grant_parts(message: Message, args: list[str]) -> tuple[str | User | None, str] | None:
+    """(who, amount text) from ``/grant WHO AMOUNT`` or a reply with ``/grant AMOUNT``."""
+    mentioned = [
+        entity.user for entity in message.entities
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None
+    ]
+    if len(args) >= 2 and mentioned:
+        return mentioned[0], args[-1]
+    if len(args) == 2:
+        return args[0], args[1]
+    replied = message.reply_to_message
+    if len(args) == 1 and replied is not None and replied.from_user is not None:
+        return replied.from_user, args[0]
+    return None
+
+
+async def _grantee(records: SqliteRecords, who: str | User) -> Member | str | None:
+    """The member named by ``who``; a ``str`` is the name we could not find."""
+    if isinstance(who, User):
+        if who.is_bot:
+            return None
+        return Member(who.id, who.full_name, who.username)
+    if who.startswith("@"):
+        return await records.find_member_by_username(who) or who
+    if who.isascii() and who.isdigit():
+        return await records.find_member(int(who)) or who
+    return who
+
+
+async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    message, admin = update.effective_message, member_of(update)
+    if message is None or admin is None:
+        return
+    await ctx.ready()
+    lang = await lang_of(ctx, update)
+    if admin.id not in ctx.settings.bot_admin_ids:
+        await reply_html(update, ctx.html(lang, "wallet.grant.not_admin"))
+        return
+    parts = _grant_parts(message, list(context.args or []))
+    if parts is None:
+        await reply_html(update, ctx.html(lang, "wallet.grant.usage"))
+        return
+    who, amount_text = parts
+    try:
+        amount = parse_amount(
+            amount_text, maximum=ctx.settings.max_total * GRANT_LIMIT_FACTOR
+        )
+    except DomainError as error:
+        await reply_html(update, ctx.html(lang, error.key, **error.params))
+        return
+    records = records_of(ctx)
+    grantee = await _grantee(records, who) if who is not None else None
+    if grantee is None:
+        await reply_html(update, ctx.html(lang, "wallet.grant.no_bots"))
+        return
+    if isinstance(grantee, str):
+        await reply_html(update, ctx.html(lang, "wallet.grant.unknown_member", who=grantee))
+        return
+    key = f"grant:{message.chat_id}:{message.message_id}"
+    paid = await grant(
+        ctx.store, grantee, amount, key=key, granted_by=admin, now_ms=ctx.clock.now_ms()
+    )
+    balance = await ctx.store.balance(grantee.id)
+    done = "wallet.grant.done" if paid else "wallet.grant.already"
+    await reply_html(
+        update,
+        ctx.html(lang, done, amount=Amount(amount), name=grantee.name, balance=Amount(balance)),
+    )
+
+
+# --- /topup and Telegram Stars payments -------------------------------------------------
+
+
+async def topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    message, member = update.effective_message, member_of(update)
+    if message is None or member is None:
+        return
+    await ctx.ready()
+    lang = await lang_of(ctx, update)
+    settings = ctx.settings
+    if not settings.topup_enabled:
+        await reply_html(update, ctx.html(lang, "wallet.topup.off"))
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await reply_html(update, ctx.html(lang, "wallet.topup.private_only"))
+        return
+    args = list(context.args or [])
+    raw = args[0] if len(args) == 1 else ""
+    stars = int(raw) if raw.isascii() and raw.isdigit() else 0
+    if not 1 <= stars <= MAX_TOPUP_STARS:
+        await reply_html(update, ctx.html(
+            lang, "wallet.topup.usage", maximum=MAX_TOPUP_STARS,
+            rate=Amount(settings.topup_cents_per_star),
+        ))
+        return
+    await ctx.packets.greet(member)
+    await message.reply_invoice(
+        title=ctx.text(lang, "wallet.topup.title"),
+        description=ctx.text(
+            lang, "wallet.topup.description", stars=stars,
+            amount=Amount(stars * settings.topup_cents_per_star),
+        ),
+        payload=topup_payload(member.id, stars),
+        provider_token="",
+        currency=TOPUP_CURRENCY,
+        prices=[LabeledPrice(ctx.text(lang, "wallet.topup.label"), stars)],
+    )
+
+
+async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.pre_checkout_query
+    if query is None or parse_topup_payload(query.invoice_payload) is None:
+        return  # not our invoice: a host application may answer it
+    ctx = bot_context(context)
+    ok = ctx.settings.topup_enabled and topup_acceptable(
+        query.invoice_payload, currency=query.currency, total_amount=query.total_amount,
+        payer_id=query.from_user.id,
+    )
+    if ok:
+        await query.answer(ok=True)
+    else:
+        lang = ctx.lang(query.from_user.language_code)
+        await query.answer(ok=False, error_message=ctx.text(lang, "wallet.topup.invalid"))
+
+
+async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message, member = update.effective_message, member_of(update)
+    if message is None or member is None or message.successful_payment is None:
+        return
+    payment = message.successful_payment
+    claim = parse_topup_payload(payment.invoice_payload)
+    if claim is None or payment.currency != TOPUP_CURRENCY:
+        return  # not our invoice
+    ctx = bot_context(context)
+    await ctx.ready()
+    # Telegram took these Stars: credit them even if top-ups were switched off
+    # since, and credit what was paid, keyed by the charge so a replay pays nothing.
+    stars = payment.total_amount
+    paid = await credit_topup(
+        ctx.store, member, stars, ctx.settings.topup_cents_per_star,
+        charge_id=payment.telegram_payment_charge_id, now_ms=ctx.clock.now_ms(),
+    )
+    if not paid:
+        _log.info("payment %s was already credited", payment.telegram_payment_charge_id)
+        return
+    lang = await lang_of(ctx, update)
+    balance = await ctx.store.balance(member.id)
+    await reply_html(update, ctx.html(
+        lang, "wallet.topup.paid", amount=Amount(stars * ctx.settings.topup_cents_per_star),
+        balance=Amount(balance),
+    ))
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any], ctx: BotContext) -> None:
+    group = ctx.group
+    application.add_handler(CommandHandler("balance", balance), group)
+    application.add_handler(CommandHandler("daily", daily), group)
+    application.add_handler(CommandHandler("grant", grant_command), group)
+    application.add_handler(CommandHandler("topup", topup), group)
+    application.add_handler(PreCheckoutQueryHandler(pre_checkout), group)
+    application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, successful_payment), group)

@@ -1,0 +1,73 @@
+"""Inline keyboards: packet message, draft, result view, language choice."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from core.money import Amount
+from core.packets import Kind, Packet
+from core.views import PacketView
+
+from bot import callbacks
+from bot.app import BotContext
+from bot.callbacks import DraftButton
+from storage.sqlite.drafts import Draft
+
+DEEP_LINK_PREFIX = "p_"
+
+
+def details_url(bot_username: str, packet_id: str) -> str:
+    """The deep link that opens a packet's private result view."""
+    return f"https://t.me/{bot_username}?start={DEEP_LINK_PREFIX}{packet_id}"
+
+
+def packet_keyboard(
+    ctx: BotContext, packet: Packet, lang: str, bot_username: str, *, live: bool
+) -> InlineKeyboardMarkup:
+    details = InlineKeyboardButton(
+        ctx.text(lang, "button.details"), url=details_url(bot_username, packet.id)
+    )
+    if not live:
+        return InlineKeyboardMarkup([[details]])
+    open_button = InlineKeyboardButton(
+        ctx.text(lang, "button.open"), callback_data=callbacks.open_packet(packet.id)
+    )
+    return InlineKeyboardMarkup([[open_button, details]])
+
+
+def draft_keyboard(ctx: BotContext, draft: Draft, lang: str) -> InlineKeyboardMarkup:
+    send = InlineKeyboardButton(
+        ctx.text(lang, "button.send", total=Amount(draft.total)),
+        callback_data=callbacks.draft(DraftButton.SEND),
+    )
+    cancel = InlineKeyboardButton(
+        ctx.text(lang, "button.cancel"), callback_data=callbacks.draft(DraftButton.CANCEL)
+    )
+    rows = [[send, cancel]]
+    if draft.recipient is None:
+        key = "button.to_fixed" if draft.kind is Kind.LUCKY else "button.to_lucky"
+        rows.insert(0, [InlineKeyboardButton(
+            ctx.text(lang, key), callback_data=callbacks.draft(DraftButton.SWITCH)
+        )])
+    return InlineKeyboardMarkup(rows)
+
+
+def result_keyboard(ctx: BotContext, view: PacketView, lang: str) -> InlineKeyboardMarkup | None:
+    row: list[InlineKeyboardButton] = []
+    if view.send_again:
+        row.append(InlineKeyboardButton(
+            ctx.text(lang, "button.send_again"), callback_data=callbacks.send_again(view.packet.id)
+        ))
+    if view.my_packets:
+        row.append(InlineKeyboardButton(
+            ctx.text(lang, "button.my_packets"), callback_data=callbacks.my_packets()
+        ))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def lang_keyboard(ctx: BotContext, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton("English", callback_data=callbacks.lang("en")),
+         InlineKeyboardButton("中文", callback_data=callbacks.lang("zh"))],
+        [InlineKeyboardButton(ctx.text(lang, "lang.auto"), callback_data=callbacks.lang("auto"))],
+    ])

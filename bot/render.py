@@ -1,0 +1,139 @@
+"""HTML text of packet messages, result views and drafts (SPEC §2, §5).
+
+``core.views.packet_view`` decides what a viewer sees; this module only words
+it. Every piece of user text (names, greetings) goes through ``html.escape``
+via ``BotContext.html``; lines we join ourselves escape explicitly.
+"""
+
+from __future__ import annotations
+
+import html
+
+from core.money import Amount
+from core.packets import Kind, Packet, Share, Status
+from core.views import PacketView, Summary
+
+from bot.app import BotContext
+from storage.sqlite.drafts import Draft
+
+MESSAGE_LIMIT = 4096
+PUBLIC_LIST_LIMIT = 20
+PRIVATE_LIST_LIMIT = 100
+
+
+def duration(ctx: BotContext, lang: str, ms: int) -> str:
+    """``12 s``, ``3 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (rounded down)."""
+    seconds = max(ms, 0) // 1000
+    if seconds < 60:
+        return ctx.text(lang, "duration.seconds", s=seconds)
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return ctx.text(lang, "duration.minutes", m=minutes, s=seconds)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return ctx.text(lang, "duration.hours", h=hours, m=minutes)
+    days, hours = divmod(hours, 24)
+    return ctx.text(lang, "duration.days", d=days, h=hours)
+
+
+def title(ctx: BotContext, packet: Packet, lang: str) -> str:
+    if packet.is_personal:
+        return ctx.html(
+            lang, "packet.title_personal",
+            sender=packet.sender_name, recipient=packet.recipient_name or "",
+        )
+    key = "packet.title_lucky" if packet.kind is Kind.LUCKY else "packet.title_fixed"
+    return ctx.html(lang, key, sender=packet.sender_name)
+
+
+def greeting(ctx: BotContext, text: str, lang: str) -> str:
+    shown = text or ctx.text(lang, "packet.default_greeting")
+    return f"<i>{html.escape(shown, quote=False)}</i>"
+
+
+def summary(ctx: BotContext, view: PacketView, lang: str) -> str:
+    packet = view.packet
+    key = f"summary.{view.summary.value}"
+    taken = duration(ctx, lang, view.duration_ms) if view.duration_ms is not None else ""
+    refund = packet.refunded if packet.refunded else packet.total - view.claimed
+    params = {
+        Summary.FINISHED_LUCKY_SENDER: dict(n=view.count, total=Amount(view.total), duration=taken),
+        Summary.FINISHED_LUCKY: dict(n=view.count, duration=taken),
+        Summary.FINISHED_FIXED: dict(n=view.count, total=Amount(view.total)),
+        Summary.PROGRESS_SENDER: dict(
+            x=view.taken, y=view.count, a=Amount(view.claimed), b=Amount(view.total)
+        ),
+        Summary.PROGRESS: dict(x=view.taken, y=view.count),
+        Summary.WAITING_SENDER: dict(amount=Amount(view.total), name=packet.recipient_name or ""),
+        Summary.WAITING: dict(name=packet.recipient_name or ""),
+        Summary.EXPIRED_SENDER: dict(x=view.taken, y=view.count, refund=Amount(refund)),
+        Summary.EXPIRED: dict(x=view.taken, y=view.count),
+    }[view.summary]
+    return ctx.html(lang, key, **params)
+
+
+def share_line(ctx: BotContext, packet: Packet, share: Share, lang: str, best: bool) -> str:
+    crown = "👑 " if best else ""
+    after = duration(ctx, lang, share.taken_at - packet.created_at)
+    name = html.escape(share.member_name, quote=False)
+    return f"{crown}{name} · {ctx.money(share.amount)} · {after}"
+
+
+def packet_text(ctx: BotContext, view: PacketView, lang: str, *, public: bool) -> str:
+    """The group message (``public``) or a member's private result view."""
+    packet = view.packet
+    lines = [title(ctx, packet, lang), greeting(ctx, packet.greeting, lang)]
+    if view.viewer_share is not None and not public:
+        lines.append(ctx.html(lang, "packet.your_share", amount=Amount(view.viewer_share.amount)))
+    lines.append("")
+    lines.append(summary(ctx, view, lang))
+    if view.best_luck is not None:
+        best = view.best_luck
+        lines.append(ctx.html(lang, "packet.best_luck", name=best.member_name,
+                              amount=Amount(best.amount)))
+    if view.shares:
+        limit = PUBLIC_LIST_LIMIT if public else PRIVATE_LIST_LIMIT
+        best_position = view.best_luck.position if view.best_luck else None
+        listed = [
+            share_line(ctx, packet, s, lang, s.position == best_position)
+            for s in view.shares[:limit]
+        ]
+        hidden = len(view.shares) - len(listed)
+        lines.append("")
+        lines.extend(listed)
+        while listed and len("\n".join(lines)) > MESSAGE_LIMIT - 40:
+            lines.pop()
+            listed.pop()
+            hidden += 1
+        if hidden:
+            lines.append(ctx.html(lang, "packet.more_shares", n=hidden))
+    return "\n".join(lines)
+
+
+def draft_text(
+    ctx: BotContext, draft: Draft, lang: str, *, balance: int | None = None,
+    was_total: int | None = None, note: str | None = None,
+) -> str:
+    """The draft shown to the sender before money moves."""
+    if draft.recipient is not None:
+        head = ctx.html(lang, "draft.title_personal", total=Amount(draft.total),
+                        name=draft.recipient.name)
+    elif draft.kind is Kind.LUCKY:
+        head = ctx.html(lang, "draft.title_lucky", total=Amount(draft.total), count=draft.count)
+    else:
+        head = ctx.html(lang, "draft.title_fixed", each=Amount(draft.amount), count=draft.count,
+                        total=Amount(draft.total))
+    lines = [head, greeting(ctx, draft.greeting, lang)]
+    if draft.total_changed and was_total is not None:
+        lines.append(ctx.html(lang, "draft.total_changed", each=Amount(draft.amount),
+                              total=Amount(draft.total), was=Amount(was_total)))
+    if note:
+        lines.append(note)
+    if balance is not None:
+        lines.append(ctx.html(lang, "draft.balance", balance=Amount(balance)))
+    lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
+    return "\n".join(lines)
+
+
+def is_over(packet: Packet, now_ms: int) -> bool:
+    return packet.status is not Status.LIVE or now_ms >= packet.expires_at
