@@ -9,7 +9,10 @@ from core.allocation import Rule
 from core.packets import Limits
 from core.ports import Clock
 from core.services import RedPackets
+from core.shake import ShakeLimits, ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
+from storage.gate.shake_gate import RedisShakeGate
+from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.store import SqliteStore
 
 from bot.settings import Settings
@@ -29,6 +32,7 @@ class Engine:
     store: SqliteStore
     gate: RedisGate | None
     packets: RedPackets
+    shake: ShakeService | None = None
 
     async def close(self) -> None:
         if self.gate is not None:
@@ -55,4 +59,14 @@ async def open_engine(
         lucky_rule=Rule(settings.lucky_rule),
         welcome_bonus=settings.welcome_bonus,
     )
-    return Engine(store=store, gate=gate, packets=packets)
+    shake = ShakeService(
+        SqliteCampaigns(store),
+        RedisShakeGate(gate.client) if gate is not None else None,
+        clock=clock,
+        limits=ShakeLimits(
+            interval_ms=int(settings.shake_interval_seconds * 1000),
+            max_wins=settings.shake_max_wins,
+            max_pool=settings.max_total,
+        ),
+    )
+    return Engine(store=store, gate=gate, packets=packets, shake=shake)

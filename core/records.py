@@ -7,8 +7,8 @@ these functions turn the facts into what members and admins read.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -119,6 +119,11 @@ def topup_payload(member_id: int, stars: int) -> str:
 class TopupClaim:
     member_id: int
     stars: int
+
+
+def is_topup_payload(payload: str) -> bool:
+    """Ours (well formed or not): a payload no other feature uses."""
+    return payload.startswith(f"{TOPUP_PAYLOAD_PREFIX}:")
 
 
 def parse_topup_payload(payload: str) -> TopupClaim | None:
@@ -267,6 +272,15 @@ def summarize(facts: StatsFacts) -> Stats:
         median_finish_ms=int(statistics.median(durations)) if durations else None,
         fastest_finish_ms=durations[0] if durations else None,
     )
+
+
+def with_unflushed(facts: StatsFacts, turned_away: Mapping[int, int]) -> StatsFacts:
+    """Add the turned-away presses still in memory (not yet flushed to the table)."""
+    if facts.chat_id is None:
+        extra = sum(n for n in turned_away.values() if n > 0)
+    else:
+        extra = max(turned_away.get(facts.chat_id, 0), 0)
+    return replace(facts, turned_away=facts.turned_away + extra)
 
 
 def share_ratio_histogram(

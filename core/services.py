@@ -148,7 +148,7 @@ class RedPackets:
         key = (packet_id, member.id)
         running = self._presses.get(key)
         if running is not None:  # a double tap: the first press answers for both
-            first = await running
+            first = await asyncio.shield(running)  # a cancelled tap must not cancel the first
             if first.answer is Answer.GOT:
                 return PressResult(Answer.ALREADY, first.packet, first.share)
             return first

@@ -700,6 +700,12 @@ class ShakeService:
 
     # -- reading -------------------------------------------------------------
 
+    async def lookup(self, campaign_id: str) -> Campaign | None:
+        """The campaign, possibly from this process's cache (for routing, not for money)."""
+        if not is_campaign_id(campaign_id):
+            return None
+        return await self._campaign(campaign_id)
+
     async def get(self, campaign_id: str) -> Campaign | None:
         if not is_campaign_id(campaign_id):
             return None
@@ -713,9 +719,14 @@ class ShakeService:
 
     # -- audit ---------------------------------------------------------------
 
-    async def audit(self, *, repair: bool = True) -> CampaignAudit:
-        """Ledger checks of campaigns, every win recomputed from its seed, and the gate."""
-        report = CampaignAudit(problems=await self.store.campaign_problems())
+    async def audit(self, *, repair: bool = True, ledger: bool = True) -> CampaignAudit:
+        """Ledger checks of campaigns, every win recomputed from its seed, and the gate.
+
+        ``ledger=False`` skips the SQL ledger checks, for callers that already ran
+        them with the store's own ledger audit.
+        """
+        problems = await self.store.campaign_problems() if ledger else []
+        report = CampaignAudit(problems=problems)
         campaigns = await self.store.all_campaigns()
         report.campaigns = len(campaigns)
         for campaign in campaigns:

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import CallbackQuery, Update, User
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from core.packets import Member
 
@@ -68,6 +68,8 @@ def guarded(handler: Callback) -> Callback:
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
         try:
             return await handler(update, context)
+        except ApplicationHandlerStop:
+            raise
         except Exception:
             _log.exception("handler %s failed on update %s", handler.__name__,
                            getattr(update, "update_id", "?"))

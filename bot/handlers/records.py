@@ -23,6 +23,7 @@ from core.packets import Member
 from core.records import Page, RecentPacket, RecordsSummary, records_page
 
 from bot.app import BotContext, bot_context
+from bot.handlers.common import answer, guarded
 from bot.handlers.wallet import lang_of, member_of, records_of, reply_html
 from bot.keyboards import details_url
 
@@ -101,13 +102,13 @@ async def private_view(
     return text, page_keyboard(ctx, lang, page), page
 
 
+@guarded
 async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
     message, member = update.effective_message, member_of(update)
     if message is None or member is None:
         return
     await ctx.ready()
-    await ctx.packets.greet(member)
     lang = await lang_of(ctx, update)
     if message.chat.type != ChatType.PRIVATE:
         summary = await records_of(ctx).records_summary(member.id)
@@ -118,10 +119,11 @@ async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             received_total=Amount(summary.received_total), best=summary.best_luck_count,
         ))
         return
-    text, keyboard, _ = await private_view(ctx, lang, member, 0, context.bot.username)
+    text, keyboard, _ = await private_view(ctx, lang, member, 0, ctx.bot_username)
     await reply_html(update, text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
 
 
+@guarded
 async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     if query is None:
@@ -134,14 +136,15 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
     # Only the member's own private chat with us shows their records.
     if (match is None or member is None or message is None
             or message.chat.type != ChatType.PRIVATE or message.chat.id != member.id):
-        await query.answer(ctx.text(lang, "records.not_here"), show_alert=True)
+        await answer(ctx, query, ctx.text(lang, "records.not_here"), alert=True)
         return
     await ctx.ready()
     lang = await lang_of(ctx, update)
     text, keyboard, page = await private_view(
-        ctx, lang, member, int(match.group(1)), context.bot.username
+        ctx, lang, member, int(match.group(1)), ctx.bot_username
     )
-    await query.answer(ctx.text(lang, "records.page_shown", page=page.page + 1, pages=page.pages))
+    await answer(ctx, query, ctx.text(lang, "records.page_shown", page=page.page + 1,
+                                      pages=page.pages))
     try:
         await query.edit_message_text(
             text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
@@ -157,4 +160,5 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], ctx: BotCon
     application.add_handler(
         CallbackQueryHandler(records_page_pressed, pattern=r"^rec:"), ctx.group
     )
+    ctx.commands.append("records")
 

@@ -31,13 +31,16 @@ from core.records import (
     format_duration,
     grant,
     next_utc_midnight_ms,
-    parse_topup_payload,
+    is_topup_payload,
     topup_acceptable,
     topup_payload,
 )
 from storage.sqlite.records import SqliteRecords
 
 from bot.app import BotContext, Markup, bot_context
+from bot.handlers import common
+from bot.handlers.balance import how_to_get_more
+from bot.handlers.common import guarded
 
 _log = logging.getLogger(__name__)
 
@@ -51,9 +54,7 @@ GRANT_LIMIT_FACTOR = 100
 
 def member_of(update: Update) -> Member | None:
     user = update.effective_user
-    if user is None or user.is_bot:
-        return None
-    return Member(user.id, user.full_name, user.username)
+    return None if user is None or user.is_bot else common.member_of(user)
 
 
 def records_of(ctx: BotContext) -> SqliteRecords:
@@ -62,18 +63,8 @@ def records_of(ctx: BotContext) -> SqliteRecords:
 
 async def lang_of(ctx: BotContext, update: Update) -> str:
     """The chat's /lang override if any, else the user's Telegram language."""
-    chat = update.effective_chat
-    if chat is not None:
-        try:
-            row = await ctx.store.fetchone(
-                "SELECT lang FROM chat_settings WHERE chat_id = ?", (chat.id,)
-            )
-        except Exception:  # noqa: BLE001 - no /lang feature in this database
-            row = None
-        if row and row[0]:
-            return ctx.lang(row[0])
-    user = update.effective_user
-    return ctx.lang(user.language_code if user else None)
+    chat, user = update.effective_chat, update.effective_user
+    return await ctx.lang_of(chat.id if chat else None, user.language_code if user else None)
 
 
 async def reply_html(update: Update, text: str, **kwargs: Any) -> Message | None:
@@ -112,24 +103,17 @@ async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, 
         lines.extend(entry_line(ctx, lang, entry) for entry in entries)
     else:
         lines.append(ctx.html(lang, "wallet.balance.empty"))
-    lines.append("")
-    lines.append(ctx.html(lang, "balance.get_more"))
-    lines.append(ctx.html(lang, "balance.way_packets"))
-    if ctx.settings.daily_bonus > 0:
-        lines.append(ctx.html(lang, "balance.way_daily", amount=Amount(ctx.settings.daily_bonus)))
-    lines.append(ctx.html(lang, "balance.way_grant"))
-    if ctx.settings.topup_enabled:
-        lines.append(ctx.html(lang, "balance.way_topup"))
+    lines += ["", how_to_get_more(ctx, lang)]
     return "\n".join(lines)
 
 
+@guarded
 async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
     member = member_of(update)
     if member is None:
         return
     await ctx.ready()
-    await ctx.packets.greet(member)
     lang = await lang_of(ctx, update)
     await reply_html(update, await balance_text(ctx, records_of(ctx), member, lang))
 
@@ -137,6 +121,7 @@ async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # --- /daily ---------------------------------------------------------------------
 
 
+@guarded
 async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
     member = member_of(update)
@@ -148,7 +133,6 @@ async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if amount <= 0:
         await reply_html(update, ctx.html(lang, "wallet.daily.off"))
         return
-    await ctx.packets.greet(member)
     now = ctx.clock.now_ms()
     if await claim_daily(ctx.store, member, amount, now):
         balance = await ctx.store.balance(member.id)
@@ -192,6 +176,7 @@ async def _grantee(records: SqliteRecords, who: str | User) -> Member | str | No
     return who
 
 
+@guarded
 async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
     message, admin = update.effective_message, member_of(update)
@@ -237,6 +222,7 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 # --- /topup and Telegram Stars payments -------------------------------------------------
 
 
+@guarded
 async def topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
     message, member = update.effective_message, member_of(update)
@@ -260,7 +246,6 @@ async def topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             rate=Amount(settings.topup_cents_per_star),
         ))
         return
-    await ctx.packets.greet(member)
     await message.reply_invoice(
         title=ctx.text(lang, "wallet.topup.title"),
         description=ctx.text(
@@ -268,15 +253,18 @@ async def topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             amount=Amount(stars * settings.topup_cents_per_star),
         ),
         payload=topup_payload(member.id, stars),
-        provider_token="",
+        # Stars need no provider token. Not "": with ``Defaults`` set, PTB 22.8's
+        # ExtBot turns any empty sequence argument into [] (its InputPollOption step).
+        provider_token=None,
         currency=TOPUP_CURRENCY,
         prices=[LabeledPrice(ctx.text(lang, "wallet.topup.label"), stars)],
     )
 
 
+@guarded
 async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.pre_checkout_query
-    if query is None or parse_topup_payload(query.invoice_payload) is None:
+    if query is None or not is_topup_payload(query.invoice_payload):
         return  # not our invoice: a host application may answer it
     ctx = bot_context(context)
     ok = ctx.settings.topup_enabled and topup_acceptable(
@@ -290,13 +278,13 @@ async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(ok=False, error_message=ctx.text(lang, "wallet.topup.invalid"))
 
 
+@guarded
 async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, member = update.effective_message, member_of(update)
     if message is None or member is None or message.successful_payment is None:
         return
     payment = message.successful_payment
-    claim = parse_topup_payload(payment.invoice_payload)
-    if claim is None or payment.currency != TOPUP_CURRENCY:
+    if not is_topup_payload(payment.invoice_payload) or payment.currency != TOPUP_CURRENCY:
         return  # not our invoice
     ctx = bot_context(context)
     await ctx.ready()
@@ -326,3 +314,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], ctx: BotCon
     application.add_handler(CommandHandler("topup", topup), group)
     application.add_handler(PreCheckoutQueryHandler(pre_checkout), group)
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, successful_payment), group)
+    if ctx.settings.daily_bonus > 0:
+        ctx.commands.append("daily")
+    if ctx.settings.topup_enabled:
+        ctx.commands.append("topup")

@@ -49,6 +49,7 @@ def ms(text: str) -> int:
         (WalletLine(1, "topup", 50), "wallet.line.topup", {}),
         (WalletLine(1, "shake_fund", -5000), "wallet.line.campaign_fund", {}),
         (WalletLine(1, "shake_win", 50), "wallet.line.campaign_win", {}),
+        (WalletLine(1, "shake_refund", 450), "wallet.line.campaign_refund", {}),
         (WalletLine(1, "mystery", 1), "wallet.line.other", {"kind": "mystery"}),
     ],
 )

@@ -37,8 +37,7 @@ def records(store: SqliteStore) -> SqliteRecords:
 
 async def send(service: RedPackets, kind: Kind, amount: int, count: int, key: str,
                chat: int = CHAT, recipient: Member | None = None) -> str:
-    request = PacketRequest(CHAT if chat is None else chat, ALICE, kind, count, amount,
-                            recipient=recipient)
+    request = PacketRequest(chat, ALICE, kind, count, amount, recipient=recipient)
     return (await service.send(request, key)).id
 
 

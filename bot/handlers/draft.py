@@ -1,0 +1,119 @@
+"""The draft's buttons: switch kind, Send, Cancel (SPEC §2). Only the sender's presses count.
+
+Send debits through ``RedPackets.send`` with the key ``send:<chat>:<draft message>``,
+so a replayed update or a double tap finds the packet already made.
+"""
+
+from __future__ import annotations
+
+from telegram import CallbackQuery, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from core.errors import DomainError, InsufficientFunds
+from core.money import Amount
+from core.packets import switch_kind
+from storage.sqlite.drafts import Draft, DraftStatus
+
+from bot import callbacks
+from bot.app import BotContext, bot_context
+from bot.callbacks import Action, DraftButton
+from bot.handlers.common import answer, guarded
+from bot.handlers.send import error_text, insufficient_note, send_key
+from bot.keyboards import draft_keyboard
+from bot.render import draft_text
+
+
+@guarded
+async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    await ctx.ready()
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    message = query.message
+    lang = ctx.lang(user.language_code)
+    parsed = callbacks.parse(query.data)
+    if parsed is None or parsed.action is not Action.DRAFT or message is None:
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
+    lang = await ctx.lang_of(message.chat.id, user.language_code)
+    draft = await ctx.drafts.by_message(message.chat.id, message.message_id)
+    if draft is None:
+        await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
+        return
+    if user.id != draft.sender.id:
+        await answer(ctx, query, ctx.text(lang, "draft.only_sender", name=draft.sender.name))
+        return
+    if draft.status is DraftStatus.SENT:
+        await answer(ctx, query, ctx.text(lang, "draft.already_sent"))
+        return
+    if draft.status is DraftStatus.CANCELLED:
+        await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
+        return
+    button = DraftButton(parsed.arg)
+    if button is DraftButton.SWITCH:
+        await _switch(ctx, query, draft, lang)
+    elif button is DraftButton.CANCEL:
+        await _cancel(ctx, query, draft, lang)
+    else:
+        await _send(ctx, query, draft, lang)
+
+
+async def _switch(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
+    if draft.recipient is not None:  # a personal packet has one kind
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
+    switched = switch_kind(draft.request)
+    updated = draft.with_request(switched.request, switched.total_changed)
+    if not await ctx.drafts.update_open(updated):
+        await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
+        return
+    await answer(ctx, query, ctx.text(lang, "draft.kind_switched", total=Amount(updated.total)))
+    await _show(ctx, updated, draft.lang, was_total=draft.total if switched.total_changed else None)
+
+
+async def _cancel(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
+    await ctx.drafts.close(draft, DraftStatus.CANCELLED)
+    await answer(ctx, query, ctx.text(lang, "draft.cancelled_answer"))
+    assert draft.message_id is not None
+    await ctx.editor.edit(draft.chat_id, draft.message_id,
+                          ctx.html(draft.lang, "draft.cancelled"), None)
+
+
+async def _send(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
+    assert draft.message_id is not None
+    try:
+        packet = await ctx.packets.send(draft.request, send_key(draft.chat_id, draft.message_id))
+    except InsufficientFunds as error:
+        await answer(ctx, query, error_text(ctx, lang, error), alert=True)
+        note = await insufficient_note(ctx, draft.lang, error)
+        await _show(ctx, draft, draft.lang, balance=error.balance, note=note)
+        return
+    except DomainError as error:
+        await answer(ctx, query, error_text(ctx, lang, error), alert=True)
+        return
+    if packet.message_id is None:
+        await ctx.store.set_message(packet.id, draft.message_id)
+    await ctx.drafts.close(draft, DraftStatus.SENT, packet.id)
+    ctx.remember_packet_lang(packet.id, draft.lang)
+    ctx.editor.moved(packet.id, draft.chat_id, draft.message_id)
+    await answer(ctx, query, ctx.text(lang, "draft.sent"))
+    ctx.editor.touch(packet.id)
+
+
+async def _show(
+    ctx: BotContext, draft: Draft, lang: str, *, balance: int | None = None,
+    was_total: int | None = None, note: str | None = None,
+) -> None:
+    assert draft.message_id is not None
+    if balance is None:
+        balance = await ctx.store.balance(draft.sender.id)
+    text = draft_text(ctx, draft, lang, balance=balance, was_total=was_total, note=note)
+    await ctx.editor.edit(draft.chat_id, draft.message_id, text, draft_keyboard(ctx, draft, lang))
+
+
+def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        CallbackQueryHandler(on_draft_button, pattern=callbacks.PATTERNS[Action.DRAFT]),
+        group=ctx.group,
+    )

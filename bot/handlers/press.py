@@ -1,0 +1,82 @@
+"""The Open button (SPEC §3): grab then open, answer once with the result, edit later.
+
+The press is answered before any edit is awaited; the group message is edited
+by the coalescing ``PacketEditor``. Callback data is untrusted: the packet must
+be the one this very message carries, else "This button is no longer valid".
+"""
+
+from __future__ import annotations
+
+from telegram import CallbackQuery, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from core.money import Amount
+from core.packets import Status
+from core.services import Answer, PressResult
+
+from bot import callbacks
+from bot.app import BotContext, bot_context
+from bot.callbacks import Action
+from bot.handlers.common import answer, guarded, member_of
+from bot.handlers.expiry import sweep_soon
+
+_ALERT = frozenset({Answer.GOT, Answer.ALREADY})
+
+
+def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
+    """The SPEC §3 answer for a press result, plain text."""
+    if result.answer is Answer.GOT and result.share is not None:
+        return ctx.text(lang, "press.got", amount=Amount(result.share.amount))
+    if result.answer is Answer.ALREADY and result.share is not None:
+        return ctx.text(lang, "press.already", amount=Amount(result.share.amount))
+    if result.answer is Answer.TOO_SLOW:
+        return ctx.text(lang, "press.too_slow")
+    if result.answer is Answer.EXPIRED:
+        return ctx.text(lang, "press.expired")
+    if result.answer is Answer.NOT_FOR_YOU and result.packet is not None:
+        return ctx.text(lang, "press.not_for_you", name=result.packet.recipient_name or "")
+    if result.answer is Answer.NOT_FOUND:
+        return ctx.text(lang, "press.invalid")
+    return ctx.text(lang, "press.not_this_time")
+
+
+async def _is_this_message(ctx: BotContext, query: CallbackQuery, packet_id: str) -> bool:
+    message = query.message
+    if message is None:
+        return False
+    where = await ctx.editor.locate(packet_id)
+    return where is not None and (where.chat_id, where.message_id) == (
+        message.chat.id, message.message_id
+    )
+
+
+@guarded
+async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    await ctx.ready()
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    chat_id = query.message.chat.id if query.message is not None else None
+    lang = await ctx.lang_of(chat_id, user.language_code)
+    parsed = callbacks.parse(query.data)
+    if parsed is None or parsed.action is not Action.OPEN or not await _is_this_message(
+        ctx, query, parsed.arg
+    ):
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
+    result = await ctx.packets.press(parsed.arg, member_of(user))
+    await answer(ctx, query, answer_text(ctx, result, lang), alert=result.answer in _ALERT)
+    packet = result.packet
+    if result.answer is Answer.GOT and packet is not None:
+        ctx.editor.touch(packet.id, final=result.finished)
+        if result.finished:
+            ctx.spawn(ctx.notifier.finished(packet))
+    elif result.answer is Answer.EXPIRED and packet is not None and packet.status is Status.LIVE:
+        sweep_soon(ctx)  # expired before the sweep came round: refund and show it now
+
+
+def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        CallbackQueryHandler(on_open, pattern=callbacks.PATTERNS[Action.OPEN]), group=ctx.group
+    )

@@ -1,0 +1,125 @@
+"""The private result view (SPEC §5 rules 1–8) and its buttons.
+
+Reached by the Details deep link ``/start p_<packet>``. **Send again** re-posts
+a live packet in its chat (sender only; the old message loses its Open
+button); **My red packets** lists what the member received.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update, User
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from core.money import Amount
+from core.views import packet_view
+
+from bot import callbacks
+from bot.app import BotContext, bot_context
+from bot.callbacks import Action
+from bot.handlers.common import answer, guarded
+from bot.keyboards import DEEP_LINK_PREFIX, packet_keyboard, result_keyboard
+from bot.render import packet_text
+
+MY_PACKETS_SHOWN = 10
+
+
+def packet_id_of(payload: str) -> str | None:
+    """``p_<packet id>`` -> the id, else ``None``."""
+    if not payload.startswith(DEEP_LINK_PREFIX):
+        return None
+    candidate = payload[len(DEEP_LINK_PREFIX):]
+    parsed = callbacks.parse(f"o:{candidate}")
+    return parsed.arg if parsed else None
+
+
+async def show_result(ctx: BotContext, message: Message, user: User, packet_id: str) -> None:
+    """Reply with ``user``'s view of the packet (or "does not exist")."""
+    lang = await ctx.lang_of(message.chat.id, user.language_code)
+    found = await ctx.packets.packet_and_shares(packet_id)
+    if found is None:
+        await message.reply_text(ctx.html(lang, "start.not_found"))
+        return
+    packet, shares = found
+    view = packet_view(packet, shares, user.id, ctx.clock.now_ms())
+    await message.reply_text(
+        packet_text(ctx, view, lang, public=False), reply_markup=result_keyboard(ctx, view, lang)
+    )
+
+
+@guarded
+async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    await ctx.ready()
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    lang = ctx.lang(user.language_code)
+    parsed = callbacks.parse(query.data)
+    found = (
+        await ctx.packets.packet_and_shares(parsed.arg)
+        if parsed and parsed.action is Action.SEND_AGAIN else None
+    )
+    if found is None:
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
+    packet, shares = found
+    if packet.sender_id != user.id:
+        await answer(ctx, query, ctx.text(lang, "again.not_sender"))
+        return
+    view = packet_view(packet, shares, None, ctx.clock.now_ms())
+    if view.is_over:
+        await answer(ctx, query, ctx.text(lang, "again.not_live"))
+        return
+    group_lang = await ctx.packet_lang(packet.id, packet.chat_id)
+    try:
+        posted = await context.bot.send_message(
+            packet.chat_id, packet_text(ctx, view, group_lang, public=True),
+            reply_markup=packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=True),
+        )
+    except TelegramError:
+        await answer(ctx, query, ctx.text(lang, "error.generic"), alert=True)
+        return
+    old = packet.message_id
+    await ctx.store.set_message(packet.id, posted.message_id)
+    ctx.editor.moved(packet.id, packet.chat_id, posted.message_id)
+    await answer(ctx, query, ctx.text(lang, "again.done"))
+    if old is not None:  # the old message keeps its text but loses its Open button
+        await ctx.editor.edit(
+            packet.chat_id, old, packet_text(ctx, view, group_lang, public=True),
+            packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=False),
+        )
+
+
+@guarded
+async def on_my_packets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    await ctx.ready()
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None or query.message is None:
+        return
+    lang = await ctx.lang_of(query.message.chat.id, user.language_code)
+    rows = await ctx.store.fetchall(
+        "SELECT s.amount, p.sender_name FROM shares s JOIN packets p ON p.id = s.packet_id"
+        " WHERE s.member_id = ? ORDER BY s.taken_at DESC LIMIT ?",
+        (user.id, MY_PACKETS_SHOWN),
+    )
+    await answer(ctx, query)
+    if not rows:
+        text = ctx.html(lang, "my.none")
+    else:
+        lines = [ctx.html(lang, "my.title")]
+        lines += [ctx.html(lang, "my.line", amount=Amount(a), sender=s) for a, s in rows]
+        text = "\n".join(lines)
+    await context.bot.send_message(query.message.chat.id, text)
+
+
+def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        CallbackQueryHandler(on_send_again, pattern=callbacks.PATTERNS[Action.SEND_AGAIN]),
+        group=ctx.group,
+    )
+    application.add_handler(
+        CallbackQueryHandler(on_my_packets, pattern=callbacks.PATTERNS[Action.MY_PACKETS]),
+        group=ctx.group,
+    )

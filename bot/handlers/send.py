@@ -1,0 +1,216 @@
+"""/hongbao and /fixed: parse what was typed, then show the draft (SPEC §2).
+
+``/hongbao TOTAL COUNT [greeting]`` — lucky; ``/fixed EACH COUNT [greeting]`` —
+fixed; ``/hongbao AMOUNT [greeting]`` in reply to a member, or with an
+@username or a text mention — personal. Nothing is debited here: the draft's
+Send button does that (or this handler, for totals under ``DRAFT_SKIP_BELOW``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Chat, Message, MessageEntity, Update, User
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from core.errors import DomainError, InsufficientFunds
+from core.money import Amount, parse_amount, parse_count
+from core.packets import Kind, Member, Packet, PacketRequest, validate_request
+from core.views import packet_view
+from storage.sqlite.chats import member_by_username
+from storage.sqlite.drafts import Draft, DraftStatus
+
+from bot.app import BotContext, bot_context
+from bot.handlers.balance import how_to_get_more
+from bot.handlers.common import guarded, member_of
+from bot.keyboards import draft_keyboard, packet_keyboard
+from bot.render import draft_text, packet_text
+
+_log = logging.getLogger(__name__)
+
+
+def error_html(ctx: BotContext, lang: str, error: DomainError) -> str:
+    return ctx.html(lang, error.key, **error.params)
+
+
+def error_text(ctx: BotContext, lang: str, error: DomainError) -> str:
+    return ctx.text(lang, error.key, **error.params)
+
+
+async def _chat_members(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> int | None:
+    try:
+        return await context.bot.get_chat_member_count(chat_id)
+    except TelegramError:
+        return None
+
+
+def _rest_of(message: Message) -> str:
+    """The text after the command word."""
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+async def _recipient(
+    ctx: BotContext, message: Message, sender: User, bot_username: str
+) -> tuple[Member | None, str | None]:
+    """The addressee of a personal packet and the mention text to drop, if any."""
+    mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
+    for entity, text in sorted(mentions.items(), key=lambda item: item[0].offset):
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
+            if entity.user.is_bot:
+                raise DomainError("error.bot_recipient")
+            return member_of(entity.user), text
+        if entity.type == MessageEntity.MENTION:
+            if text.removeprefix("@").lower() == bot_username.lower():
+                raise DomainError("error.bot_recipient")
+            found = await member_by_username(ctx.store, text)
+            if found is None:
+                raise DomainError("error.unknown_member", username=text)
+            return found, text
+    replied = message.reply_to_message
+    if replied is not None and message.is_topic_message and (
+        replied.message_id == message.message_thread_id
+    ):
+        replied = None  # in a forum topic every message "replies" to the topic's first one
+    if replied is not None and replied.from_user is not None:
+        author = replied.from_user
+        if not author.is_bot and author.id != sender.id:
+            return member_of(author), None
+    return None, None
+
+
+async def parse_request(
+    ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: Message, chat: Chat,
+    sender: User, kind: Kind,
+) -> PacketRequest:
+    """What the command asks for; raises ``DomainError`` naming what is allowed."""
+    limits = ctx.packets.limits
+    recipient, mention = (
+        await _recipient(ctx, message, sender, context.bot.username)
+        if kind is Kind.LUCKY else (None, None)
+    )
+    rest = _rest_of(message)
+    before_mention = ""
+    if mention is not None:
+        before_mention, _, after = rest.partition(mention)
+        rest = f"{before_mention} {after}"
+    words = rest.split()
+    usage = "usage.hongbao" if kind is Kind.LUCKY else "usage.fixed"
+    if not words:
+        raise DomainError(usage)
+    who = member_of(sender)
+    if recipient is not None:
+        amount = parse_amount(words[0], maximum=limits.max_total)
+        count, greeting_words = 1, words[1:]
+        if len(before_mention.split()) >= 2:  # "/hongbao 10 5 @bob": a count was given
+            count, greeting_words = parse_count(words[1], maximum=limits.max_count), words[2:]
+        return PacketRequest(
+            chat_id=chat.id, sender=who, kind=Kind.FIXED, count=count, amount=amount,
+            greeting=" ".join(greeting_words), recipient=recipient,
+        )
+    if len(words) < 2:
+        raise DomainError(usage)
+    amount = parse_amount(words[0], maximum=limits.max_total)
+    count = parse_count(words[1], maximum=limits.max_count)
+    return PacketRequest(
+        chat_id=chat.id, sender=who, kind=kind, count=count, amount=amount,
+        greeting=" ".join(words[2:]), chat_members=await _chat_members(context, chat.id),
+    )
+
+
+def draft_from(request: PacketRequest, command: Message, lang: str, now_ms: int) -> Draft:
+    return Draft(
+        chat_id=request.chat_id, command_message_id=command.message_id, message_id=None,
+        sender=request.sender, kind=request.kind, amount=request.amount, count=request.count,
+        greeting=request.greeting, recipient=request.recipient,
+        chat_members=request.chat_members, lang=lang, created_at=now_ms,
+    )
+
+
+def send_key(chat_id: int, message_id: int) -> str:
+    """Idempotency key of a send: the same Telegram facts on a replay or a double tap."""
+    return f"send:{chat_id}:{message_id}"
+
+
+async def render_packet_message(ctx: BotContext, packet: Packet, lang: str) -> tuple[str, object]:
+    view = packet_view(packet, [], None, ctx.clock.now_ms())
+    text = packet_text(ctx, view, lang, public=True)
+    return text, packet_keyboard(ctx, packet, lang, ctx.bot_username, live=not view.is_over)
+
+
+async def insufficient_note(ctx: BotContext, lang: str, error: InsufficientFunds) -> str:
+    return error_html(ctx, lang, error) + "\n" + how_to_get_more(ctx, lang)
+
+
+async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kind) -> None:
+    ctx = bot_context(context)
+    await ctx.ready()
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None or user.is_bot:
+        return
+    lang = await ctx.lang_of(chat.id, user.language_code)
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        await message.reply_text(ctx.html(lang, "error.group_only"))
+        return
+    try:
+        request = await parse_request(ctx, context, message, chat, user, kind)
+        validate_request(request, ctx.packets.limits)
+    except DomainError as error:
+        await message.reply_text(error_html(ctx, lang, error))
+        return
+    draft = draft_from(request, message, lang, ctx.clock.now_ms())
+    if not await ctx.drafts.create(draft):
+        return  # the same command delivered again: its draft exists already
+    skip_below = ctx.settings.draft_skip_below
+    if skip_below and request.total < skip_below:
+        await _send_without_draft(ctx, message, draft, lang)
+        return
+    balance = await ctx.store.balance(user.id)
+    note = None
+    if balance < request.total:
+        note = await insufficient_note(ctx, lang, InsufficientFunds(balance, request.total))
+    sent = await message.reply_text(
+        draft_text(ctx, draft, lang, balance=balance, note=note),
+        reply_markup=draft_keyboard(ctx, draft, lang),
+    )
+    await ctx.drafts.attach_message(chat.id, message.message_id, sent.message_id)
+
+
+async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, lang: str) -> None:
+    """Small amounts (``DRAFT_SKIP_BELOW``): debit and post the packet at once."""
+    try:
+        packet = await ctx.packets.send(draft.request, send_key(draft.chat_id, command.message_id))
+    except InsufficientFunds as error:
+        await ctx.drafts.close(draft, DraftStatus.CANCELLED)
+        balance = ctx.html(lang, "draft.balance", balance=Amount(error.balance))
+        await command.reply_text(await insufficient_note(ctx, lang, error) + "\n" + balance)
+        return
+    except DomainError as error:
+        await ctx.drafts.close(draft, DraftStatus.CANCELLED)
+        await command.reply_text(error_html(ctx, lang, error))
+        return
+    await ctx.drafts.close(draft, DraftStatus.SENT, packet.id)
+    ctx.remember_packet_lang(packet.id, lang)
+    text, markup = await render_packet_message(ctx, packet, lang)
+    posted = await command.reply_text(text, reply_markup=markup)  # type: ignore[arg-type]
+    await ctx.store.set_message(packet.id, posted.message_id)
+    await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
+    ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
+
+
+@guarded
+async def hongbao(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _command(update, context, Kind.LUCKY)
+
+
+@guarded
+async def fixed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _command(update, context, Kind.FIXED)
+
+
+def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler(["hongbao", "hb"], hongbao), group=ctx.group)
+    application.add_handler(CommandHandler("fixed", fixed), group=ctx.group)
+    ctx.commands.extend(["hongbao", "fixed"])

@@ -1,0 +1,427 @@
+"""/shake: the shake-lottery campaign in Telegram (SPEC §7, §9, §11).
+
+``/shake start|stop|status`` for chat admins and bot admins; ``/shake`` alone
+or the **Shake** button is one shake. The prizes-left figure on the campaign
+message is edited in steps (``core.shake.crosses_step``), never on every win;
+the end (all prizes won, stopped, or time up) edits the message into the
+result and tells the funder by direct message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from core.errors import DomainError
+from core.money import Amount
+from core.shake import (
+    JACKPOT,
+    MIN_PRIZE,
+    Answer,
+    Campaign,
+    CampaignStatus,
+    Ended,
+    Mode,
+    ShakeResult,
+    ShakeService,
+    parse_start,
+)
+
+from bot.admins import is_admin
+from bot.app import BotContext, bot_context
+from bot.edits import is_not_modified, retry_seconds
+from bot.handlers.common import answer, guarded, member_of
+
+_log = logging.getLogger(__name__)
+
+CALLBACK = re.compile(r"sk:([A-Za-z0-9]{10})")
+MAX_WINNER_LINES = 30
+EDIT_ATTEMPTS = 5
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def shake_button(campaign_id: str) -> str:
+    return f"sk:{campaign_id}"
+
+
+class CampaignMessages:
+    """Where each campaign's message is, in which language, and the figure it shows."""
+
+    def __init__(self) -> None:
+        self.langs: dict[str, str] = {}
+        self.shown_left: dict[str, int] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.finished: set[str] = set()
+        self.edits = 0
+
+    def lock(self, campaign_id: str) -> asyncio.Lock:
+        return self.locks.setdefault(campaign_id, asyncio.Lock())
+
+
+def messages_of(ctx: BotContext) -> CampaignMessages:
+    return ctx.extra.setdefault("shake", CampaignMessages())
+
+
+async def service_of(ctx: BotContext) -> ShakeService:
+    engine = await ctx.ready()
+    assert engine.shake is not None, "the engine has no shake service"
+    return engine.shake
+
+
+# -- rendering ---------------------------------------------------------------
+
+
+def _utc(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
+    if campaign.mode is Mode.TIERS:
+        top = max((t.top() for t in campaign.tiers if t.top() < JACKPOT), default=MIN_PRIZE)
+        prizes = ctx.html(lang, "shake.message.tiers", low=Amount(MIN_PRIZE), high=Amount(top),
+                          jackpot=Amount(JACKPOT))
+    else:
+        prizes = ctx.html(lang, "shake.message.bounded", low=Amount(MIN_PRIZE),
+                          jackpot=Amount(JACKPOT))
+    lines = [
+        ctx.html(lang, "shake.message.title", funder=campaign.funder_name),
+        ctx.html(lang, "shake.message.pool", pool=Amount(campaign.pool), count=campaign.count),
+        prizes,
+        "",
+        ctx.html(lang, "shake.message.left", left=campaign.prizes_left, count=campaign.count),
+        ctx.html(lang, "shake.message.ends", time=_utc(campaign.ends_at)),
+        ctx.html(lang, "shake.message.how", seconds=_seconds(campaign.interval_ms)),
+    ]
+    return "\n".join(lines)
+
+
+def campaign_keyboard(ctx: BotContext, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(ctx.text(lang, "shake.button"), callback_data=shake_button(campaign.id))]]
+    )
+
+
+def end_text(ctx: BotContext, ended: Ended, lang: str) -> str:
+    campaign = ended.campaign
+    title = {
+        CampaignStatus.FINISHED: "shake.end.finished",
+        CampaignStatus.STOPPED: "shake.end.stopped",
+    }.get(campaign.status, "shake.end.expired")
+    lines = [
+        ctx.html(lang, title),
+        ctx.html(lang, "shake.end.summary", n=len(ended.wins), count=campaign.count,
+                 amount=Amount(campaign.won_amount)),
+    ]
+    for win in ended.jackpots:
+        lines.append(ctx.html(lang, "shake.end.jackpot", name=win.member_name,
+                              amount=Amount(win.amount)))
+    if ended.wins:
+        lines += ["", ctx.html(lang, "shake.end.winners")]
+        for win in ended.wins[:MAX_WINNER_LINES]:
+            lines.append(f"{win.position}. {html.escape(win.member_name, quote=False)} — "
+                         f"{ctx.money(win.amount)}")
+        if len(ended.wins) > MAX_WINNER_LINES:
+            lines.append(ctx.html(lang, "shake.end.more", n=len(ended.wins) - MAX_WINNER_LINES))
+    else:
+        lines.append(ctx.html(lang, "shake.end.no_winners"))
+    lines += ["", ctx.html(lang, "shake.end.refund", amount=Amount(campaign.refunded),
+                           funder=campaign.funder_name)]
+    return "\n".join(lines)
+
+
+def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool, name: str = "") -> str:
+    """What a shake answers: an alert for a button press, a reply for a typed /shake."""
+    campaign = result.campaign
+    interval = _seconds(campaign.interval_ms) if campaign else 0
+    if result.answer is Answer.WON and result.win is not None:
+        amount = Amount(result.win.amount)
+        if public:
+            key = "shake.answer.jackpot_public" if result.win.jackpot else "shake.answer.won_public"
+            return ctx.html(lang, key, name=name, amount=amount)
+        key = "shake.answer.jackpot" if result.win.jackpot else "shake.answer.won"
+        return ctx.text(lang, key, amount=amount)
+    render = ctx.html if public else ctx.text
+    if result.answer is Answer.LOST:
+        return render(lang, "shake.answer.lost", seconds=interval)
+    if result.answer is Answer.COOLDOWN:
+        return render(lang, "shake.answer.cooldown", seconds=max(1, -(-result.wait_ms // 1000)))
+    if result.answer is Answer.MAXED:
+        return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
+    if result.answer is Answer.OVER:
+        return render(lang, "shake.answer.over")
+    if result.answer is Answer.NO_CAMPAIGN:
+        return render(lang, "shake.none")
+    return render(lang, "shake.answer.not_this_time")
+
+
+def _seconds(ms: int) -> int:
+    return -(-ms // 1000)
+
+
+# -- the campaign message ------------------------------------------------------
+
+
+async def _lang_of_campaign(ctx: BotContext, campaign: Campaign) -> str:
+    known = messages_of(ctx).langs.get(campaign.id)
+    return known or await ctx.lang_of(campaign.chat_id, None)
+
+
+async def _edit(ctx: BotContext, chat_id: int, message_id: int, text: str,
+                markup: InlineKeyboardMarkup | None) -> bool:
+    assert ctx.application is not None
+    for _ in range(EDIT_ATTEMPTS):
+        try:
+            await ctx.application.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup,
+                parse_mode=ParseMode.HTML,
+            )
+            messages_of(ctx).edits += 1
+            return True
+        except RetryAfter as error:
+            await asyncio.sleep(retry_seconds(error))
+        except BadRequest as error:
+            if is_not_modified(error):
+                return True
+            _log.info("campaign message %s/%s not edited: %s", chat_id, message_id, error)
+            return False
+        except TelegramError as error:
+            _log.info("campaign message %s/%s not edited: %s", chat_id, message_id, error)
+            return False
+    return False
+
+
+async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
+    """Show a new prizes-left figure; an older figure never overwrites a newer one."""
+    if campaign.message_id is None:
+        return
+    book = messages_of(ctx)
+    async with book.lock(campaign.id):
+        if campaign.id in book.finished:
+            return
+        shown = book.shown_left.get(campaign.id, campaign.count)
+        if campaign.prizes_left >= shown:
+            return
+        lang = await _lang_of_campaign(ctx, campaign)
+        if await _edit(ctx, campaign.chat_id, campaign.message_id,
+                       campaign_text(ctx, campaign, lang), campaign_keyboard(ctx, campaign, lang)):
+            book.shown_left[campaign.id] = campaign.prizes_left
+
+
+async def finish(ctx: BotContext, ended: Ended) -> None:
+    """The end: the message shows winners, jackpot and refund; the funder is told."""
+    campaign = ended.campaign
+    book = messages_of(ctx)
+    lang = await _lang_of_campaign(ctx, campaign)
+    async with book.lock(campaign.id):
+        book.finished.add(campaign.id)
+        message_id = campaign.message_id
+        if message_id is None:  # ended by a win, whose row was read before the message was set
+            fresh = await (await service_of(ctx)).get(campaign.id)
+            message_id = fresh.message_id if fresh else None
+        if message_id is not None:
+            await _edit(ctx, campaign.chat_id, message_id, end_text(ctx, ended, lang), None)
+    book.shown_left.pop(campaign.id, None)
+    book.locks.pop(campaign.id, None)
+    paid = campaign.won_amount
+    notice = ctx.html(lang, "shake.notify.ended", n=len(ended.wins), count=campaign.count,
+                      paid=Amount(paid), refund=Amount(campaign.refunded))
+    if ctx.notifier is not None:
+        await ctx.notifier.send(campaign.funder_id, notice, None)
+
+
+def _after(ctx: BotContext, result: ShakeResult) -> None:
+    """Edits and the end run in the background: the press is answered first."""
+    if result.ended is not None:
+        ctx.spawn(finish(ctx, result.ended))
+    elif result.refresh and result.campaign is not None:
+        ctx.spawn(refresh_figure(ctx, result.campaign))
+
+
+# -- commands ------------------------------------------------------------------
+
+
+async def on_shake(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None or user.is_bot:
+        return
+    lang = await ctx.lang_of(chat.id, user.language_code)
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        await _reply(message, ctx.html(lang, "shake.error.group_only"))
+        return
+    args = context.args or []
+    word = args[0].lower() if args else ""
+    if word in ("start", "stop"):
+        if not await is_admin(context.bot, chat.id, user.id, ctx.settings.bot_admin_ids):
+            await _reply(message, ctx.html(lang, "shake.error.admins_only"))
+            return
+    if word == "start":
+        await _start(ctx, context, message, args[1:], lang)
+    elif word == "stop":
+        await _stop(ctx, message, lang)
+    elif word == "status":
+        await _status(ctx, message, lang)
+    elif word in ("help", "?"):
+        await _reply(message, ctx.html(lang, "shake.usage"))
+    elif args:
+        await _reply(message, ctx.html(lang, "shake.error.usage"))
+    else:
+        await _typed_shake(ctx, message, lang)
+
+
+async def _start(ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: Message,
+                 args: list[str], lang: str) -> None:
+    assert message.from_user is not None
+    service = await service_of(ctx)
+    funder = member_of(message.from_user)
+    try:
+        request = parse_start(args, message.chat.id, funder, service.limits)
+        campaign = await service.start(request, f"shake:{message.chat.id}:{message.message_id}")
+    except DomainError as error:
+        await _reply(message, ctx.html(lang, error.key, **error.params))
+        return
+    if campaign.message_id is not None:
+        return  # a replayed update: the campaign and its message exist
+    book = messages_of(ctx)
+    book.langs[campaign.id] = lang
+    book.shown_left[campaign.id] = campaign.count
+    sent = await _reply(message, campaign_text(ctx, campaign, lang),
+                        campaign_keyboard(ctx, campaign, lang))
+    if sent is not None:
+        await service.store.set_campaign_message(campaign.id, sent.message_id)
+    schedule_end(context.application, campaign)
+
+
+async def _stop(ctx: BotContext, message: Message, lang: str) -> None:
+    service = await service_of(ctx)
+    ended = await service.stop(message.chat.id)
+    if ended is None:
+        await _reply(message, ctx.html(lang, "shake.none"))
+        return
+    await _reply(message, ctx.html(lang, "shake.stopped", amount=Amount(ended.refunded),
+                                   funder=ended.campaign.funder_name))
+    await finish(ctx, ended)
+
+
+async def _status(ctx: BotContext, message: Message, lang: str) -> None:
+    campaign = await (await service_of(ctx)).status(message.chat.id)
+    if campaign is None:
+        await _reply(message, ctx.html(lang, "shake.none"))
+        return
+    await _reply(message, ctx.html(
+        lang, "shake.status", funder=campaign.funder_name, left=campaign.prizes_left,
+        count=campaign.count, money=Amount(campaign.money_left), time=_utc(campaign.ends_at),
+    ))
+
+
+async def _typed_shake(ctx: BotContext, message: Message, lang: str) -> None:
+    assert message.from_user is not None
+    member = member_of(message.from_user)
+    result = await (await service_of(ctx)).shake_in_chat(message.chat.id, member)
+    await _reply(message, result_text(ctx, result, lang, public=True, name=member.name))
+    _after(ctx, result)
+
+
+async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    query = update.callback_query
+    if query is None:
+        return
+    user = query.from_user
+    chat_id = query.message.chat.id if query.message is not None else None
+    lang = await ctx.lang_of(chat_id, user.language_code)
+    match = CALLBACK.fullmatch(query.data or "")
+    service = await service_of(ctx)
+    campaign = await service.lookup(match.group(1)) if match else None
+    # Callback data can be forged: the campaign must belong to this very chat.
+    if campaign is None or campaign.chat_id != chat_id or user.is_bot:
+        await answer(ctx, query, ctx.text(lang, "shake.answer.gone"))
+        return
+    result = await service.shake(campaign.id, member_of(user))
+    text = result_text(ctx, result, lang, public=False)
+    await answer(ctx, query, text, alert=result.answer is Answer.WON)
+    _after(ctx, result)
+
+
+async def _reply(message: Message, text: str,
+                 markup: InlineKeyboardMarkup | None = None) -> Message | None:
+    try:
+        return await message.reply_text(
+            text, reply_markup=markup, do_quote=False, parse_mode=ParseMode.HTML
+        )
+    except TelegramError as error:
+        _log.info("reply in chat %s failed: %s", message.chat.id, error)
+        return None
+
+
+# -- the end, from the database ------------------------------------------------
+
+
+async def sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """End every campaign past its time (also those missed while the bot was down)."""
+    ctx = bot_context(context)
+    for ended in await (await service_of(ctx)).end_due():
+        await finish(ctx, ended)
+
+
+async def end_on_time(context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    job = context.job
+    campaign_id = job.data if job is not None else None
+    if not isinstance(campaign_id, str):
+        return
+    ended = await (await service_of(ctx)).end_if_due(campaign_id)
+    if ended is not None:
+        await finish(ctx, ended)
+
+
+def schedule_end(application: AnyApplication, campaign: Campaign) -> None:
+    queue = application.job_queue
+    if queue is None:
+        return  # the repeating sweep (or the next start) ends it
+    when = datetime.fromtimestamp(campaign.ends_at / 1000, UTC)
+    queue.run_once(end_on_time, when=when, data=campaign.id, name=f"shake-end:{campaign.id}")
+
+
+async def on_start(application: AnyApplication, ctx: BotContext) -> None:
+    """At start: end what is overdue, and schedule the end of every live campaign."""
+    service = await service_of(ctx)
+    for ended in await service.end_due():
+        await finish(ctx, ended)
+    queue = application.job_queue
+    if queue is None:
+        return
+    for campaign in await service.live_campaigns():
+        schedule_end(application, campaign)
+    queue.run_repeating(
+        _guarded_job(sweep), interval=ctx.settings.expiry_sweep_seconds,
+        first=ctx.settings.expiry_sweep_seconds, name="shake-sweep",
+    )
+
+
+def _guarded_job(job: Any) -> Any:
+    async def run(context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await job(context)
+        except Exception:
+            _log.exception("shake job %s failed", job.__name__)
+
+    run.__name__ = job.__name__
+    return run
+
+
+def register(application: AnyApplication, ctx: BotContext) -> None:
+    application.add_handler(CommandHandler("shake", guarded(on_shake)), ctx.group)
+    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=r"^sk:"), ctx.group)
+    ctx.on_start.append(on_start)
+    if "shake" not in ctx.commands:
+        ctx.commands.append("shake")

@@ -1,0 +1,51 @@
+"""/start (deep links ``p_<packet>`` open the private result view) and /help."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import Application, CommandHandler, ContextTypes
+
+from core.money import Amount
+
+from bot.app import BotContext, bot_context
+from bot.handlers.common import guarded
+from bot.handlers.result import packet_id_of, show_result
+
+
+@guarded
+async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    await ctx.ready()
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    payload = context.args[0] if context.args else ""
+    packet_id = packet_id_of(payload)
+    if packet_id is not None and chat.type == ChatType.PRIVATE:
+        await show_result(ctx, message, user, packet_id)
+        return
+    lang = await ctx.lang_of(chat.id, user.language_code)
+    lines = [ctx.html(lang, "start.welcome", name=user.first_name)]
+    if user.id in ctx.fresh_members and ctx.settings.welcome_bonus > 0:
+        ctx.fresh_members.discard(user.id)
+        lines.append(ctx.html(lang, "start.bonus", amount=Amount(ctx.settings.welcome_bonus)))
+    lines += ["", ctx.translator.translate(lang, "help.text")]
+    await message.reply_text("\n".join(lines))
+
+
+@guarded
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    await ctx.ready()
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None:
+        return
+    lang = await ctx.lang_of(chat.id, user.language_code if user else None)
+    await message.reply_text(ctx.translator.translate(lang, "help.text"))
+
+
+def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("start", start_command), group=ctx.group)
+    application.add_handler(CommandHandler("help", help_command), group=ctx.group)
+    ctx.commands.append("help")

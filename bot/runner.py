@@ -1,0 +1,92 @@
+"""``redpacket run``: the standalone bot, long polling or a webhook (SPEC §10).
+
+Problems a self-hoster can fix (no token, a token Telegram refuses, a database
+that cannot be opened, an unreachable Bot API) stop start-up with one
+``SettingsError`` line, never a traceback. The token never reaches the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+
+from bot.app import build_application
+from bot.settings import Settings, SettingsError
+
+_log = logging.getLogger(__name__)
+
+
+class RedactToken(logging.Filter):
+    """Replaces the bot token in every log record (URLs in library logs carry it)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.token and self.token in record.getMessage():
+            record.msg = record.getMessage().replace(self.token, "<token>")
+            record.args = None
+        return True
+
+
+def configure_logging(settings: Settings, token: str) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    redact = RedactToken(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+
+
+def webhook_path(url: str) -> str:
+    """The path Telegram posts to, taken from ``WEBHOOK_URL`` (``/`` when none)."""
+    return urlsplit(url).path.lstrip("/")
+
+
+def run(settings: Settings) -> None:
+    """Run the bot until interrupted; raise ``SettingsError`` (one line) when it cannot start."""
+    token = settings.require_token()
+    configure_logging(settings, token)
+    application = build_application(settings)
+    try:
+        if settings.webhook_url:
+            _log.info("starting with a webhook at %s", settings.webhook_url)
+            application.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path=webhook_path(settings.webhook_url),
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret.get_secret_value() or None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            _log.info("starting with long polling")
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except InvalidToken:
+        raise SettingsError(
+            "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather"
+        ) from None
+    except NetworkError as error:
+        raise SettingsError(
+            f"Cannot reach the Bot API at TELEGRAM_API_BASE_URL "
+            f"({settings.telegram_api_base_url}): {_clean(str(error), token)}"
+        ) from None
+    except (sqlite3.Error, OSError) as error:
+        raise SettingsError(
+            f"DATABASE_URL ({settings.database_url}) cannot be opened: {_clean(str(error), token)}"
+        ) from None
+    except TelegramError as error:
+        raise SettingsError(f"Telegram refused to start the bot: {_clean(str(error), token)}") from None
+
+
+def _clean(text: str, token: str) -> str:
+    return text.replace(token, "<token>") if token else text

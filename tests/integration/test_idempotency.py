@@ -1,0 +1,161 @@
+"""Replays move money once: sends by key, presses, double taps, two sweepers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from core.services import Answer, RedPackets
+from storage.gate.redis_gate import RedisGate
+from storage.sqlite.store import SqliteStore
+from tests.conftest import FakeClock, assert_audit_clean
+from tests.integration.helpers import (
+    WELCOME_BONUS,
+    assert_conserved,
+    fund,
+    lucky,
+    member,
+    members,
+    snapshot,
+)
+
+
+async def count(store: SqliteStore, sql: str, *params: object) -> int:
+    (n,) = await store.fetchone(sql, params)
+    return n
+
+
+async def test_send_replayed_with_same_key_moves_money_once(packets: RedPackets) -> None:
+    sender = member(0)
+    request = lucky(sender, 5, 20_00)
+    first = await packets.send(request, key="update-1")
+    again = await packets.send(request, key="update-1")
+    assert again.id == first.id
+    assert await packets.store.balance(sender.id) == WELCOME_BONUS - 20_00
+    assert await count(packets.store, "SELECT COUNT(*) FROM packets") == 1
+    assert await count(packets.store, "SELECT COUNT(*) FROM transfers WHERE kind = 'send'") == 1
+    await assert_audit_clean(packets)
+
+
+async def test_send_replayed_concurrently_moves_money_once(packets: RedPackets) -> None:
+    sender = member(0)
+    await packets.greet(sender)
+    sent = await asyncio.gather(*(packets.send(lucky(sender, 3, 9_00), key="dup") for _ in range(8)))
+    assert len({p.id for p in sent}) == 1
+    assert await packets.store.balance(sender.id) == WELCOME_BONUS - 9_00
+    assert await count(packets.store, "SELECT COUNT(*) FROM packets") == 1
+    # The packet that was created is live and pressable: its gate was primed once.
+    assert (await packets.press(sent[0].id, member(1))).answer is Answer.GOT
+    await assert_audit_clean(packets)
+
+
+async def test_different_keys_are_different_packets(packets: RedPackets) -> None:
+    sender = member(0)
+    a = await packets.send(lucky(sender, 2, 3_00), key="k-a")
+    b = await packets.send(lucky(sender, 2, 3_00), key="k-b")
+    assert a.id != b.id
+    assert await packets.store.balance(sender.id) == WELCOME_BONUS - 6_00
+    await assert_audit_clean(packets)
+
+
+async def test_press_replayed_sequentially_moves_money_once(packets: RedPackets) -> None:
+    sender, taker = member(0), member(1)
+    packet = await packets.send(lucky(sender, 3, 10_00), key="seq")
+    first = await packets.press(packet.id, taker)
+    assert first.answer is Answer.GOT and first.share is not None
+    before = await snapshot(packets.store)
+    for _ in range(5):
+        again = await packets.press(packet.id, taker)
+        assert again.answer is Answer.ALREADY
+        assert again.share == first.share
+    assert await snapshot(packets.store) == before
+    assert await packets.store.balance(taker.id) == first.share.amount
+    await assert_audit_clean(packets)
+
+
+async def test_double_tap_moves_money_once(packets: RedPackets) -> None:
+    sender, taker = member(0), member(1)
+    packet = await packets.send(lucky(sender, 3, 10_00), key="tap")
+    results = await asyncio.gather(*(packets.press(packet.id, taker) for _ in range(6)))
+    assert sorted(r.answer for r in results) == sorted([Answer.GOT] + [Answer.ALREADY] * 5)
+    shares = {r.share for r in results}
+    assert len(shares) == 1
+    (share,) = shares
+    assert share is not None
+    assert await packets.store.balance(taker.id) == share.amount
+    assert await count(packets.store, "SELECT COUNT(*) FROM shares") == 1
+    await assert_audit_clean(packets)
+
+
+async def test_a_cancelled_double_tap_leaves_the_first_press_its_answer(
+    packets: RedPackets,
+) -> None:
+    """A second tap whose handler is cancelled must not take the first press's amount away."""
+    packet = await packets.send(lucky(member(0), 3, 10_00), key="cancelled-tap")
+    taker = member(1)
+    first = asyncio.ensure_future(packets.press(packet.id, taker))
+    await asyncio.sleep(0)  # the first press is in flight
+    second = asyncio.ensure_future(packets.press(packet.id, taker))
+    await asyncio.sleep(0)  # the second waits on the first
+    second.cancel()
+    result = await first
+    assert result.answer is Answer.GOT and result.share is not None
+    assert second.cancelled()
+    again = await packets.press(packet.id, taker)
+    assert again.answer is Answer.ALREADY and again.share == result.share
+    assert await packets.store.balance(taker.id) == result.share.amount
+    await assert_audit_clean(packets)
+
+
+async def test_double_tap_across_two_bot_instances_moves_money_once(
+    store: SqliteStore, gate: RedisGate, clock: FakeClock
+) -> None:
+    """Two RedPackets (two workers) over one store and one gate: no shared in-flight map."""
+    one = RedPackets(store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
+    two = RedPackets(store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
+    sender = member(0)
+    packet = await one.send(lucky(sender, 2, 10_00), key="two-workers")
+    crowd = members(6, start=1)
+    results = await asyncio.gather(
+        *(svc.press(packet.id, m) for m in crowd for svc in (one, two) for _ in range(2))
+    )
+    assert {r.answer for r in results} <= {Answer.GOT, Answer.ALREADY, Answer.TOO_SLOW}
+    assert sum(r.answer is Answer.GOT for r in results) == 2
+    shares = await store.shares(packet.id)
+    assert len(shares) == 2 and len({s.member_id for s in shares}) == 2
+    for m in crowd:
+        held = next((s.amount for s in shares if s.member_id == m.id), 0)
+        assert await store.balance(m.id) == held
+    await assert_audit_clean(one)
+
+
+async def test_two_expiry_sweepers_refund_once(
+    db_path: Path, store: SqliteStore, clock: FakeClock, gate: RedisGate
+) -> None:
+    service = RedPackets(store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
+    senders = members(3)
+    for s in senders:
+        await fund(service, s, 500_00)
+    sent = []
+    for n in range(9):
+        p = await service.send(lucky(senders[n % 3], 4, 4_00 + n), key=f"sweep-{n}")
+        for m in members(n % 4, start=10):
+            await service.press(p.id, m)
+        sent.append(await store.get_packet(p.id))
+    before = {s.id: await store.balance(s.id) for s in senders}
+    clock.advance(25 * 3600)
+
+    async with SqliteStore(db_path) as other_store:
+        other = RedPackets(other_store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
+        first, second = await asyncio.gather(service.expire_due(), other.expire_due())
+        third = await other.expire_due()
+
+    refunds = first + second
+    assert third == []
+    assert sorted(r.packet.id for r in refunds) == sorted(p.id for p in sent if p is not None)
+    for s in senders:
+        owed = sum(p.total - p.claimed_amount for p in sent if p and p.sender_id == s.id)
+        assert await store.balance(s.id) == before[s.id] + owed
+    assert await count(store, "SELECT COUNT(*) FROM transfers WHERE kind = 'refund'") == len(sent)
+    await assert_conserved(store)
+    await assert_audit_clean(service)
