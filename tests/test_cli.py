@@ -94,3 +94,11 @@ def test_audit_without_a_database_says_so(tmp_path: Path) -> None:
     result = redpacket("audit", "--db", str(tmp_path / "missing.db"), cwd=tmp_path)
     assert result.returncode == 2
     assert "no database" in result.stderr
+
+
+async def test_stats_on_the_command_line(tmp_path: Path) -> None:
+    db = tmp_path / "bot.db"
+    await _busy_database(db)
+    result = redpacket("stats", "--db", str(db), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Packets sent" in result.stdout and "Alice" in result.stdout

@@ -92,10 +92,13 @@ async def test_two_processes_press_the_same_packets(
         await service.send(lucky(senders[1], 100, 377_77), key="mp-lucky-2"),
         await service.send(fixed(senders[0], 100, 1_11), key="mp-fixed"),
     ]
+    # A packet the crowd cannot finish: its gate stays live, so the audit checks it.
+    unfinished = await service.send(lucky(senders[1], 100, 100_00), key="mp-unfinished")
     crowd = members(300, start=100)
     jobs = []
     for n in range(PROCESSES):  # every process presses every (packet, member), in its own order
         presses = [[p.id, m.id] for p in sent for m in crowd]
+        presses += [[unfinished.id, m.id] for m in crowd[:60]]
         random.Random(n).shuffle(presses)
         jobs.append({"mode": "press", "presses": presses})
 
@@ -119,6 +122,13 @@ async def test_two_processes_press_the_same_packets(
         assert sum(s.amount for s in shares) == stored.total
         assert min(s.amount for s in shares) >= 1
         assert sorted(got[packet.id]) == sorted(s.member_id for s in shares)
+    shares = await service.store.shares(unfinished.id)
+    assert sorted(got[unfinished.id]) == sorted(s.member_id for s in shares)
+    assert sorted(got[unfinished.id]) == sorted(m.id for m in crowd[:60])
+    # Each member of the 60 pressed from both processes at once: the gate still agrees.
+    state = await real_gate.state(unfinished.id)
+    assert state is not None
+    assert (state.tickets, state.holders) == (40, frozenset(m.id for m in crowd[:60]))
     for m in crowd:
         assert await service.store.balance(m.id) == paid[m.id]
     await assert_conserved(service.store)
