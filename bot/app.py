@@ -353,7 +353,8 @@ async def stop(application: AnyApplication) -> None:
                 await hook(application, ctx)
             except Exception:
                 _log.exception("shut-down step %s failed", getattr(hook, "__name__", hook))
-        await ctx.editor.flush()
+        if ctx.editor is not None:
+            await ctx.editor.flush()
         await ctx.drain()
         await ctx.engine.close()
         ctx.engine = None

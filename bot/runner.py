@@ -21,16 +21,29 @@ _log = logging.getLogger(__name__)
 
 
 class RedactToken(logging.Filter):
-    """Replaces the bot token in every log record (URLs in library logs carry it)."""
+    """Replaces the bot token in every log record (URLs in library logs carry it).
+
+    Start-up failures PTB logs with a traceback ("Bootstrap ...") are reduced to
+    their message: ``run`` raises them again as one ``SettingsError`` line.
+    """
 
     def __init__(self, token: str) -> None:
         super().__init__()
         self.token = token
+        self._format = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token and self.token in record.getMessage():
-            record.msg = record.getMessage().replace(self.token, "<token>")
-            record.args = None
+        message = record.getMessage()
+        if record.exc_info and "Bootstrap" in message:
+            record.exc_info, record.exc_text = None, None
+        elif record.exc_info and not record.exc_text:
+            record.exc_text = self._format.formatException(record.exc_info)
+        if not self.token:
+            return True
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
         return True
 
 

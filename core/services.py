@@ -191,8 +191,8 @@ class RedPackets:
         if outcome is Opening.OPENED:
             return PressResult(Answer.GOT, packet, opened.share, finished=opened.finished)
         if outcome is Opening.ALREADY:
-            # Another process opened for this member first: return the spare ticket.
-            await self._release(packet_id, member.id, holds_share=True)
+            # Keep the ticket: it stands for the share this member holds. (When
+            # another process opened first, _admit already gave that one back.)
             return PressResult(Answer.ALREADY, packet, opened.share)
         if outcome is Opening.EXPIRED:
             return PressResult(Answer.EXPIRED, packet)
@@ -220,11 +220,11 @@ class RedPackets:
             await self.gate.release(packet.id, member.id)
         raise GateUnavailable("gate did not settle")
 
-    async def _release(self, packet_id: str, member_id: int, *, holds_share: bool = False) -> None:
+    async def _release(self, packet_id: str, member_id: int) -> None:
         if self.gate is None:
             return
         try:
-            await self.gate.release(packet_id, member_id, holds_share=holds_share)
+            await self.gate.release(packet_id, member_id)
         except (GateUnavailable, TimeoutError, OSError):
             pass  # the audit rebuilds a gate that drifted
 
@@ -236,10 +236,9 @@ class RedPackets:
             return
         shares = await self.store.shares(packet_id)
         live = packet.status is Status.LIVE and self.clock.now_ms() < packet.expires_at
-        tickets = packet.count - len(shares) if live else 0
-        await self.gate.prime(
-            packet_id, tickets, [s.member_id for s in shares], self._gate_ttl(packet)
-        )
+        holders = [s.member_id for s in shares]
+        capacity = packet.count if live else len(holders)  # a dead packet has no ticket left
+        await self.gate.prime(packet_id, capacity, holders, self._gate_ttl(packet))
 
     def _gate_ttl(self, packet: Packet) -> int:
         return max(packet.expires_at - self.clock.now_ms(), 0) + GATE_TTL_MARGIN_MS

@@ -23,6 +23,7 @@ from core.allocation import draw, unit_interval
 from core.errors import DomainError, GateUnavailable
 from core.money import Amount, Cents
 from core.packets import Member, clip_text
+from core.ports import Clock
 
 MIN_PRIZE: Cents = 200
 JACKPOT: Cents = 61_800
@@ -420,10 +421,6 @@ class CampaignStore(Protocol):
     async def set_campaign_message(self, campaign_id: str, message_id: int) -> None: ...
 
     async def campaign_problems(self) -> list[str]: ...
-
-
-class Clock(Protocol):
-    def now_ms(self) -> int: ...
 
 
 # -- the use cases -----------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, Message, MessageEntity, Update, User
+from telegram import Chat, InlineKeyboardMarkup, Message, MessageEntity, Update, User
 from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
@@ -134,7 +134,9 @@ def send_key(chat_id: int, message_id: int) -> str:
     return f"send:{chat_id}:{message_id}"
 
 
-async def render_packet_message(ctx: BotContext, packet: Packet, lang: str) -> tuple[str, object]:
+async def render_packet_message(
+    ctx: BotContext, packet: Packet, lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
     view = packet_view(packet, [], None, ctx.clock.now_ms())
     text = packet_text(ctx, view, lang, public=True)
     return text, packet_keyboard(ctx, packet, lang, ctx.bot_username, live=not view.is_over)
@@ -194,7 +196,7 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     await ctx.drafts.close(draft, DraftStatus.SENT, packet.id)
     ctx.remember_packet_lang(packet.id, lang)
     text, markup = await render_packet_message(ctx, packet, lang)
-    posted = await command.reply_text(text, reply_markup=markup)  # type: ignore[arg-type]
+    posted = await command.reply_text(text, reply_markup=markup)
     await ctx.store.set_message(packet.id, posted.message_id)
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)

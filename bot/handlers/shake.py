@@ -227,8 +227,9 @@ async def finish(ctx: BotContext, ended: Ended) -> None:
         if message_id is None:  # ended by a win, whose row was read before the message was set
             fresh = await (await service_of(ctx)).get(campaign.id)
             message_id = fresh.message_id if fresh else None
-        if message_id is not None:
-            await _edit(ctx, campaign.chat_id, message_id, end_text(ctx, ended, lang), None)
+        text = end_text(ctx, ended, lang)
+        if message_id is None or not await _edit(ctx, campaign.chat_id, message_id, text, None):
+            await _post(ctx, campaign.chat_id, text)  # the campaign message is gone
     book.shown_left.pop(campaign.id, None)
     book.locks.pop(campaign.id, None)
     paid = campaign.won_amount
@@ -350,6 +351,14 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = result_text(ctx, result, lang, public=False)
     await answer(ctx, query, text, alert=result.answer is Answer.WON)
     _after(ctx, result)
+
+
+async def _post(ctx: BotContext, chat_id: int, text: str) -> None:
+    assert ctx.application is not None
+    try:
+        await ctx.application.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+    except TelegramError as error:
+        _log.info("campaign end not posted in chat %s: %s", chat_id, error)
 
 
 async def _reply(message: Message, text: str,

@@ -1,6 +1,6 @@
--- Build a packet's gate unless it exists: tickets left and current holders.
--- KEYS[1] = rp:{packet}:t, KEYS[2] = rp:{packet}:h
--- ARGV[1] = tickets, ARGV[2] = ttl in ms, ARGV[3..] = holder member ids
+-- Build a packet's gate unless it exists: its capacity and current holders.
+-- KEYS[1] = rp:{packet}:c, KEYS[2] = rp:{packet}:h
+-- ARGV[1] = capacity, ARGV[2] = ttl in ms, ARGV[3..] = holder member ids
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end

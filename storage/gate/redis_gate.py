@@ -14,9 +14,9 @@ from storage.gate.scripts import lua
 _GRAB_RESULTS = {1: Grab.GRANTED, 2: Grab.HELD, 0: Grab.EMPTY, -1: Grab.MISSING}
 
 
-def ticket_key(packet_id: str) -> str:
+def capacity_key(packet_id: str) -> str:
     # The {hash tag} keeps a packet's keys in one Redis Cluster slot.
-    return f"rp:{{{packet_id}}}:t"
+    return f"rp:{{{packet_id}}}:c"
 
 
 def holders_key(packet_id: str) -> str:
@@ -37,33 +37,33 @@ class RedisGate:
         return self._pipeline.round_trips
 
     async def grab(self, packet_id: str, member_id: int) -> Grab:
-        keys = (ticket_key(packet_id), holders_key(packet_id))
+        keys = (capacity_key(packet_id), holders_key(packet_id))
         result = await self._pipeline.call(self._grab, keys, (member_id,))
         return _GRAB_RESULTS[int(result)]
 
     async def prime(
-        self, packet_id: str, tickets: int, holders: Sequence[int], ttl_ms: int
+        self, packet_id: str, capacity: int, holders: Sequence[int], ttl_ms: int
     ) -> None:
-        keys = (ticket_key(packet_id), holders_key(packet_id))
-        await self._pipeline.call(self._prime, keys, (tickets, max(ttl_ms, 1), *holders))
+        keys = (capacity_key(packet_id), holders_key(packet_id))
+        await self._pipeline.call(self._prime, keys, (capacity, max(ttl_ms, 1), *holders))
 
-    async def release(self, packet_id: str, member_id: int, *, holds_share: bool = False) -> None:
-        keys = (ticket_key(packet_id), holders_key(packet_id))
-        await self._pipeline.call(self._release, keys, (member_id, int(holds_share)))
+    async def release(self, packet_id: str, member_id: int) -> None:
+        keys = (capacity_key(packet_id), holders_key(packet_id))
+        await self._pipeline.call(self._release, keys, (member_id,))
 
     async def state(self, packet_id: str) -> GateState | None:
         try:
-            tickets = await self.client.get(ticket_key(packet_id))
+            capacity = await self.client.get(capacity_key(packet_id))
             holders = await self.client.smembers(holders_key(packet_id))
         except Exception as exc:
             raise GateUnavailable(f"redis: {exc!r}") from exc
-        if tickets is None:
+        if capacity is None:
             return None
-        return GateState(int(tickets), frozenset(int(h) for h in holders))
+        return GateState(int(capacity) - len(holders), frozenset(int(h) for h in holders))
 
     async def reset(self, packet_id: str) -> None:
         try:
-            await self.client.delete(ticket_key(packet_id), holders_key(packet_id))
+            await self.client.delete(capacity_key(packet_id), holders_key(packet_id))
         except Exception as exc:
             raise GateUnavailable(f"redis: {exc!r}") from exc
 

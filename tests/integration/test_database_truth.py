@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.services import Answer, RedPackets
-from storage.gate.redis_gate import RedisGate, ticket_key
+from storage.gate.redis_gate import RedisGate, capacity_key
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import (
@@ -173,7 +173,7 @@ async def test_a_gate_that_disagrees_is_reported_then_repaired(
 ) -> None:
     await finished_run(packets)
     live = next(p for p in await packets.store.live_packets())
-    await gate.client.set(ticket_key(live.id), 5)  # the database says 3 left
+    await gate.client.set(capacity_key(live.id), 8)  # 5 left; the database says 3
 
     report = await packets.audit(repair=False)
     assert not report.ok

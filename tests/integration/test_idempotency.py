@@ -159,3 +159,22 @@ async def test_two_expiry_sweepers_refund_once(
     assert await count(store, "SELECT COUNT(*) FROM transfers WHERE kind = 'refund'") == len(sent)
     await assert_conserved(store)
     await assert_audit_clean(service)
+
+
+async def test_double_tap_across_two_instances_keeps_a_live_gate_exact(
+    store: SqliteStore, gate: RedisGate, clock: FakeClock
+) -> None:
+    """The second worker's spare grab must not hand back the ticket the share stands for."""
+    one = RedPackets(store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
+    two = RedPackets(store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
+    packet = await one.send(lucky(member(0), 5, 10_00), key="live-gate")
+    tappers = members(3, start=1)
+    results = await asyncio.gather(
+        *(svc.press(packet.id, m) for m in tappers for svc in (one, two, one, two))
+    )
+    assert sum(r.answer is Answer.GOT for r in results) == 3
+    assert {r.answer for r in results} == {Answer.GOT, Answer.ALREADY}
+    state = await gate.state(packet.id)
+    assert state is not None
+    assert (state.tickets, state.holders) == (2, frozenset(m.id for m in tappers))
+    await assert_audit_clean(one)  # no repair: the gate agrees by itself

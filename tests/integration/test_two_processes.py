@@ -52,32 +52,40 @@ async def run_processes(
 ) -> list[list[Any]]:
     """Start one presser per job, let them all go at once, return each one's results."""
     env = {**os.environ, "PYTHONPATH": str(project_root())}
-    procs = []
-    for n, job in enumerate(jobs):
-        job_file = tmp_path / f"job{n}.json"
-        job_file.write_text(json.dumps(job), encoding="utf-8")
-        procs.append(
-            await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.integration._presser",
-                str(db_path), redis_url, str(job_file),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                cwd=project_root(), env=env,
-            )
-        )
-    for proc in procs:
-        assert proc.stdout is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 60)
-        assert line.strip() == b"ready", line
-    for proc in procs:  # the starting gun
-        assert proc.stdin is not None
-        proc.stdin.write(b"go\n")
-        await proc.stdin.drain()
-    outputs = []
-    for proc in procs:
-        out, _ = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0
-        outputs.append(json.loads(out.decode().strip().splitlines()[-1]))
-    return outputs
+    procs: list[asyncio.subprocess.Process] = []
+    errors = [tmp_path / f"presser{n}.stderr" for n in range(len(jobs))]
+    try:
+        for n, job in enumerate(jobs):
+            job_file = tmp_path / f"job{n}.json"
+            job_file.write_text(json.dumps(job), encoding="utf-8")
+            with errors[n].open("wb") as stderr:
+                procs.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "tests.integration._presser",
+                        str(db_path), redis_url, str(job_file),
+                        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                        stderr=stderr, cwd=project_root(), env=env,
+                    )
+                )
+        for n, proc in enumerate(procs):
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), 60)
+            assert line.strip() == b"ready", (line, errors[n].read_text())
+        for proc in procs:  # the starting gun
+            assert proc.stdin is not None
+            proc.stdin.write(b"go\n")
+            await proc.stdin.drain()
+        outputs = []
+        for n, proc in enumerate(procs):
+            out, _ = await asyncio.wait_for(proc.communicate(), 60)
+            assert proc.returncode == 0, errors[n].read_text()
+            outputs.append(json.loads(out.decode().strip().splitlines()[-1]))
+        return outputs
+    finally:
+        for proc in procs:  # never leave a presser behind
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
 
 
 async def test_two_processes_press_the_same_packets(

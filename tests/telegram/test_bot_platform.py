@@ -178,3 +178,36 @@ def test_token_is_redacted_from_logs() -> None:
                                "POST https://api.telegram.org/bot%s/getMe", ("123:SECRET",), None)
     RedactToken("123:SECRET").filter(record)
     assert "SECRET" not in record.getMessage() and "<token>" in record.getMessage()
+
+
+def test_runner_turns_a_refused_token_into_one_line(tmp_path: Path) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from bot.runner import run
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = json.dumps({"ok": False, "error_code": 401,
+                               "description": "Unauthorized"}).encode()
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = bot_settings(
+            tmp_path, telegram_bot_token="123:SECRETtoken",
+            telegram_api_base_url=f"http://127.0.0.1:{server.server_port}/bot",
+        )
+        with pytest.raises(SettingsError, match="refused by Telegram") as refused:
+            run(settings)
+        assert "\n" not in str(refused.value) and "SECRET" not in str(refused.value)
+    finally:
+        server.shutdown()

@@ -40,10 +40,11 @@ def only_shake(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_module, "FEATURES", ["bot.handlers.shake"])
 
 
-def make_app(req: RecordingRequest, db: Path, clock: FakeClock, redis_url: str) -> AnyApp:
+def make_app(req: RecordingRequest, db: Path, clock: FakeClock, redis_url: str,
+             bot_admins: str = "") -> AnyApp:
     settings = load_settings(
         env_file=None, telegram_bot_token="123:ABC", redis_url=redis_url,
-        bot_admin_ids="", shake_interval_seconds=0, shake_max_wins=1,
+        bot_admin_ids=bot_admins, shake_interval_seconds=0, shake_max_wins=1,
         welcome_bonus="0", expiry_sweep_seconds=30,
     )
     return build_application(settings, request=req, clock=clock, db_path=str(db),
@@ -249,3 +250,47 @@ async def test_redis_down_answers_not_this_time(
         assert await ctx.store.balance(ADMIN["id"]) == 100_00
         await assert_audit_clean(ctx.packets)
         await stop(dead)
+
+
+async def test_bad_input_is_answered_in_the_members_language(
+    app: AnyApp, recording_request: RecordingRequest, updates: UpdateFactory
+) -> None:
+    req, group = recording_request, updates.group(id=GROUP)
+    req.set_member(GROUP, ADMIN["id"], "creator")
+    admin_zh = {**ADMIN, "language_code": "zh-hans"}
+    await send(app, updates.command(group, admin_zh, "/shake start 10 20"))
+    assert "份奖品至少需要 ¥40.00" in replies(req)[-1]
+    await send(app, updates.command(group, ADMIN, "/shake start 1.234 2"))
+    assert "two decimals" in replies(req)[-1]
+    await send(app, updates.command(group, ADMIN, "/shake start 100"))
+    assert replies(req)[-1].startswith("Usage: /shake start POOL COUNT")
+    await send(app, updates.command(group, ADMIN, "/shake start 99999999 2"))
+    await send(app, updates.command(group, member(1), "/shake"))
+    assert "No shake campaign is running here" in replies(req)[-1]
+    await send(app, updates.private_command(member(1), "/shake"))
+    assert "use /shake in a group chat" in str(req.last("sendMessage", chat_id=member(1)["id"])["text"])
+    assert await shakes(app).status(GROUP) is None
+    assert await bot_context(app).store.balance(ADMIN["id"]) == 1_000_00
+    assert not req.errors
+
+
+async def test_a_bot_admin_may_run_a_campaign_in_any_chat(
+    recording_request: RecordingRequest, updates: UpdateFactory, tmp_path: Path,
+    clock: FakeClock, redis_url: str,
+) -> None:
+    req, group = recording_request, updates.group(id=GROUP)
+    application = make_app(req, tmp_path / "admins.db", clock, redis_url, bot_admins=str(NOBODY["id"]))
+    async with application:
+        ctx = await start(application)
+        assert ctx.engine is not None and ctx.engine.gate is not None
+        await ctx.engine.gate.client.flushdb()
+        await ctx.store.credit(Member(NOBODY["id"], "Nob"), 50_00, kind="grant", key="g",
+                               memo="", now_ms=1)
+        await send(application, updates.command(group, NOBODY, "/shake start 20 5"))
+        assert (await shakes(application).status(GROUP)) is not None
+        assert not req.calls_of("getChatMember")  # a bot admin needs no Telegram lookup
+        await send(application, updates.command(group, NOBODY, "/shake stop"))
+        await drain(application)
+        assert await ctx.store.balance(NOBODY["id"]) == 50_00
+        await assert_audit_clean(ctx.packets)
+        await stop(application)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -17,6 +18,8 @@ from core.shake import (
     Campaign,
     Mode,
     ShakeLimits,
+    Win,
+    campaign_problems,
     crosses_step,
     parse_duration,
     parse_start,
@@ -151,3 +154,18 @@ def test_parse_start_reads_pool_count_duration_and_mode() -> None:
     for bad in (["100"], ["100", "20", "soon"], ["abc", "2"], ["100", "0"], ["1e3", "2"]):
         with pytest.raises(DomainError):
             parse_start(bad, -5, boss, ShakeLimits())
+
+
+def test_the_audit_recomputes_each_win_from_the_seed() -> None:
+    campaign = Campaign(
+        id="c", chat_id=1, funder_id=1, funder_name="f", pool=100_00, count=5, mode=Mode.TIERS,
+        tiers=DEFAULT_TIERS, seed=SEED, created_at=0, ends_at=1, interval_ms=0, max_wins=1,
+    )
+    expected = replay_wins(campaign, 2)
+    wins = [Win("c", k, 10 + k, "m", amount, jackpot, 0)
+            for k, (amount, jackpot) in enumerate(expected, start=1)]
+    assert campaign_problems(campaign, wins) == []
+    forged = [wins[0], replace(wins[1], amount=wins[1].amount + 1)]
+    assert any("the seed says" in p for p in campaign_problems(campaign, forged))
+    twice = [wins[0], replace(wins[1], member_id=wins[0].member_id)]
+    assert any("won more than" in p for p in campaign_problems(campaign, twice))
