@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import random
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +18,9 @@ from core.packets import Kind, Member, PacketRequest
 from core.services import Answer, RedPackets
 from core.views import PacketView, packet_view
 
+from bot.app import BotContext
 from bot.engine import Engine, open_engine
+from bot.render import packet_text
 from bot.settings import Settings
 
 NAMES = [
@@ -45,46 +49,26 @@ def _money(settings: Settings, cents: int) -> str:
     return f"{settings.currency_symbol}{format_cents(cents)}"
 
 
-def describe(view: PacketView, settings: Settings) -> str:
-    """The packet as plain text, for the terminal."""
-    p = view.packet
-    kind = {Kind.LUCKY: "Lucky packet", Kind.FIXED: "Red packet"}[p.kind]
-    if p.is_personal:
-        kind = f"Red packet for {p.recipient_name}"
-    lines = [f"🧧 {kind} from {p.sender_name}: {p.greeting or 'Best wishes!'}"]
-    m = lambda c: _money(settings, c)  # noqa: E731
-    seconds = (view.duration_ms or 0) / 1000
-    summary = {
-        "finished_lucky_sender": f"{view.count} shares, {m(view.total)} in all, taken in {seconds:.1f} s",
-        "finished_lucky": f"{view.count} shares, taken in {seconds:.1f} s",
-        "finished_fixed": f"{view.count} shares, {m(view.total)} in all",
-        "progress_sender": f"{view.taken}/{view.count} taken, {m(view.claimed)}/{m(view.total)}",
-        "progress": f"{view.taken}/{view.count} taken",
-        "waiting_sender": f"{m(view.total)}, waiting for {p.recipient_name}",
-        "waiting": f"for {p.recipient_name}",
-        "expired_sender": f"Expired: {view.taken}/{view.count} taken, {m(p.refunded)} refunded",
-        "expired": f"Expired: {view.taken}/{view.count} taken",
-    }[view.summary.value]
-    lines.append(summary)
-    if view.viewer_share is not None:
-        lines.append(f"You got {m(view.viewer_share.amount)} — it is in your balance.")
-    if view.shares is not None:
-        for share in view.shares:
-            crown = "  👑 best luck" if view.best_luck == share else ""
-            lines.append(f"  {share.member_name:<10} {m(share.amount):>10}{crown}")
-    buttons = [b for b, on in (("Send again", view.send_again), ("My red packets", view.my_packets)) if on]
-    if buttons:
-        lines.append("[" + "] [".join(buttons) + "]")
-    return "\n".join(lines)
+def _plain(html_text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", html_text))
 
 
-async def _show(console: Console, service: RedPackets, packet_id: str, settings: Settings) -> None:
+def describe(ctx: BotContext, view: PacketView, *, public: bool) -> str:
+    """What Telegram would show, as plain text: the bot's own rendering, tags removed."""
+    text = _plain(packet_text(ctx, view, "en", public=public))
+    buttons = ["🧧 Open", "Details"] if public and not view.is_over else []
+    buttons += [b for b, on in (("Send again", view.send_again), ("My red packets", view.my_packets)) if on]
+    return text + ("\n[" + "] [".join(buttons) + "]" if buttons else "")
+
+
+async def _show(console: Console, ctx: BotContext, packet_id: str) -> None:
+    service = ctx.packets
     found = await service.packet_and_shares(packet_id)
     assert found is not None
     packet, shares = found
     now = service.clock.now_ms()
-    group = describe(packet_view(packet, shares, None, now), settings)
-    sender = describe(packet_view(packet, shares, packet.sender_id, now), settings)
+    group = describe(ctx, packet_view(packet, shares, None, now), public=True)
+    sender = describe(ctx, packet_view(packet, shares, packet.sender_id, now), public=False)
     console.print(Panel(group, title="the group sees", expand=False))
     console.print(Panel(sender, title=f"{packet.sender_name} (sender) sees", expand=False))
 
@@ -106,6 +90,7 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
     clock = SimClock()
     engine: Engine = await open_engine(settings, db_path=workdir / "demo.db", clock=clock)
     service = engine.packets
+    ctx = BotContext(settings=settings, clock=clock, engine=engine)
     try:
         console.rule("[bold red]redpacket demo[/] — a busy group of 50, embedded gate, SQLite")
         crowd = [Member(1000 + i, name) for i, name in enumerate(NAMES)]
@@ -126,23 +111,23 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
         lucky = await send(PacketRequest(chat, alice, Kind.LUCKY, 10, 100_00, "恭喜发财! 🧧"), "demo:1")
         tally = await _storm(service, lucky, crowd, 400)
         console.print(f"400 concurrent presses on Open: {tally}")
-        await _show(console, service, lucky, settings)
+        await _show(console, ctx, lucky)
 
         fixed = await send(PacketRequest(chat, bob, Kind.FIXED, 8, 5_00, "Lunch is on me"), "demo:2")
         tally = await _storm(service, fixed, crowd, 120)
         console.print(f"120 concurrent presses on Open: {tally}")
-        await _show(console, service, fixed, settings)
+        await _show(console, ctx, fixed)
 
         personal = await send(
             PacketRequest(chat, carol, Kind.FIXED, 1, 8_88, "Happy birthday, Dave!", recipient=dave),
             "demo:3",
         )
-        await _show(console, service, personal, settings)
+        await _show(console, ctx, personal)
         eve_try = await service.press(personal, eve)
         dave_try = await service.press(personal, dave)
         console.print(f"Eve presses: {eve_try.answer.value}; Dave presses: {dave_try.answer.value} "
                       f"({_money(settings, dave_try.share.amount if dave_try.share else 0)})")
-        await _show(console, service, personal, settings)
+        await _show(console, ctx, personal)
 
         slow = await send(PacketRequest(chat, frank, Kind.LUCKY, 20, 50_00, "Anyone awake?"), "demo:4")
         tally = await _storm(service, slow, crowd[10:16], 12)
@@ -156,7 +141,7 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
         for refund in refunds:
             console.print(f"Refunded {_money(settings, refund.amount)} to {refund.packet.sender_name} "
                           f"(a second sweep refunds {len(again)} packets)")
-        await _show(console, service, slow, settings)
+        await _show(console, ctx, slow)
 
         await _demo_campaign(engine, crowd, console)
 
