@@ -107,9 +107,15 @@ class Translator:
         return key in self._catalogs.get(lang, {})
 
     def translate(self, lang: str, key: str, **params: Any) -> str:
-        """The message ``key`` in ``lang``, else English, else the key itself."""
+        """The message ``key`` in ``lang``, else English, else the key itself.
+
+        When ``n`` is 1 and the catalog has ``key.one``, that singular form wins
+        ("1 share", not "1 shares").
+        """
+        keys = (key + ".one", key) if params.get("n") == 1 else (key,)
         for candidate in (lang, DEFAULT_LANGUAGE):
-            template = self._catalogs.get(candidate, {}).get(key)
+            catalog = self._catalogs.get(candidate, {})
+            template = next((catalog[k] for k in keys if k in catalog), None)
             if template is None:
                 continue
             try:

@@ -122,11 +122,17 @@ class SqliteStore:
 
     async def open(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._write_conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await in_thread(self._write_conn, configure)
-        await in_thread(self._write_conn, migrate)
-        self._read_conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await in_thread(self._read_conn, configure)
+        try:
+            self._write_conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await in_thread(self._write_conn, configure)
+            await in_thread(self._write_conn, migrate)
+            self._read_conn = await aiosqlite.connect(self.path, isolation_level=None)
+            await in_thread(self._read_conn, configure)
+        except BaseException:
+            # An open aiosqlite connection is a non-daemon thread: left behind,
+            # it keeps the process from ever exiting.
+            await self.close()
+            raise
         self.writer = BatchWriter(self._write_conn)
         self.writer.start()
 

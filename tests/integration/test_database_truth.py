@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,3 +203,16 @@ async def test_a_gate_missing_a_holder_is_repaired(packets: RedPackets, gate: Re
     assert (await packets.audit(repair=True)).repaired
     assert (await packets.press(live.id, member(1))).answer is Answer.ALREADY
     await assert_audit_clean(packets)
+
+
+async def test_a_store_that_cannot_open_leaves_no_thread_behind(tmp_path: Path) -> None:
+    """A leftover aiosqlite thread would keep the bot process from ever exiting."""
+    garbage = tmp_path / "not-a-database.db"
+    garbage.write_bytes(b"this is not an SQLite file" * 200)
+    threads_before = set(threading.enumerate())
+    with pytest.raises(sqlite3.DatabaseError):
+        async with SqliteStore(garbage):
+            pass
+    for thread in set(threading.enumerate()) - threads_before:
+        thread.join(5)  # a closed connection's thread ends on its own
+        assert not thread.is_alive(), thread

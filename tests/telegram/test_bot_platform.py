@@ -95,7 +95,7 @@ async def test_429_waits_and_still_makes_the_final_edit(tmp_path: Path) -> None:
         req.fail_next("editMessageText", 429, "Too Many Requests: retry after 1", retry_after=1)
         await bot.press(bob, message_id, f"o:{packet_id}")
         assert [code for _, code, _ in req.errors] == [429]
-        assert bot.text(message_id).endswith("1 shares, ¥1.00 in all")
+        assert bot.text(message_id).endswith("1 share, ¥1.00 in all")
         await bot.audit()
 
 
