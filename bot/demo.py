@@ -15,7 +15,7 @@ from rich.panel import Panel
 
 from core.money import format_cents
 from core.packets import Kind, Member, PacketRequest
-from core.services import Answer, RedPackets
+from core.services import RedPackets
 from core.views import PacketView, packet_view
 
 from bot.app import BotContext

@@ -11,7 +11,8 @@ from typing import Any
 
 from core.money import format_cents
 from core.packets import Member
-from core.shake import Answer, CampaignRequest, Mode, ShakeService
+from core.shake import CampaignRequest, Mode
+from core.shake_service import Answer, ShakeService
 
 from bot.engine import Engine
 

@@ -9,7 +9,8 @@ from core.allocation import Rule
 from core.packets import Limits
 from core.ports import Clock
 from core.services import RedPackets
-from core.shake import ShakeLimits, ShakeService
+from core.shake import ShakeLimits
+from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns

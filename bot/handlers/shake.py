@@ -23,18 +23,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from core.errors import DomainError
 from core.money import Amount
-from core.shake import (
-    JACKPOT,
-    MIN_PRIZE,
-    Answer,
-    Campaign,
-    CampaignStatus,
-    Ended,
-    Mode,
-    ShakeResult,
-    ShakeService,
-    parse_start,
-)
+from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
+from core.shake_service import Answer, ShakeResult, ShakeService
 
 from bot.admins import is_admin
 from bot.app import BotContext, bot_context

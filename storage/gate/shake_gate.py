@@ -1,11 +1,11 @@
-"""The shake gate (``core.shake.ShakeGate``) on Redis or the embedded emulation."""
+"""The shake gate (``core.shake_service.ShakeGate``) on Redis or the embedded emulation."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
 from core.errors import GateUnavailable
-from core.shake import GateReply, Verdict
+from core.shake_service import GateReply, Verdict
 from storage.gate.pipeline import ScriptPipeline
 from storage.gate.scripts import lua
 

@@ -1,4 +1,4 @@
-"""SQLite adapter of ``core.shake.CampaignStore``: campaigns, wins, escrow ``c:<id>``."""
+"""SQLite adapter of ``core.shake_service.CampaignStore``: campaigns, wins, escrow ``c:<id>``."""
 
 from __future__ import annotations
 
@@ -13,13 +13,12 @@ from core.shake import (
     CampaignStatus,
     Ended,
     Mode,
-    Settled,
-    Settlement,
     Win,
     prize,
     tiers_from_text,
     tiers_to_text,
 )
+from core.shake_service import Settled, Settlement
 from storage.sqlite import audit
 from storage.sqlite.store import SqliteStore, balance_of, transfer, upsert_member, wallet
 from storage.sqlite.writer import in_thread

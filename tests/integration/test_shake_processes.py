@@ -18,7 +18,8 @@ import pytest
 
 from core.packets import Member
 from core.services import RedPackets
-from core.shake import Answer, CampaignRequest, ShakeLimits, ShakeService
+from core.shake import CampaignRequest, ShakeLimits
+from core.shake_service import Answer, ShakeService
 from storage.gate.redis_gate import connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns

@@ -11,14 +11,8 @@ import pytest
 from core.errors import DomainError, InsufficientFunds
 from core.packets import Member
 from core.services import RedPackets
-from core.shake import (
-    Answer,
-    CampaignRequest,
-    CampaignStatus,
-    Mode,
-    ShakeLimits,
-    ShakeService,
-)
+from core.shake import CampaignRequest, CampaignStatus, Mode, ShakeLimits
+from core.shake_service import Answer, ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns

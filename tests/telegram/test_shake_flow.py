@@ -15,7 +15,7 @@ import bot.app as app_module
 from bot.app import BotContext, bot_context, build_application, start, stop
 from bot.settings import load_settings
 from core.packets import Member
-from core.shake import ShakeService
+from core.shake_service import ShakeService
 from tests.conftest import FakeClock, RedisServer, assert_audit_clean, free_port
 from tests.telegram.fake_telegram import RecordingRequest, UpdateFactory
 

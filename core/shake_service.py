@@ -1,0 +1,463 @@
+"""The shake campaign's use cases: start, shake, stop, end and audit (SPEC §7).
+
+Written against two ports: ``ShakeGate`` (prize counter, cooldowns and win
+counts, atomically: Redis) and ``CampaignStore`` (the durable truth: SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from random import Random, SystemRandom
+from typing import Protocol
+
+from core.errors import GateUnavailable
+from core.packets import Member, clip_text
+from core.ports import Clock
+from core.services import SystemClock
+from core.shake import (
+    CAMPAIGN_ID_ALPHABET,
+    CAMPAIGN_ID_LENGTH,
+    Campaign,
+    CampaignRequest,
+    CampaignStatus,
+    DEFAULT_TIERS,
+    Ended,
+    GATE_TTL_MARGIN_MS,
+    ShakeLimits,
+    Win,
+    campaign_problems,
+    crosses_step,
+    validate_campaign,
+    win_probability,
+)
+
+
+# -- ports -------------------------------------------------------------------
+
+
+class Verdict(StrEnum):
+    WIN = "win"  # a prize ticket was taken for this member
+    LOSE = "lose"  # the shake counted, no prize
+    COOLDOWN = "cooldown"  # shook too recently
+    MAXED = "maxed"  # already won the most a member may
+    EMPTY = "empty"  # no prize left
+    MISSING = "missing"  # the gate knows nothing of this campaign: rebuild it
+
+
+@dataclass(frozen=True, slots=True)
+class GateReply:
+    verdict: Verdict
+    prizes_left: int = 0
+    shakes: int = 0
+    wait_ms: int = 0
+
+
+class ShakeGate(Protocol):
+    """Prize counter, cooldowns and win counts of a campaign, atomically."""
+
+    async def shake(
+        self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool
+    ) -> GateReply: ...
+
+    async def prime(
+        self, campaign_id: str, prizes: int, wins: dict[int, int], ttl_ms: int
+    ) -> None: ...
+
+    async def release(self, campaign_id: str, member_id: int) -> None: ...
+
+    async def reset(self, campaign_id: str) -> None: ...
+
+    async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
+
+
+class Settlement(StrEnum):
+    WON = "won"
+    ENDED = "ended"  # the campaign is over (or past its time)
+    MAXED = "maxed"  # the database says this member already won the most
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    outcome: Settlement
+    campaign: Campaign | None = None
+    win: Win | None = None
+    ended: Ended | None = None  # this win took the last prize
+
+
+class CampaignStore(Protocol):
+    """Durable truth for campaigns (SQLite)."""
+
+    async def create_campaign(self, campaign: Campaign, key: str) -> Campaign: ...
+
+    async def get_campaign(self, campaign_id: str) -> Campaign | None: ...
+
+    async def live_campaign(self, chat_id: int) -> Campaign | None: ...
+
+    async def live_campaigns(self) -> list[Campaign]: ...
+
+    async def all_campaigns(self) -> list[Campaign]: ...
+
+    async def wins(self, campaign_id: str) -> list[Win]: ...
+
+    async def win_counts(self, campaign_id: str) -> dict[int, int]: ...
+
+    async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled: ...
+
+    async def end_campaign(
+        self, campaign_id: str, status: CampaignStatus, now_ms: int
+    ) -> Ended | None: ...
+
+    async def end_due(self, now_ms: int, limit: int) -> list[Ended]: ...
+
+    async def set_campaign_message(self, campaign_id: str, message_id: int) -> None: ...
+
+    async def campaign_problems(self) -> list[str]: ...
+
+
+# -- the use cases -----------------------------------------------------------
+
+
+class Answer(StrEnum):
+    WON = "won"
+    LOST = "lost"
+    COOLDOWN = "cooldown"
+    MAXED = "maxed"
+    OVER = "over"  # no prize left, or the campaign has ended
+    NOT_THIS_TIME = "not_this_time"
+    NO_CAMPAIGN = "no_campaign"
+
+
+@dataclass(frozen=True, slots=True)
+class ShakeResult:
+    answer: Answer
+    campaign: Campaign | None = None
+    win: Win | None = None
+    ended: Ended | None = None  # this shake took the last prize and ended the campaign
+    refresh: bool = False  # the prizes-left figure crossed a step: edit the message
+    wait_ms: int = 0
+
+
+@dataclass(slots=True)
+class CampaignAudit:
+    problems: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    campaigns: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def new_campaign_id() -> str:
+    return "".join(secrets.choice(CAMPAIGN_ID_ALPHABET) for _ in range(CAMPAIGN_ID_LENGTH))
+
+
+def is_campaign_id(text: str) -> bool:
+    return len(text) == CAMPAIGN_ID_LENGTH and all(c in CAMPAIGN_ID_ALPHABET for c in text)
+
+
+class ShakeService:
+    """Start, shake, stop and end campaigns over a durable store and a gate."""
+
+    def __init__(
+        self,
+        store: CampaignStore,
+        gate: ShakeGate | None,
+        *,
+        clock: Clock | None = None,
+        limits: ShakeLimits = ShakeLimits(),
+        rng: Random | None = None,
+        gate_timeout_s: float = 1.0,
+        max_in_flight: int = 2_000,
+    ) -> None:
+        self.store = store
+        self.gate = gate
+        self.clock = clock or SystemClock()
+        self.limits = limits
+        self.rng = rng or SystemRandom()
+        self.gate_timeout_s = gate_timeout_s
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self._campaigns: dict[str, Campaign] = {}
+        self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
+
+    # -- start and stop ------------------------------------------------------
+
+    async def start(self, request: CampaignRequest, key: str) -> Campaign:
+        """Debit the funder and open the campaign; the same ``key`` never starts twice."""
+        duration = validate_campaign(request, self.limits)
+        now = self.clock.now_ms()
+        campaign = Campaign(
+            id=new_campaign_id(),
+            chat_id=request.chat_id,
+            funder_id=request.funder.id,
+            funder_name=clip_text(request.funder.name, self.limits.name_chars),
+            pool=request.pool,
+            count=request.count,
+            mode=request.mode,
+            tiers=DEFAULT_TIERS,
+            seed=secrets.token_bytes(16),
+            created_at=now,
+            ends_at=now + duration,
+            interval_ms=self.limits.interval_ms,
+            max_wins=self.limits.max_wins,
+        )
+        stored = await self.store.create_campaign(campaign, key)
+        if stored.id == campaign.id:
+            await self._prime_quietly(stored, {})
+        return stored
+
+    async def stop(self, chat_id: int) -> Ended | None:
+        """End the chat's live campaign now and refund what is left; None if none runs."""
+        campaign = await self.store.live_campaign(chat_id)
+        if campaign is None:
+            return None
+        return await self._end(campaign.id, CampaignStatus.STOPPED)
+
+    async def status(self, chat_id: int) -> Campaign | None:
+        return await self.store.live_campaign(chat_id)
+
+    async def end_due(self, limit: int = 100) -> list[Ended]:
+        """End every campaign past its time (also those missed while the bot was down)."""
+        ended = await self.store.end_due(self.clock.now_ms(), limit)
+        for item in ended:
+            await self._forget(item.campaign.id)
+        return ended
+
+    async def end_if_due(self, campaign_id: str) -> Ended | None:
+        campaign = await self.store.get_campaign(campaign_id)
+        if campaign is None or not campaign.is_live or self.clock.now_ms() < campaign.ends_at:
+            return None
+        return await self._end(campaign_id, CampaignStatus.EXPIRED)
+
+    async def _end(self, campaign_id: str, status: CampaignStatus) -> Ended | None:
+        ended = await self.store.end_campaign(campaign_id, status, self.clock.now_ms())
+        await self._forget(campaign_id)
+        return ended
+
+    async def _forget(self, campaign_id: str) -> None:
+        self._campaigns.pop(campaign_id, None)
+        self._shakes_seen.pop(campaign_id, None)
+        if self.gate is not None:
+            try:
+                await asyncio.wait_for(self.gate.reset(campaign_id), self.gate_timeout_s)
+            except (GateUnavailable, TimeoutError, OSError):
+                pass  # keys expire on their own
+
+    # -- shaking -------------------------------------------------------------
+
+    async def shake_in_chat(self, chat_id: int, member: Member) -> ShakeResult:
+        """``/shake`` typed in a chat: one shake of its live campaign."""
+        try:
+            campaign = await self.store.live_campaign(chat_id)
+        except Exception:
+            return ShakeResult(Answer.NOT_THIS_TIME)
+        if campaign is None:
+            return ShakeResult(Answer.NO_CAMPAIGN)
+        self._campaigns[campaign.id] = campaign
+        return await self.shake(campaign.id, member)
+
+    async def shake(self, campaign_id: str, member: Member) -> ShakeResult:
+        """One shake: the gate decides cheaply, the database settles a win."""
+        if not is_campaign_id(campaign_id):
+            return ShakeResult(Answer.NO_CAMPAIGN)
+        if self.in_flight >= self.max_in_flight:
+            return ShakeResult(Answer.NOT_THIS_TIME)
+        self.in_flight += 1
+        try:
+            return await self._shake(campaign_id, member)
+        finally:
+            self.in_flight -= 1
+
+    async def _shake(self, campaign_id: str, member: Member) -> ShakeResult:
+        campaign = await self._campaign(campaign_id)
+        if campaign is None:
+            return ShakeResult(Answer.NO_CAMPAIGN)
+        if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
+            return ShakeResult(Answer.OVER, campaign)
+        if self.gate is not None:
+            try:
+                reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
+            except (GateUnavailable, TimeoutError, OSError):
+                return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+            early = _early_answer(reply, campaign)
+            if early is not None:
+                return early
+        elif self.rng.random() >= self._chance(campaign):
+            return ShakeResult(Answer.LOST, campaign)
+        try:
+            settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
+        except Exception:
+            await self._release(campaign_id, member.id)
+            return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+        return await self._after_settle(settled, campaign, member)
+
+    async def _after_settle(self, settled: Settled, campaign: Campaign, member: Member) -> ShakeResult:
+        fresh = settled.campaign or campaign
+        if settled.outcome is Settlement.WON:
+            if settled.ended is not None:
+                await self._forget(campaign.id)
+            else:
+                self._campaigns[campaign.id] = fresh
+            return ShakeResult(
+                Answer.WON, fresh, settled.win, settled.ended,
+                refresh=settled.ended is None and crosses_step(fresh.count, fresh.prizes_left),
+            )
+        await self._release(campaign.id, member.id)
+        if settled.outcome is Settlement.MAXED:
+            return ShakeResult(Answer.MAXED, fresh)
+        if settled.outcome is Settlement.NOT_FOUND:
+            return ShakeResult(Answer.NO_CAMPAIGN)
+        self._campaigns[campaign.id] = fresh
+        return ShakeResult(Answer.OVER, fresh)
+
+    async def _admit(self, campaign: Campaign, member: Member) -> GateReply:
+        assert self.gate is not None
+        for _ in range(3):
+            win = self.rng.random() < self._chance(campaign)
+            reply = await self.gate.shake(
+                campaign.id, member.id, interval_ms=campaign.interval_ms,
+                max_wins=campaign.max_wins, win=win,
+            )
+            if reply.verdict is not Verdict.MISSING:
+                self._shakes_seen[campaign.id] = (reply.prizes_left, reply.shakes)
+                return reply
+            await self.rebuild_gate(campaign.id)
+        raise GateUnavailable("shake gate did not settle")
+
+    def _chance(self, campaign: Campaign) -> float:
+        now = self.clock.now_ms()
+        prizes_left, shakes = self._shakes_seen.get(campaign.id, (campaign.prizes_left, 0))
+        return win_probability(
+            prizes_left, shakes + 1, now - campaign.created_at, campaign.ends_at - now
+        )
+
+    async def _release(self, campaign_id: str, member_id: int) -> None:
+        if self.gate is None:
+            return
+        try:
+            await asyncio.wait_for(self.gate.release(campaign_id, member_id), self.gate_timeout_s)
+        except (GateUnavailable, TimeoutError, OSError):
+            pass  # the audit rebuilds a gate that drifted
+
+    async def _campaign(self, campaign_id: str) -> Campaign | None:
+        cached = self._campaigns.get(campaign_id)
+        if cached is not None:
+            return cached
+        try:
+            campaign = await self.store.get_campaign(campaign_id)
+        except Exception:
+            return None
+        if campaign is not None:
+            if len(self._campaigns) > 1_000:
+                self._campaigns.clear()
+            self._campaigns[campaign_id] = campaign
+        return campaign
+
+    # -- the gate ------------------------------------------------------------
+
+    async def rebuild_gate(self, campaign_id: str) -> None:
+        """Rebuild a campaign's gate from the database (the truth)."""
+        assert self.gate is not None
+        campaign = await self.store.get_campaign(campaign_id)
+        if campaign is None:
+            return
+        await self.gate.prime(
+            campaign_id, campaign.prizes_left, await self.store.win_counts(campaign_id),
+            self._gate_ttl(campaign),
+        )
+
+    async def _prime_quietly(self, campaign: Campaign, wins: dict[int, int]) -> None:
+        if self.gate is None:
+            return
+        try:
+            await asyncio.wait_for(
+                self.gate.prime(campaign.id, campaign.prizes_left, wins, self._gate_ttl(campaign)),
+                self.gate_timeout_s,
+            )
+        except (GateUnavailable, TimeoutError, OSError):
+            pass  # rebuilt from the database on the first shake
+
+    def _gate_ttl(self, campaign: Campaign) -> int:
+        return max(campaign.ends_at - self.clock.now_ms(), 0) + GATE_TTL_MARGIN_MS
+
+    # -- reading -------------------------------------------------------------
+
+    async def lookup(self, campaign_id: str) -> Campaign | None:
+        """The campaign, possibly from this process's cache (for routing, not for money)."""
+        if not is_campaign_id(campaign_id):
+            return None
+        return await self._campaign(campaign_id)
+
+    async def get(self, campaign_id: str) -> Campaign | None:
+        if not is_campaign_id(campaign_id):
+            return None
+        return await self.store.get_campaign(campaign_id)
+
+    async def wins(self, campaign_id: str) -> list[Win]:
+        return await self.store.wins(campaign_id)
+
+    async def live_campaigns(self) -> list[Campaign]:
+        return await self.store.live_campaigns()
+
+    # -- audit ---------------------------------------------------------------
+
+    async def audit(self, *, repair: bool = True, ledger: bool = True) -> CampaignAudit:
+        """Ledger checks of campaigns, every win recomputed from its seed, and the gate.
+
+        ``ledger=False`` skips the SQL ledger checks, for callers that already ran
+        them with the store's own ledger audit.
+        """
+        problems = await self.store.campaign_problems() if ledger else []
+        report = CampaignAudit(problems=problems)
+        campaigns = await self.store.all_campaigns()
+        report.campaigns = len(campaigns)
+        for campaign in campaigns:
+            wins = await self.store.wins(campaign.id)
+            report.problems.extend(campaign_problems(campaign, wins))
+            if self.gate is not None and campaign.is_live:
+                await self._audit_gate(campaign, wins, report, repair)
+        return report
+
+    async def _audit_gate(
+        self, campaign: Campaign, wins: list[Win], report: CampaignAudit, repair: bool
+    ) -> None:
+        assert self.gate is not None
+        try:
+            state = await asyncio.wait_for(self.gate.state(campaign.id), self.gate_timeout_s)
+        except (GateUnavailable, TimeoutError, OSError) as exc:
+            report.problems.append(f"gate unreachable while checking {campaign.id}: {exc!r}")
+            return
+        if state is None:
+            return  # rebuilt from the database on the next shake
+        counts: dict[int, int] = {}
+        for win in wins:
+            counts[win.member_id] = counts.get(win.member_id, 0) + 1
+        if state == (campaign.count - len(wins), counts):
+            return
+        note = (
+            f"gate of campaign {campaign.id} disagreed with the database "
+            f"(prizes {state[0]} vs {campaign.count - len(wins)})"
+        )
+        if not repair:
+            report.problems.append(note)
+            return
+        await self.gate.reset(campaign.id)
+        await self.rebuild_gate(campaign.id)
+        report.repaired.append(note + ": rebuilt")
+
+
+def _early_answer(reply: GateReply, campaign: Campaign) -> ShakeResult | None:
+    if reply.verdict is Verdict.WIN:
+        return None
+    answers = {
+        Verdict.LOSE: Answer.LOST,
+        Verdict.COOLDOWN: Answer.COOLDOWN,
+        Verdict.MAXED: Answer.MAXED,
+        Verdict.EMPTY: Answer.OVER,
+    }
+    return ShakeResult(answers[reply.verdict], campaign, wait_ms=reply.wait_ms)
