@@ -89,6 +89,9 @@ class RedPackets:
         self._packets: OrderedDict[str, Packet] = OrderedDict()
         self._presses: dict[tuple[str, int], asyncio.Future[PressResult]] = {}
         self._greeted: set[int] = set()
+        self._final: OrderedDict[str, tuple[Packet, dict[int, Share]]] = OrderedDict()
+        self._final_checked: dict[str, int] = {}
+        self._background: set[asyncio.Future[None]] = set()
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
 
@@ -170,9 +173,12 @@ class RedPackets:
             return PressResult(Answer.NOT_FOUND)
         if packet.is_personal and member.id != packet.recipient_id:
             return PressResult(Answer.NOT_FOR_YOU, packet)
-        if self.clock.now_ms() >= packet.expires_at:
-            share = await self.store.share_of(packet_id, member.id)
-            return PressResult(Answer.ALREADY if share else Answer.EXPIRED, packet, share)
+        if self.clock.now_ms() >= packet.expires_at and packet_id not in self._final:
+            await self._remember_final(packet_id)
+        settled = self._final_answer(packet_id, member)
+        if settled is not None:
+            self.turned_away[packet.chat_id] += 1
+            return settled
         if self.gate is not None:
             try:  # the gate's own socket timeout bounds a slow or dead Redis
                 early = await self._admit(packet, member)
@@ -180,6 +186,8 @@ class RedPackets:
                 return PressResult(Answer.NOT_THIS_TIME, packet)
             if early is not None:
                 self.turned_away[packet.chat_id] += 1
+                if early.answer is Answer.TOO_SLOW:
+                    self._look_for_final(packet_id)
                 return early
         try:
             opened = await self.store.open_share(packet_id, member, self.clock.now_ms())
@@ -189,16 +197,61 @@ class RedPackets:
         outcome = opened.outcome
         packet = opened.packet or packet
         if outcome is Opening.OPENED:
+            if opened.finished:
+                self._look_for_final(packet_id)
             return PressResult(Answer.GOT, packet, opened.share, finished=opened.finished)
         if outcome is Opening.ALREADY:
-            # Keep the ticket: it stands for the share this member holds. (When
-            # another process opened first, _admit already gave that one back.)
             return PressResult(Answer.ALREADY, packet, opened.share)
         if outcome is Opening.EXPIRED:
             return PressResult(Answer.EXPIRED, packet)
         if outcome is Opening.NOT_FOUND:
             return PressResult(Answer.NOT_FOUND)
+        self._look_for_final(packet_id)
         return PressResult(Answer.TOO_SLOW, packet)
+
+    # A packet that is finished or past its time takes no more shares, so its
+    # shares are final: once loaded, every later press is answered from memory.
+
+    def _final_answer(self, packet_id: str, member: Member) -> PressResult | None:
+        final = self._final.get(packet_id)
+        if final is None:
+            return None
+        packet, shares = final
+        share = shares.get(member.id)
+        if share is not None:
+            return PressResult(Answer.ALREADY, packet, share)
+        if packet.status is Status.FINISHED:
+            return PressResult(Answer.TOO_SLOW, packet)
+        return PressResult(Answer.EXPIRED, packet)
+
+    def _look_for_final(self, packet_id: str) -> None:
+        """Load a packet's final shares in the background: one load at a time,
+        and at most every 100 ms while the packet turns out not to be over."""
+        now = self.clock.now_ms()
+        if packet_id in self._final or now - self._final_checked.get(packet_id, 0) < 100:
+            return
+        if len(self._final_checked) > 50_000:
+            self._final_checked.clear()
+        self._final_checked[packet_id] = now + 3_600_000  # until the load is done
+        task = asyncio.ensure_future(self._remember_final(packet_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _remember_final(self, packet_id: str) -> None:
+        try:
+            packet = await self.store.get_packet(packet_id)
+            over = packet is not None and (
+                packet.status is not Status.LIVE or self.clock.now_ms() >= packet.expires_at
+            )
+            shares = await self.store.shares(packet_id) if over else []
+        except Exception:
+            over = False  # an optimisation only: the gate and the database still answer
+        self._final_checked[packet_id] = self.clock.now_ms()
+        if not over or packet is None:
+            return
+        self._final[packet_id] = (packet, {s.member_id: s for s in shares})
+        if len(self._final) > 10_000:
+            self._final.popitem(last=False)
 
     async def _admit(self, packet: Packet, member: Member) -> PressResult | None:
         """Grab a ticket; return an answer if the press ends at the gate."""
