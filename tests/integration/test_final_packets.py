@@ -1,0 +1,58 @@
+"""A finished or expired packet's shares are final: later presses never reach the gate or SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.services import Answer, RedPackets
+from storage.gate.redis_gate import RedisGate
+from tests.conftest import FakeClock, assert_audit_clean
+from tests.integration.helpers import lucky, member, members
+
+
+async def _settle(packets: RedPackets) -> None:
+    while packets._background:  # the final shares load in the background
+        await asyncio.sleep(0.01)
+
+
+async def test_presses_on_a_finished_packet_are_answered_from_memory(
+    packets: RedPackets, gate: RedisGate
+) -> None:
+    sender = member(0)
+    packet = await packets.send(lucky(sender, 3, 3_00), key="final")
+    crowd = members(3, start=1)
+    got = {r.share.member_id: r.share for r in await asyncio.gather(
+        *(packets.press(packet.id, m) for m in crowd)) if r.share}
+    assert len(got) == 3
+    await packets.press(packet.id, member(50))  # too slow: the final shares start loading
+    await _settle(packets)
+
+    await gate.reset(packet.id)  # were the gate asked, it would have to be rebuilt
+    writes = packets.store.writer.writes
+    turned_away = packets.turned_away[packet.chat_id]
+
+    late = await packets.press(packet.id, member(60))
+    again = await packets.press(packet.id, crowd[0])
+
+    assert late.answer is Answer.TOO_SLOW
+    assert again.answer is Answer.ALREADY and again.share == got[crowd[0].id]
+    assert await gate.state(packet.id) is None  # the gate was never asked
+    assert packets.store.writer.writes == writes
+    assert packets.turned_away[packet.chat_id] == turned_away + 2
+    await assert_audit_clean(packets)
+
+
+async def test_presses_on_an_expired_packet_keep_their_answers(
+    packets: RedPackets, clock: FakeClock
+) -> None:
+    packet = await packets.send(lucky(member(0), 5, 5_00), key="expiring")
+    holder = member(1)
+    taken = await packets.press(packet.id, holder)
+    clock.advance(packet.expires_at - packet.created_at + 1)
+
+    assert (await packets.press(packet.id, member(2))).answer is Answer.EXPIRED
+    kept = await packets.press(packet.id, holder)
+    assert kept.answer is Answer.ALREADY and kept.share == taken.share
+    assert len(await packets.expire_due()) == 1
+    assert (await packets.press(packet.id, member(3))).answer is Answer.EXPIRED
+    await assert_audit_clean(packets)
