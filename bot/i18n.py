@@ -109,10 +109,11 @@ class Translator:
     def translate(self, lang: str, key: str, **params: Any) -> str:
         """The message ``key`` in ``lang``, else English, else the key itself.
 
-        When ``n`` is 1 and the catalog has ``key.one``, that singular form wins
-        ("1 share", not "1 shares").
+        When ``n`` (or, without ``n``, ``count``) is 1 and the catalog has
+        ``key.one``, that singular form wins ("1 share", not "1 shares").
         """
-        keys = (key + ".one", key) if params.get("n") == 1 else (key,)
+        quantity = params["n"] if "n" in params else params.get("count")
+        keys = (key + ".one", key) if quantity == 1 else (key,)
         for candidate in (lang, DEFAULT_LANGUAGE):
             catalog = self._catalogs.get(candidate, {})
             template = next((catalog[k] for k in keys if k in catalog), None)

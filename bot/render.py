@@ -53,7 +53,8 @@ def greeting(ctx: BotContext, text: str, lang: str) -> str:
 
 def summary(ctx: BotContext, view: PacketView, lang: str) -> str:
     packet = view.packet
-    key = f"summary.{view.summary.value}"
+    shown = _without_missing_name(view.summary, packet)
+    key = f"summary.{shown.value}"
     taken = duration(ctx, lang, view.duration_ms) if view.duration_ms is not None else ""
     refund = packet.refunded if packet.refunded else packet.total - view.claimed
     params = {
@@ -68,8 +69,17 @@ def summary(ctx: BotContext, view: PacketView, lang: str) -> str:
         Summary.WAITING: dict(name=packet.recipient_name or ""),
         Summary.EXPIRED_SENDER: dict(x=view.taken, y=view.count, refund=Amount(refund)),
         Summary.EXPIRED: dict(x=view.taken, y=view.count),
-    }[view.summary]
+    }[shown]
     return ctx.html(lang, key, **params)
+
+
+def _without_missing_name(shown: Summary, packet: Packet) -> Summary:
+    """A count-1 packet for nobody in particular has no name to wait for: show progress."""
+    if packet.recipient_name:
+        return shown
+    return {
+        Summary.WAITING_SENDER: Summary.PROGRESS_SENDER, Summary.WAITING: Summary.PROGRESS,
+    }.get(shown, shown)
 
 
 def share_line(ctx: BotContext, packet: Packet, share: Share, lang: str, best: bool) -> str:
@@ -128,8 +138,8 @@ def draft_text(
         lines.append(ctx.html(lang, "draft.total_changed", each=Amount(draft.amount),
                               total=Amount(draft.total), was=Amount(was_total)))
     if note:
-        lines.append(note)
-    if balance is not None:
+        lines.append(note)  # the note says the balance already
+    elif balance is not None:
         lines.append(ctx.html(lang, "draft.balance", balance=Amount(balance)))
     lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
     return "\n".join(lines)

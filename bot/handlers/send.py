@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
-from core.money import Amount, parse_amount, parse_count
+from core.money import parse_amount, parse_count
 from core.packets import Kind, Member, Packet, PacketRequest, validate_request
 from core.views import packet_view
 from storage.sqlite.chats import member_by_username
@@ -52,12 +52,28 @@ def _rest_of(message: Message) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
+def _addresses(words_before: list[str]) -> bool:
+    """Whether a mention after these words names the addressee: ``AMOUNT @user``, or
+    ``AMOUNT COUNT @user`` (refused later: a personal packet has one share)."""
+    if len(words_before) == 1:
+        return True
+    if len(words_before) != 2:
+        return False
+    try:
+        parse_count(words_before[1], maximum=10**9)
+    except DomainError:
+        return False
+    return True
+
+
 async def _recipient(
     ctx: BotContext, message: Message, sender: User, bot_username: str
 ) -> tuple[Member | None, str | None]:
     """The addressee of a personal packet and the mention text to drop, if any."""
     mentions = message.parse_entities([MessageEntity.MENTION, MessageEntity.TEXT_MENTION])
     for entity, text in sorted(mentions.items(), key=lambda item: item[0].offset):
+        if not _addresses(_rest_of(message).partition(text)[0].split()):
+            continue  # "/hongbao 10 3 thanks @bob": a mention inside the greeting
         if entity.type == MessageEntity.TEXT_MENTION and entity.user is not None:
             if entity.user.is_bot:
                 raise DomainError("error.bot_recipient")
@@ -186,8 +202,7 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
         packet = await ctx.packets.send(draft.request, send_key(draft.chat_id, command.message_id))
     except InsufficientFunds as error:
         await ctx.drafts.close(draft, DraftStatus.CANCELLED)
-        balance = ctx.html(lang, "draft.balance", balance=Amount(error.balance))
-        await command.reply_text(await insufficient_note(ctx, lang, error) + "\n" + balance)
+        await command.reply_text(await insufficient_note(ctx, lang, error))
         return
     except DomainError as error:
         await ctx.drafts.close(draft, DraftStatus.CANCELLED)

@@ -21,7 +21,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from core.errors import DomainError
+from core.errors import DomainError, InsufficientFunds
 from core.money import Amount
 from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
 from core.shake_service import Answer, ShakeResult, ShakeService
@@ -89,9 +89,16 @@ def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
         "",
         ctx.html(lang, "shake.message.left", left=campaign.prizes_left, count=campaign.count),
         ctx.html(lang, "shake.message.ends", time=_utc(campaign.ends_at)),
-        ctx.html(lang, "shake.message.how", seconds=_seconds(campaign.interval_ms)),
+        _how(ctx, campaign, lang),
     ]
     return "\n".join(lines)
+
+
+def _how(ctx: BotContext, campaign: Campaign, lang: str) -> str:
+    seconds = _seconds(campaign.interval_ms)
+    if seconds <= 0:  # no cooldown configured: "every 0 s" reads like a bug
+        return ctx.html(lang, "shake.message.how_any")
+    return ctx.html(lang, "shake.message.how", seconds=seconds)
 
 
 def campaign_keyboard(ctx: BotContext, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
@@ -141,6 +148,8 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
         return ctx.text(lang, key, amount=amount)
     render = ctx.html if public else ctx.text
     if result.answer is Answer.LOST:
+        if interval <= 0:
+            return render(lang, "shake.answer.lost_now")
         return render(lang, "shake.answer.lost", seconds=interval)
     if result.answer is Answer.COOLDOWN:
         return render(lang, "shake.answer.cooldown", seconds=max(1, -(-result.wait_ms // 1000)))
@@ -277,6 +286,9 @@ async def _start(ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: M
     try:
         request = parse_start(args, message.chat.id, funder, service.limits)
         campaign = await service.start(request, f"shake:{message.chat.id}:{message.message_id}")
+    except InsufficientFunds as error:  # the generic wording speaks of a red packet
+        await _reply(message, ctx.html(lang, "shake.error.insufficient_funds", **error.params))
+        return
     except DomainError as error:
         await _reply(message, ctx.html(lang, error.key, **error.params))
         return

@@ -26,7 +26,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await show_result(ctx, message, user, packet_id)
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
-    lines = [ctx.html(lang, "start.welcome", name=user.first_name)]
+    lines = [ctx.html(lang, "start.welcome", name=user.first_name, amount=Amount(10_00))]
     if user.id in ctx.fresh_members and ctx.settings.welcome_bonus > 0:
         ctx.fresh_members.discard(user.id)
         lines.append(ctx.html(lang, "start.bonus", amount=Amount(ctx.settings.welcome_bonus)))

@@ -56,11 +56,15 @@ class ScriptPipeline:
     async def _send(self, batch: list[tuple[Call, asyncio.Future[Any]]]) -> None:
         try:
             results = await self._execute([call for call, _ in batch])
-            if any(isinstance(r, NoScriptError) for r in results):
-                # Redis restarted or was flushed with SCRIPT FLUSH: load, then resend.
-                for script in {script for (script, _, _), _ in batch}:
+            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            if missing:
+                # Redis restarted or was flushed with SCRIPT FLUSH: load, then resend
+                # only the calls that did not run (the others ran: never run them twice).
+                for script in {batch[i][0][0] for i in missing}:
                     script.sha = await self._client.script_load(script.script)
-                results = await self._execute([call for call, _ in batch])
+                again = await self._execute([batch[i][0] for i in missing])
+                for i, result in zip(missing, again, strict=True):
+                    results[i] = result
         except Exception as exc:  # connection refused, timeout, ...
             failure = GateUnavailable(f"redis: {exc!r}")
             for _, future in batch:

@@ -29,10 +29,21 @@ CHECKS: list[tuple[str, str]] = [
         " WHERE COALESCE(a.balance, 0) <> p.total - p.claimed_amount - p.refunded",
     ),
     (
-        "packet {0}: {1} was sent into escrow, not its total {2}",
-        "SELECT p.id, COALESCE(t.amount, 0), p.total FROM packets p"
+        "packet {0}: {1} was sent into escrow from {2}, not its total {3} from its sender",
+        "SELECT p.id, COALESCE(t.amount, 0), t.src, p.total FROM packets p"
         " LEFT JOIN transfers t ON t.key = 'send:' || p.id"
-        " WHERE COALESCE(t.amount, 0) <> p.total",
+        " WHERE COALESCE(t.amount, 0) <> p.total OR t.src <> 'w:' || p.sender_id"
+        " OR t.dst <> 'p:' || p.id",
+    ),
+    (
+        "packet {0}: status {1} but {2} is still in escrow",
+        "SELECT id, status, total - claimed_amount - refunded FROM packets"
+        " WHERE status <> 'live' AND total - claimed_amount - refunded <> 0",
+    ),
+    (
+        "escrow account {0} belongs to no packet",
+        "SELECT a.id FROM accounts a LEFT JOIN packets p ON a.id = 'p:' || p.id"
+        " WHERE a.id LIKE 'p:%' AND p.id IS NULL",
     ),
     (
         "packet {0}: shares add up to {1} in {2} rows, the packet says {3} in {4}",

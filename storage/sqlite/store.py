@@ -104,8 +104,10 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     ).rowcount
     if not inserted:
         conn.execute(
-            "UPDATE members SET name = ?, username = ? WHERE id = ?"
-            " AND (name IS NOT ? OR username IS NOT ?)",
+            # A member known only by id and name (a packet's sender) keeps the
+            # @username we learnt earlier.
+            "UPDATE members SET name = ?, username = COALESCE(?, username) WHERE id = ?"
+            " AND (name IS NOT ? OR username IS NOT COALESCE(?, username))",
             (member.name, member.username, member.id, member.name, member.username),
         )
     return bool(inserted)

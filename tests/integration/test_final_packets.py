@@ -56,3 +56,14 @@ async def test_presses_on_an_expired_packet_keep_their_answers(
     assert len(await packets.expire_due()) == 1
     assert (await packets.press(packet.id, member(3))).answer is Answer.EXPIRED
     await assert_audit_clean(packets)
+
+
+async def test_sending_keeps_the_senders_username(packets: RedPackets) -> None:
+    from core.packets import Member
+
+    alice = Member(77, "Alice", "alice")
+    await packets.greet(alice)
+    await packets.send(lucky(Member(77, "Alice"), 2, 2_00), key="keeps-username")
+    row = await packets.store.fetchone("SELECT username FROM members WHERE id = 77")
+    assert row[0] == "alice"
+    await assert_audit_clean(packets)

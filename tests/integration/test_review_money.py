@@ -1,0 +1,140 @@
+"""An auditor's review of the money paths: each test is one hole that was found."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import sqlite3
+
+from core.allocation import Rule
+from core.packets import Kind, Member, Packet
+from core.services import Answer, RedPackets
+from core.shake import CampaignRequest, ShakeLimits
+from core.shake_service import ShakeService, Verdict
+from storage.gate.redis_gate import RedisGate
+from storage.gate.scripts import lua
+from storage.gate.shake_gate import RedisShakeGate
+from storage.sqlite.campaigns import SqliteCampaigns
+from storage.sqlite.store import SqliteStore, transfer
+from tests.conftest import FakeClock, assert_audit_clean
+from tests.integration.helpers import CHAT_ID, fund, lucky, member, members
+
+
+class Lucky(random.Random):
+    """Every shake is drawn to win."""
+
+    def random(self) -> float:
+        return 0.0
+
+
+async def audit_problems(packets: RedPackets) -> list[str]:
+    return (await packets.audit(repair=False)).problems
+
+
+# -- the gate's pipeline ------------------------------------------------------
+
+
+async def test_a_script_reload_never_runs_a_winning_shake_twice(
+    store: SqliteStore, gate: RedisGate, clock: FakeClock, packets: RedPackets
+) -> None:
+    """Redis knows the shake script but not the release script yet (a fresh
+    Redis, or the first release of its life). A batch holding a winning shake
+    and a release used to be sent again whole after NOSCRIPT: the shake ran
+    twice, took a second prize ticket and a second win, and its member was told
+    "you have won the most" while their prize was never paid."""
+    boss, winner, other = Member(1, "Boss"), Member(2, "Winner"), Member(3, "Other")
+    await store.credit(boss, 100_00, kind="grant", key="grant:boss", memo="", now_ms=1)
+    shake_gate = RedisShakeGate(gate.client)
+    shakes = ShakeService(
+        SqliteCampaigns(store), shake_gate, clock=clock, rng=Lucky(),
+        limits=ShakeLimits(interval_ms=0, max_wins=1),
+    )
+    campaign = await shakes.start(CampaignRequest(CHAT_ID, boss, 20_00, 5, 600_000), "start")
+    await gate.client.script_flush()
+    await gate.client.script_load(lua("shake"))
+
+    reply, _ = await asyncio.gather(
+        shake_gate.shake(campaign.id, winner.id, interval_ms=0, max_wins=1, win=True),
+        shake_gate.release(campaign.id, other.id),
+    )
+
+    assert reply.verdict is Verdict.WIN
+    assert await shake_gate.state(campaign.id) == (4, {winner.id: 1})
+    settled = await shakes.store.settle_win(campaign.id, winner, clock.now_ms())
+    assert await store.balance(winner.id) == settled.win.amount  # type: ignore[union-attr]
+    report = await shakes.audit(repair=False)
+    assert report.ok, report.problems
+    await assert_audit_clean(packets)
+
+
+async def test_a_script_reload_never_grabs_twice(
+    gate: RedisGate, packets: RedPackets
+) -> None:
+    """The same for the packet gate: a grab sent twice finds its own ticket."""
+    sender = member(0)
+    await fund(packets, sender, 10_00)
+    packet = await packets.send(lucky(sender, 3, 3_00), key="reload")
+    await gate.client.script_flush()
+    await gate.client.script_load(lua("grab"))
+    grabber, other = member(1), member(2)
+
+    grab, _ = await asyncio.gather(
+        gate.grab(packet.id, grabber.id), gate.release(packet.id, other.id)
+    )
+
+    assert grab.value == "granted"
+    assert (await packets.press(packet.id, grabber)).answer is Answer.GOT
+    await assert_audit_clean(packets)
+
+
+# -- the audit ------------------------------------------------------------------
+
+
+async def test_the_audit_sees_a_send_that_debited_nobody(packets: RedPackets) -> None:
+    """Money created: the packet's escrow was filled from the mint, not the sender."""
+    sender = member(0)
+    await fund(packets, sender, 10_00)
+    packet = await packets.send(lucky(sender, 2, 5_00), key="minted")
+    await assert_audit_clean(packets)
+
+    def forge(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE transfers SET src = 'mint' WHERE key = ?", (f"send:{packet.id}",))
+        conn.execute("UPDATE accounts SET balance = balance + 500 WHERE id = ?", (f"w:{sender.id}",))
+        conn.execute("UPDATE accounts SET balance = balance - 500 WHERE id = 'mint'")
+
+    await packets.store.write(forge)
+    assert any(packet.id in p for p in await audit_problems(packets))
+
+
+async def test_the_audit_sees_money_left_in_a_finished_packet(
+    store: SqliteStore, packets: RedPackets, clock: FakeClock
+) -> None:
+    """Money lost: a finished packet whose shares do not add up to its total
+    keeps the rest in escrow for ever, and nothing refunds a finished packet."""
+    sender = member(0)
+    await fund(packets, sender, 10_00)
+    now = clock.now_ms()
+    odd = Packet(
+        id="OddFixed01", chat_id=CHAT_ID, sender_id=sender.id, sender_name=sender.name,
+        kind=Kind.FIXED, rule=Rule.FIXED, total=10, count=3, greeting="", created_at=now,
+        expires_at=now + 60_000, cap=20_000, seed=secrets.token_bytes(16),
+    )
+    await store.create_packet(odd, "odd")
+    for m in members(3, start=1):
+        assert (await packets.press(odd.id, m)).answer is Answer.GOT
+    assert (await store.get_packet(odd.id)).status.value == "finished"  # type: ignore[union-attr]
+    assert any(odd.id in p for p in await audit_problems(packets))
+
+
+async def test_the_audit_sees_money_in_the_escrow_of_no_packet(packets: RedPackets) -> None:
+    sender = member(0)
+    await fund(packets, sender, 10_00)
+    await assert_audit_clean(packets)
+
+    def stray(conn: sqlite3.Connection) -> None:
+        transfer(conn, key="stray", kind="send", src=f"w:{sender.id}", dst="p:NoSuchOne1",
+                 amount=1_00, at=1)
+
+    await packets.store.write(stray)
+    assert any("p:NoSuchOne1" in p for p in await audit_problems(packets))
