@@ -20,12 +20,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter, TelegramError
-
-from core.views import packet_view
 
 from bot.keyboards import packet_keyboard
 from bot.render import packet_text
+from core.views import packet_view
 
 if TYPE_CHECKING:
     from bot.app import BotContext
@@ -165,7 +165,8 @@ class PacketEditor:
         for _ in range(MAX_ATTEMPTS):
             try:
                 await bot.edit_message_text(
-                    text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                    text, chat_id=chat_id, message_id=message_id, reply_markup=markup,
+                    parse_mode=ParseMode.HTML,
                 )
                 self.edits_made += 1
                 return True

@@ -11,15 +11,15 @@ import logging
 from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
-
-from core.money import Amount
-from core.packets import Packet
-from core.ports import Refund
 
 from bot.edits import retry_seconds
 from bot.keyboards import details_url
 from bot.render import duration
+from core.money import Amount
+from core.packets import Packet
+from core.ports import Refund
 
 if TYPE_CHECKING:
     from bot.app import BotContext
@@ -67,7 +67,9 @@ class Notifier:
         bot = self.ctx.application.bot
         for _ in range(3):
             try:
-                await bot.send_message(user_id, text, reply_markup=markup)
+                await bot.send_message(
+                    user_id, text, reply_markup=markup, parse_mode=ParseMode.HTML
+                )
                 self.sent += 1
                 return True
             except Forbidden:

@@ -38,7 +38,7 @@ async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if user is None or chat is None or message is None:
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
-    await message.reply_text(await balance_text(ctx, user.id, lang))
+    await message.reply_html(await balance_text(ctx, user.id, lang))
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

@@ -8,12 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import CallbackQuery, Update, User
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from core.packets import Member
-
 from bot.app import BotContext, bot_context
+from core.packets import Member
 
 _log = logging.getLogger("bot.handlers")
 
@@ -56,7 +56,9 @@ async def apologize(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query is not None:
             await answer(ctx, update.callback_query, text, alert=True)
         elif update.effective_message is not None and update.effective_chat is not None:
-            await context.bot.send_message(update.effective_chat.id, text)
+            await context.bot.send_message(
+                update.effective_chat.id, text, parse_mode=ParseMode.HTML
+            )
     except TelegramError:
         pass
 

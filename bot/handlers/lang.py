@@ -22,7 +22,7 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is None or chat is None or user is None:
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
-    await message.reply_text(ctx.html(lang, "lang.choose"), reply_markup=lang_keyboard(ctx, lang))
+    await message.reply_html(ctx.html(lang, "lang.choose"), reply_markup=lang_keyboard(ctx, lang))
 
 
 @guarded

@@ -8,11 +8,9 @@ button); **My red packets** lists what the member received.
 from __future__ import annotations
 
 from telegram import Message, Update, User
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
-
-from core.money import Amount
-from core.views import packet_view
 
 from bot import callbacks
 from bot.app import BotContext, bot_context
@@ -20,6 +18,8 @@ from bot.callbacks import Action
 from bot.handlers.common import answer, guarded
 from bot.keyboards import DEEP_LINK_PREFIX, packet_keyboard, result_keyboard
 from bot.render import packet_text
+from core.money import Amount
+from core.views import packet_view
 
 MY_PACKETS_SHOWN = 10
 
@@ -38,11 +38,11 @@ async def show_result(ctx: BotContext, message: Message, user: User, packet_id: 
     lang = await ctx.lang_of(message.chat.id, user.language_code)
     found = await ctx.packets.packet_and_shares(packet_id)
     if found is None:
-        await message.reply_text(ctx.html(lang, "start.not_found"))
+        await message.reply_html(ctx.html(lang, "start.not_found"))
         return
     packet, shares = found
     view = packet_view(packet, shares, user.id, ctx.clock.now_ms())
-    await message.reply_text(
+    await message.reply_html(
         packet_text(ctx, view, lang, public=False), reply_markup=result_keyboard(ctx, view, lang)
     )
 
@@ -76,6 +76,7 @@ async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         posted = await context.bot.send_message(
             packet.chat_id, packet_text(ctx, view, group_lang, public=True),
             reply_markup=packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=True),
+            parse_mode=ParseMode.HTML,
         )
     except TelegramError:
         await answer(ctx, query, ctx.text(lang, "error.generic"), alert=True)
@@ -111,7 +112,7 @@ async def on_my_packets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         lines = [ctx.html(lang, "my.title")]
         lines += [ctx.html(lang, "my.line", amount=Amount(a), sender=s) for a, s in rows]
         text = "\n".join(lines)
-    await context.bot.send_message(query.message.chat.id, text)
+    await context.bot.send_message(query.message.chat.id, text, parse_mode=ParseMode.HTML)
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

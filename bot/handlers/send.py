@@ -170,13 +170,13 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await message.reply_text(ctx.html(lang, "error.group_only"))
+        await message.reply_html(ctx.html(lang, "error.group_only"))
         return
     try:
         request = await parse_request(ctx, context, message, chat, user, kind)
         validate_request(request, ctx.packets.limits)
     except DomainError as error:
-        await message.reply_text(error_html(ctx, lang, error))
+        await message.reply_html(error_html(ctx, lang, error))
         return
     draft = draft_from(request, message, lang, ctx.clock.now_ms())
     if not await ctx.drafts.create(draft):
@@ -189,7 +189,7 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
     note = None
     if balance < request.total:
         note = await insufficient_note(ctx, lang, InsufficientFunds(balance, request.total))
-    sent = await message.reply_text(
+    sent = await message.reply_html(
         draft_text(ctx, draft, lang, balance=balance, note=note),
         reply_markup=draft_keyboard(ctx, draft, lang),
     )
@@ -202,16 +202,16 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
         packet = await ctx.packets.send(draft.request, send_key(draft.chat_id, command.message_id))
     except InsufficientFunds as error:
         await ctx.drafts.close(draft, DraftStatus.CANCELLED)
-        await command.reply_text(await insufficient_note(ctx, lang, error))
+        await command.reply_html(await insufficient_note(ctx, lang, error))
         return
     except DomainError as error:
         await ctx.drafts.close(draft, DraftStatus.CANCELLED)
-        await command.reply_text(error_html(ctx, lang, error))
+        await command.reply_html(error_html(ctx, lang, error))
         return
     await ctx.drafts.close(draft, DraftStatus.SENT, packet.id)
     ctx.remember_packet_lang(packet.id, lang)
     text, markup = await render_packet_message(ctx, packet, lang)
-    posted = await command.reply_text(text, reply_markup=markup)
+    posted = await command.reply_html(text, reply_markup=markup)
     await ctx.store.set_message(packet.id, posted.message_id)
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)

@@ -18,7 +18,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
@@ -28,7 +28,6 @@ from core.shake_service import Answer, ShakeResult, ShakeService
 
 from bot.admins import is_admin
 from bot.app import BotContext, bot_context
-from bot.edits import is_not_modified, retry_seconds
 from bot.handlers.common import answer, guarded, member_of
 
 _log = logging.getLogger(__name__)
@@ -176,26 +175,10 @@ async def _lang_of_campaign(ctx: BotContext, campaign: Campaign) -> str:
 
 async def _edit(ctx: BotContext, chat_id: int, message_id: int, text: str,
                 markup: InlineKeyboardMarkup | None) -> bool:
-    assert ctx.application is not None
-    for _ in range(EDIT_ATTEMPTS):
-        try:
-            await ctx.application.bot.edit_message_text(
-                text, chat_id=chat_id, message_id=message_id, reply_markup=markup,
-                parse_mode=ParseMode.HTML,
-            )
-            messages_of(ctx).edits += 1
-            return True
-        except RetryAfter as error:
-            await asyncio.sleep(retry_seconds(error))
-        except BadRequest as error:
-            if is_not_modified(error):
-                return True
-            _log.info("campaign message %s/%s not edited: %s", chat_id, message_id, error)
-            return False
-        except TelegramError as error:
-            _log.info("campaign message %s/%s not edited: %s", chat_id, message_id, error)
-            return False
-    return False
+    edited = await ctx.editor.edit(chat_id, message_id, text, markup)
+    if edited:
+        messages_of(ctx).edits += 1
+    return edited
 
 
 async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:

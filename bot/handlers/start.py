@@ -31,7 +31,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         ctx.fresh_members.discard(user.id)
         lines.append(ctx.html(lang, "start.bonus", amount=Amount(ctx.settings.welcome_bonus)))
     lines += ["", ctx.translator.translate(lang, "help.text")]
-    await message.reply_text("\n".join(lines))
+    await message.reply_html("\n".join(lines))
 
 
 @guarded
@@ -42,7 +42,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is None or chat is None:
         return
     lang = await ctx.lang_of(chat.id, user.language_code if user else None)
-    await message.reply_text(ctx.translator.translate(lang, "help.text"))
+    await message.reply_html(ctx.translator.translate(lang, "help.text"))
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

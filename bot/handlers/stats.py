@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.constants import ChatType
+from telegram.constants import ParseMode, ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.money import Amount
@@ -105,7 +105,9 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     facts = with_unflushed(facts, ctx.packets.turned_away)
     await reply_html(update, stats_text(ctx, lang, summarize(facts)))
     png = await chart_png(ctx, facts)
-    await message.reply_photo(png, caption=html.escape(ctx.text(lang, "stats.caption")))
+    await message.reply_photo(
+        png, caption=html.escape(ctx.text(lang, "stats.caption")), parse_mode=ParseMode.HTML
+    )
 
 
 # --- persisting the turned-away counts -----------------------------------------

@@ -115,6 +115,13 @@ async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await ctx.ready()
     lang = await lang_of(ctx, update)
+    message = update.effective_message
+    if message is not None and message.chat.type != ChatType.PRIVATE:
+        # A group sees the figure only; the ledger lines stay between member and bot.
+        balance = Amount(await ctx.store.balance(member.id))
+        await reply_html(update, ctx.html(lang, "balance.show", balance=balance) + "\n"
+                         + ctx.html(lang, "wallet.balance.private_hint"))
+        return
     await reply_html(update, await balance_text(ctx, records_of(ctx), member, lang))
 
 

@@ -42,8 +42,8 @@ CHECKS: list[tuple[str, str]] = [
     ),
     (
         "escrow account {0} belongs to no packet",
-        "SELECT a.id FROM accounts a LEFT JOIN packets p ON a.id = 'p:' || p.id"
-        " WHERE a.id LIKE 'p:%' AND p.id IS NULL",
+        "SELECT a.id FROM accounts a WHERE a.id LIKE 'p:%'"
+        " AND NOT EXISTS (SELECT 1 FROM packets p WHERE p.id = substr(a.id, 3))",
     ),
     (
         "packet {0}: shares add up to {1} in {2} rows, the packet says {3} in {4}",

@@ -58,6 +58,10 @@ async def test_plugin_installs_beside_the_hosts_own_handlers(tmp_path: Path) -> 
         await process(press)
         answers = req.calls_of("answerCallbackQuery", callback_query_id=press["callback_query"]["id"])
         assert len(answers) == 1 and answers[0]["text"].startswith("🧧 You got")
+        # The host has no Defaults(parse_mode=HTML): our messages still say HTML.
+        ours = [c for c in req.calls if c[0] in ("sendMessage", "editMessageText")
+                and c[1].get("text") != "host echo"]
+        assert ours and all(params.get("parse_mode") == "HTML" for _, params in ours)
         host = updates.callback(group, bob, draft, "host:1")
         await process(host)
         assert req.last("answerCallbackQuery")["text"] == "host button"
