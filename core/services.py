@@ -339,11 +339,24 @@ class RedPackets:
         packets = await self.store.all_packets()
         report.packets = len(packets)
         for packet in packets:
-            shares = await self.store.shares(packet.id)
+            packet, shares = await self._packet_with_shares(packet)
             report.problems.extend(_packet_problems(packet, shares))
             if self.gate is not None and packet.status is Status.LIVE:
                 await self._audit_gate(packet, shares, report, repair)
         return report
+
+    async def _packet_with_shares(self, packet: Packet) -> tuple[Packet, list[Share]]:
+        """The packet and its shares as of one moment: shares opened between the
+        two reads (a live packet) would look like counters that disagree."""
+        for _ in range(5):
+            shares = await self.store.shares(packet.id)
+            if len(shares) == packet.claimed_count:
+                break
+            fresh = await self.store.get_packet(packet.id)
+            if fresh is None or fresh.claimed_count == packet.claimed_count:
+                break  # not a race: the audit reports what it sees
+            packet = fresh
+        return packet, shares
 
     async def _audit_gate(
         self, packet: Packet, shares: list[Share], report: AuditReport, repair: bool

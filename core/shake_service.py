@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from random import Random, SystemRandom
@@ -105,6 +106,8 @@ class CampaignStore(Protocol):
 
     async def win_counts(self, campaign_id: str) -> dict[int, int]: ...
 
+    async def wins_of(self, campaign_id: str, member_id: int) -> int: ...
+
     async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled: ...
 
     async def end_campaign(
@@ -182,6 +185,7 @@ class ShakeService:
         self.gate_timeout_s = gate_timeout_s
         self.max_in_flight = max_in_flight
         self.in_flight = 0
+        self._shaking: Counter[tuple[str, int]] = Counter()  # shakes in flight per member
         self._campaigns: dict[str, Campaign] = {}
         self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
 
@@ -268,10 +272,15 @@ class ShakeService:
         if self.in_flight >= self.max_in_flight:
             return ShakeResult(Answer.NOT_THIS_TIME)
         self.in_flight += 1
+        shaker = (campaign_id, member.id)
+        self._shaking[shaker] += 1
         try:
             return await self._shake(campaign_id, member)
         finally:
             self.in_flight -= 1
+            self._shaking[shaker] -= 1
+            if not self._shaking[shaker]:
+                del self._shaking[shaker]
 
     async def _shake(self, campaign_id: str, member: Member) -> ShakeResult:
         campaign = await self._campaign(campaign_id)
@@ -323,10 +332,21 @@ class ShakeService:
                 campaign.id, member.id, interval_ms=campaign.interval_ms,
                 max_wins=campaign.max_wins, win=win,
             )
-            if reply.verdict is not Verdict.MISSING:
-                self._shakes_seen[campaign.id] = (reply.prizes_left, reply.shakes)
-                return reply
-            await self.rebuild_gate(campaign.id)
+            if reply.verdict is Verdict.MISSING:
+                await self.rebuild_gate(campaign.id)
+                continue
+            if (
+                reply.verdict is Verdict.MAXED
+                and self._shaking[(campaign.id, member.id)] == 1
+                and await self.store.wins_of(campaign.id, member.id) < campaign.max_wins
+            ):
+                # The gate counted a win the database never saw and no shake of
+                # this member is settling here (a shake whose answer was lost):
+                # give it back and shake again.
+                await self.gate.release(campaign.id, member.id)
+                continue
+            self._shakes_seen[campaign.id] = (reply.prizes_left, reply.shakes)
+            return reply
         raise GateUnavailable("shake gate did not settle")
 
     def _chance(self, campaign: Campaign) -> float:

@@ -1,4 +1,4 @@
-"""The grab gate on Redis, or on the embedded Redis emulation: one script, two homes."""
+"""The grab gate on Redis, or in-process on the embedded Lua host: one script, two homes."""
 
 from __future__ import annotations
 
@@ -80,9 +80,9 @@ class RedisGate:
 def connect_gate(redis_url: str, *, timeout_s: float = 1.0) -> RedisGate:
     """A gate on ``redis_url``, or the embedded one when the URL is empty."""
     if not redis_url:
-        from fakeredis import FakeAsyncRedis
+        from storage.gate.embedded import EmbeddedRedis
 
-        return RedisGate(FakeAsyncRedis(), embedded=True)
+        return RedisGate(EmbeddedRedis(), embedded=True)  # type: ignore[arg-type]
     client = Redis.from_url(
         redis_url,
         socket_timeout=timeout_s,

@@ -1,4 +1,4 @@
-"""The shake gate (``core.shake_service.ShakeGate``) on Redis or the embedded emulation."""
+"""The shake gate (``core.shake_service.ShakeGate``) on Redis or the embedded Lua host."""
 
 from __future__ import annotations
 

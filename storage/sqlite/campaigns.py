@@ -114,6 +114,13 @@ class SqliteCampaigns:
         )
         return {member_id: n for member_id, n in rows}
 
+    async def wins_of(self, campaign_id: str, member_id: int) -> int:
+        row = await self.store.fetchone(
+            "SELECT COUNT(*) FROM campaign_wins WHERE campaign_id = ? AND member_id = ?",
+            (campaign_id, member_id),
+        )
+        return row[0]
+
     async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled:
         return await self.store.write(lambda conn: settle_win(conn, campaign_id, member, now_ms))
 
