@@ -84,9 +84,12 @@ class _Commands:
     def c_get(self, key: bytes) -> bytes | None:
         return self.space.typed(key, bytes)
 
-    def c_set(self, key: bytes, value: bytes, *options: bytes) -> bytes:
-        self.space.put(key, value, keep_ttl=False)
+    def c_set(self, key: bytes, value: bytes, *options: bytes) -> bytes | None:
         words = [o.upper() for o in options]
+        exists = self.space.get(key) is not None
+        if (b"NX" in words and exists) or (b"XX" in words and not exists):
+            return None
+        self.space.put(key, value, keep_ttl=False)
         if b"PX" in words:
             self.space.expires[key] = _now_ms() + int(words[words.index(b"PX") + 1])
         return b"OK"
