@@ -73,7 +73,9 @@ async def _switch(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str
 
 
 async def _cancel(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
-    await ctx.drafts.close(draft, DraftStatus.CANCELLED)
+    if not await ctx.drafts.close(draft, DraftStatus.CANCELLED):
+        await answer(ctx, query, ctx.text(lang, "draft.already_sent"))  # Send won the race
+        return
     await answer(ctx, query, ctx.text(lang, "draft.cancelled_answer"))
     assert draft.message_id is not None
     await ctx.editor.edit(draft.chat_id, draft.message_id,
@@ -94,7 +96,7 @@ async def _send(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) 
         return
     if packet.message_id is None:
         await ctx.store.set_message(packet.id, draft.message_id)
-    await ctx.drafts.close(draft, DraftStatus.SENT, packet.id)
+    await ctx.drafts.close(draft, DraftStatus.SENT, packet.id, overrule=True)
     ctx.remember_packet_lang(packet.id, draft.lang)
     ctx.editor.moved(packet.id, draft.chat_id, draft.message_id)
     await answer(ctx, query, ctx.text(lang, "draft.sent"))

@@ -136,13 +136,20 @@ class Drafts:
 
         return await self.store.write(write)
 
-    async def close(self, draft: Draft, status: DraftStatus, packet_id: str | None = None) -> bool:
-        """Mark the draft sent or cancelled; False if it was already closed."""
+    async def close(
+        self, draft: Draft, status: DraftStatus, packet_id: str | None = None,
+        *, overrule: bool = False,
+    ) -> bool:
+        """Mark the draft sent or cancelled; False if it was already closed.
+
+        ``overrule``: a packet was sent from this draft, so it is sent even if a
+        Cancel pressed at the same moment closed it first.
+        """
         def write(conn: sqlite3.Connection) -> bool:
             return bool(conn.execute(
                 "UPDATE drafts SET status = ?, packet_id = COALESCE(?, packet_id)"
-                " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",
-                (status.value, packet_id, draft.chat_id, draft.command_message_id),
+                " WHERE chat_id = ? AND command_message_id = ? AND (status = 'open' OR ?)",
+                (status.value, packet_id, draft.chat_id, draft.command_message_id, overrule),
             ).rowcount)
 
         return await self.store.write(write)

@@ -174,12 +174,14 @@ class SqliteStore:
     async def greet(self, member: Member, welcome_bonus: Cents, now_ms: int) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
             is_new = upsert_member(conn, member, now_ms)
-            if is_new and welcome_bonus > 0:
-                transfer(
-                    conn, key=f"welcome:{member.id}", kind="welcome", src=MINT,
-                    dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
-                )
-            return is_new
+            if welcome_bonus <= 0:
+                return is_new
+            # Keyed by member, so it is paid once ever, even to a member first
+            # stored by someone else's action (a /grant, say) before saying hello.
+            return transfer(
+                conn, key=f"welcome:{member.id}", kind="welcome", src=MINT,
+                dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
+            )
 
         return await self.write(write)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from core.packets import Member
 from core.services import Answer, RedPackets
 from storage.gate.redis_gate import RedisGate
 from tests.conftest import FakeClock, assert_audit_clean
@@ -59,11 +60,19 @@ async def test_presses_on_an_expired_packet_keep_their_answers(
 
 
 async def test_sending_keeps_the_senders_username(packets: RedPackets) -> None:
-    from core.packets import Member
-
     alice = Member(77, "Alice", "alice")
     await packets.greet(alice)
     await packets.send(lucky(Member(77, "Alice"), 2, 2_00), key="keeps-username")
     row = await packets.store.fetchone("SELECT username FROM members WHERE id = 77")
     assert row[0] == "alice"
+    await assert_audit_clean(packets)
+
+
+async def test_a_member_granted_money_before_saying_hello_still_gets_the_welcome_bonus(
+    packets: RedPackets,
+) -> None:
+    newcomer = Member(88, "Newcomer")
+    await packets.store.credit(newcomer, 5_00, kind="grant", key="grant:88", memo="", now_ms=1)
+    assert await packets.greet(newcomer) is True
+    assert await packets.store.balance(88) == 5_00 + 100_00
     await assert_audit_clean(packets)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram import Update
 
 from core.money import format_cents
 from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
@@ -131,4 +133,28 @@ async def test_restart_refunds_packets_that_expired_while_down(tmp_path: Path) -
             "⌛ Your red packet “before the outage” expired with 1/3 taken: "
             f"{money(10_00 - taken)} went back to your balance."
         )
+        await bot.audit()
+
+
+async def test_send_and_cancel_pressed_together_leave_a_packet_people_can_see(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        alice = bot.updates.user(1, "Alice")
+        await bot.command(alice, "/hongbao 10 3 race")
+        draft = bot.last_bot_message()["message_id"]
+        send = bot.updates.callback(bot.group, alice, draft, "d:s")
+        cancel = bot.updates.callback(bot.group, alice, draft, "d:c")
+        await asyncio.gather(*(
+            bot.app.process_update(Update.de_json(raw, bot.app.bot)) for raw in (send, cancel)
+        ))
+        await bot.ctx.drain()
+        packets = await bot.ctx.store.all_packets()
+        found = await bot.ctx.drafts.by_message(GROUP_ID, draft)
+        assert found is not None
+        if packets:  # Send won: the draft says so and the group sees the packet
+            assert found.status == "sent"
+            assert bot.buttons(draft)[0][1] == f"o:{packets[0].id}"
+        else:
+            assert found.status == "cancelled" and await bot.balance(1) == 100_00
         await bot.audit()
