@@ -129,6 +129,7 @@ class Settings(BaseSettings):
 
     edit_interval_seconds: float = Field(3.0, ge=0)
     expiry_sweep_seconds: float = Field(30, gt=0)
+    audit_interval_seconds: float = Field(3600, ge=0)
     shake_interval_seconds: float = Field(5, ge=0)
     shake_max_wins: int = Field(1, ge=1)
     topup_enabled: bool = False

@@ -1,0 +1,72 @@
+"""The periodic audit (SPEC §6) inside the bot: every ``AUDIT_INTERVAL_SECONDS``.
+
+It runs the same checks as ``redpacket audit``, rebuilds a gate that drifted
+from the database, logs the verdict and tells the bot admins by direct
+message when something is wrong.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram.ext import Application, ContextTypes
+
+from bot.app import BotContext, bot_context
+
+_log = logging.getLogger(__name__)
+
+JOB_NAME = "redpacket-audit"
+SHOWN_PROBLEMS = 10
+
+
+async def run_audit(ctx: BotContext) -> list[str]:
+    """Audit packets and campaigns; returns the problems (empty when clean)."""
+    report = await ctx.packets.audit(repair=True)
+    problems = list(report.problems)
+    shake = ctx.engine.shake if ctx.engine is not None else None
+    if shake is not None:
+        campaigns = await shake.audit(repair=True, ledger=False)  # packets.audit ran the SQL
+        problems += campaigns.problems
+    for note in report.repaired:
+        _log.info("audit: %s", note)
+    return problems
+
+
+async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    ctx = bot_context(context)
+    if not ctx.started:
+        return
+    try:
+        problems = await run_audit(ctx)
+    except Exception:
+        _log.exception("the periodic audit failed to run; the next one tries again")
+        return
+    if not problems:
+        _log.info("audit clean: the ledger balances and nothing was created or lost")
+        return
+    for problem in problems:
+        _log.error("audit: %s", problem)
+    lines = "\n".join(f"• {html.escape(p)}" for p in problems[:SHOWN_PROBLEMS])
+    for admin in ctx.settings.bot_admin_ids:
+        lang = ctx.lang(None)
+        text = ctx.html(lang, "audit.problems", n=len(problems)) + "\n" + lines
+        await ctx.notifier.send(admin, text, None)
+
+
+async def _start(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    interval = ctx.settings.audit_interval_seconds
+    queue = application.job_queue
+    if interval > 0 and queue is not None and not queue.get_jobs_by_name(JOB_NAME):
+        queue.run_repeating(_job, interval=interval, first=interval, name=JOB_NAME)
+
+
+async def _stop(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    if application.job_queue is not None:
+        for job in application.job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+
+
+def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    ctx.on_start.append(_start)
+    ctx.on_stop.append(_stop)
