@@ -77,6 +77,7 @@ class RedPackets:
         welcome_bonus: Cents = 0,
         gate_timeout_s: float = 1.0,
         max_in_flight: int = 10_000,
+        audit_grace_s: float = 2.0,
     ) -> None:
         self.store = store
         self.gate = gate
@@ -86,6 +87,7 @@ class RedPackets:
         self.welcome_bonus = welcome_bonus
         self.gate_timeout_s = gate_timeout_s
         self.max_in_flight = max_in_flight
+        self.audit_grace_s = audit_grace_s
         self._packets: OrderedDict[str, Packet] = OrderedDict()
         self._presses: dict[tuple[str, int], asyncio.Future[PressResult]] = {}
         self._greeted: set[int] = set()
@@ -338,11 +340,16 @@ class RedPackets:
         report = AuditReport(problems=await self.store.ledger_problems())
         packets = await self.store.all_packets()
         report.packets = len(packets)
+        unsettled: dict[str, frozenset[int]] = {}
         for packet in packets:
             packet, shares = await self._packet_with_shares(packet)
             report.problems.extend(_packet_problems(packet, shares))
             if self.gate is not None and packet.status is Status.LIVE:
-                await self._audit_gate(packet, shares, report, repair)
+                extra = await self._audit_gate(packet, shares, report, repair)
+                if extra:
+                    unsettled[packet.id] = extra
+        if unsettled:
+            await self._audit_extra_holders(unsettled, report, repair)
         return report
 
     async def _packet_with_shares(self, packet: Packet) -> tuple[Packet, list[Share]]:
@@ -360,18 +367,21 @@ class RedPackets:
 
     async def _audit_gate(
         self, packet: Packet, shares: list[Share], report: AuditReport, repair: bool
-    ) -> None:
+    ) -> frozenset[int]:
+        """Check one live packet's gate; returns holders the database has no share for."""
         assert self.gate is not None
         try:
             state = await asyncio.wait_for(self.gate.state(packet.id), self.gate_timeout_s)
         except (GateUnavailable, TimeoutError, OSError) as exc:
             report.problems.append(f"gate unreachable while checking {packet.id}: {exc!r}")
-            return
+            return frozenset()
         if state is None:
-            return  # rebuilt from the database on the next press
+            return frozenset()  # rebuilt from the database on the next press
         holders = frozenset(s.member_id for s in shares)
-        if state.tickets == packet.count - len(shares) and state.holders == holders:
-            return
+        capacity = state.tickets + len(state.holders)
+        if capacity == packet.count and holders <= state.holders:
+            # Extra holders may be grabs whose open is still on its way.
+            return state.holders - holders
         note = (
             f"gate of {packet.id} disagreed with the database "
             f"(tickets {state.tickets} vs {packet.count - len(shares)}, "
@@ -379,10 +389,31 @@ class RedPackets:
         )
         if not repair:
             report.problems.append(note)
-            return
+            return frozenset()
         await self.gate.reset(packet.id)
         await self.rebuild_gate(packet.id)
         report.repaired.append(note + ": rebuilt")
+        return frozenset()
+
+    async def _audit_extra_holders(
+        self, unsettled: dict[str, frozenset[int]], report: AuditReport, repair: bool
+    ) -> None:
+        """Holders still without a share after a grace period took a ticket whose
+        open never landed (a crash, a lost reply): give those tickets back."""
+        assert self.gate is not None
+        await asyncio.sleep(self.audit_grace_s)
+        for packet_id, extra in unsettled.items():
+            settled = {s.member_id for s in await self.store.shares(packet_id)}
+            leaked = sorted(extra - settled)
+            if not leaked:
+                continue
+            note = f"gate of {packet_id} held {len(leaked)} ticket(s) with no share behind them"
+            if not repair:
+                report.problems.append(note)
+                continue
+            for member_id in leaked:
+                await self.gate.release(packet_id, member_id)
+            report.repaired.append(note + ": given back")
 
 
 def _packet_problems(packet: Packet, shares: list[Share]) -> list[str]:

@@ -130,7 +130,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 async def packets(store: SqliteStore, gate: RedisGate, clock: FakeClock) -> RedPackets:
-    return RedPackets(store, gate, clock=clock, limits=Limits(), welcome_bonus=100_00)
+    return RedPackets(
+        store, gate, clock=clock, limits=Limits(), welcome_bonus=100_00, audit_grace_s=0.1
+    )
 
 
 async def assert_audit_clean(service: RedPackets) -> None:
