@@ -65,10 +65,9 @@ FEATURES: list[str] = [
     "bot.handlers.press",  # Open
     "bot.handlers.result",  # /start p_<id>, Send again, My red packets
     "bot.handlers.start",  # /start, /help
-    "bot.handlers.wallet",  # /balance (before the simple one: first match wins), /daily, /grant, /topup
+    "bot.handlers.wallet",  # /balance, /daily, /grant, /topup
     "bot.handlers.records",  # /records and its page buttons
     "bot.handlers.stats",  # /stats, turned-away flush job
-    "bot.handlers.balance",  # /balance
     "bot.handlers.lang",  # /lang
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS

@@ -23,7 +23,7 @@ from storage.sqlite.chats import member_by_username
 from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot.app import BotContext, bot_context
-from bot.handlers.balance import how_to_get_more
+from bot.handlers.wallet import how_to_get_more
 from bot.handlers.common import guarded, member_of
 from bot.keyboards import draft_keyboard, packet_keyboard
 from bot.render import draft_text, packet_text

@@ -39,7 +39,6 @@ from storage.sqlite.records import SqliteRecords
 
 from bot.app import BotContext, Markup, bot_context
 from bot.handlers import common
-from bot.handlers.balance import how_to_get_more
 from bot.handlers.common import guarded
 
 _log = logging.getLogger(__name__)
@@ -80,6 +79,17 @@ def duration_text(ctx: BotContext, lang: str, ms: int) -> str:
 
 
 # --- /balance -------------------------------------------------------------------
+
+
+def how_to_get_more(ctx: BotContext, lang: str) -> str:
+    """The ways money comes in, as the draft and /balance list them."""
+    lines = [ctx.html(lang, "balance.get_more"), ctx.html(lang, "balance.way_packets")]
+    if ctx.settings.daily_bonus > 0:
+        lines.append(ctx.html(lang, "balance.way_daily", amount=Amount(ctx.settings.daily_bonus)))
+    lines.append(ctx.html(lang, "balance.way_grant"))
+    if ctx.settings.topup_enabled:
+        lines.append(ctx.html(lang, "balance.way_topup"))
+    return "\n".join(lines)
 
 
 def signed_money(ctx: BotContext, cents: int) -> str:
@@ -321,6 +331,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any], ctx: BotCon
     application.add_handler(CommandHandler("topup", topup), group)
     application.add_handler(PreCheckoutQueryHandler(pre_checkout), group)
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, successful_payment), group)
+    ctx.commands.append("balance")
     if ctx.settings.daily_bonus > 0:
         ctx.commands.append("daily")
     if ctx.settings.topup_enabled:

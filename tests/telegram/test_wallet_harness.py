@@ -2,8 +2,7 @@
 
 Shared by test_wallet*.py, test_records*.py and test_stats*.py (no tests here).
 It registers only the modules these tests need, in ``FEATURES`` order, so the
-suite does not depend on features still being written; ``/balance`` of
-``bot.handlers.balance`` is registered after ours to show ours wins.
+suite does not depend on the other features.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ MODULES = (
     "bot.handlers.wallet",
     "bot.handlers.records",
     "bot.handlers.stats",
-    "bot.handlers.balance",
 )
 
 
