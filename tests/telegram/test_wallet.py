@@ -35,7 +35,7 @@ async def test_balance_shows_ledger_lines_in_plain_words(wallet_bot: WalletBot) 
     share = await bot.balance(ALICE.id) - 100_00
     await bot.private(user(ALICE), "/balance")
 
-    assert len(bot.req.calls_of("sendMessage", chat_id=ALICE.id)) == 1  # ours, not the simple one
+    assert len(bot.req.calls_of("sendMessage", chat_id=ALICE.id)) == 1  # exactly one reply
     sent = bot.req.last("sendMessage", chat_id=ALICE.id)
     assert sent["parse_mode"] == "HTML"
     assert "Bob &lt;&amp;&gt; B" in sent["text"]
