@@ -179,8 +179,11 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
         await message.reply_html(error_html(ctx, lang, error))
         return
     draft = draft_from(request, message, lang, ctx.clock.now_ms())
-    if not await ctx.drafts.create(draft):
-        return  # the same command delivered again: its draft exists already
+    if not await ctx.drafts.create(draft):  # the same command delivered again
+        existing = await ctx.drafts.by_command(chat.id, message.message_id)
+        if existing is None or existing.message_id is not None:
+            return  # its draft or packet is in the chat already
+        draft = existing  # the first delivery stopped before posting: finish its work
     skip_below = ctx.settings.draft_skip_below
     if skip_below and request.total < skip_below:
         await _send_without_draft(ctx, message, draft, lang)

@@ -116,6 +116,13 @@ class Drafts:
         )
         return _from_row(row) if row else None
 
+    async def by_command(self, chat_id: int, command_message_id: int) -> Draft | None:
+        row = await self.store.fetchone(
+            f"SELECT {_COLUMNS} FROM drafts WHERE chat_id = ? AND command_message_id = ?",
+            (chat_id, command_message_id),
+        )
+        return _from_row(row) if row else None
+
     async def lang_of_packet(self, packet_id: str) -> str | None:
         row = await self.store.fetchone(
             "SELECT lang FROM drafts WHERE packet_id = ?", (packet_id,)

@@ -257,3 +257,18 @@ async def test_small_amounts_skip_the_draft(tmp_path: Path) -> None:
         assert bot.text(bot.last_bot_message()["message_id"]).startswith("🧧 Draft:")
         assert await bot.balance(1) == 98_00
         await bot.audit()
+
+
+async def test_a_command_redelivered_after_a_failed_post_posts_its_packet(tmp_path: Path) -> None:
+    async with running_bot(tmp_path, draft_skip_below="5") as bot:
+        alice = bot.updates.user(1, "Alice")
+        bot.req.fail_next("sendMessage", 400, "Bad Request: chat write forbidden for a moment")
+        command = await bot.command(alice, "/hongbao 2 2 lost")
+        (packet,) = await bot.ctx.store.all_packets()  # debited, but nobody can see it
+        assert packet.message_id is None
+        await bot.process(bot.updates.replay(command))  # Telegram delivers it again
+        (packet,) = await bot.ctx.store.all_packets()
+        assert packet.message_id == bot.last_bot_message()["message_id"]
+        assert bot.text(packet.message_id) == "🧧 Alice sent a lucky red packet\nlost\n\n0/2 taken"
+        assert await bot.balance(1) == 98_00
+        await bot.audit()
