@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from core.money import Amount
-from core.packets import Kind, Packet, Share, Status
+from core.packets import Kind, Packet, Share, Status, clip_text
 from core.views import PacketView, Summary
 
 from bot.app import BotContext
@@ -133,7 +133,9 @@ def draft_text(
     else:
         head = ctx.html(lang, "draft.title_fixed", each=Amount(draft.amount), count=draft.count,
                         total=Amount(draft.total))
-    lines = [head, greeting(ctx, draft.greeting, lang)]
+    # Shown as the packet will carry it: clipped to the greeting limit.
+    shown = clip_text(draft.greeting, ctx.packets.limits.greeting_chars)
+    lines = [head, greeting(ctx, shown, lang)]
     if draft.total_changed and was_total is not None:
         lines.append(ctx.html(lang, "draft.total_changed", each=Amount(draft.amount),
                               total=Amount(draft.total), was=Amount(was_total)))

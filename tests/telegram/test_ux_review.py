@@ -213,3 +213,15 @@ def test_singular_forms_follow_count_as_well_as_n() -> None:
     assert translate("en", "shake.end.summary", n=1, count=2, amount="¥3.00") == (
         "1 of 2 prizes won, ¥3.00 in all"
     )
+
+
+async def test_the_draft_shows_the_greeting_as_the_packet_will(bot: Bot) -> None:
+    alice, bob, _ = people(bot, "en")
+    greeting = "🎉 " + "long wishes " * 20
+    await bot.command(alice, f"/hongbao 2 2 {greeting}")
+    draft = bot.last_bot_message()["message_id"]
+    drafted = bot.text(draft).splitlines()[1]
+    await bot.press(alice, draft, "d:s")
+    assert bot.text(draft).splitlines()[1] == drafted
+    assert drafted.endswith("…") and len(drafted) == bot.ctx.packets.limits.greeting_chars
+    await bot.audit()
