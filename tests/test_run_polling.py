@@ -1,0 +1,108 @@
+"""`redpacket run` as a self-hoster starts it: a real process long-polling a Bot API on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from tests.conftest import free_port
+
+TOKEN = "123456:ABCdef_ghi-jkl"
+USER = {"id": 42, "is_bot": False, "first_name": "Ada", "language_code": "en"}
+
+
+class FakeBotApi(ThreadingHTTPServer):
+    """Serves the few Bot API methods polling needs, and one /start update."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.delivered = False
+        self.lock = threading.Lock()
+
+    def answer(self, method: str, params: dict[str, Any]) -> Any:
+        with self.lock:
+            self.calls.append((method, params))
+        if method == "getMe":
+            return {"id": 999, "is_bot": True, "first_name": "Red", "username": "rp_bot"}
+        if method == "getUpdates":
+            with self.lock:
+                first, self.delivered = not self.delivered, True
+            if first:
+                return [{"update_id": 1, "message": {
+                    "message_id": 1, "date": int(time.time()), "from": USER,
+                    "chat": {"id": 42, "type": "private", "first_name": "Ada"},
+                    "text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                }}]
+            time.sleep(0.2)
+            return []
+        if method == "sendMessage":
+            return {"message_id": 10, "date": int(time.time()),
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                    "text": params.get("text", "")}
+        return True
+
+    def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            return [p for m, p in self.calls if m == "sendMessage" and p.get("chat_id") == str(chat_id)]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeBotApi
+
+    def do_POST(self) -> None:  # noqa: N802
+        method = self.path.rsplit("/", 1)[-1]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        params = {k: v[0] for k, v in parse_qs(body).items()}
+        payload = json.dumps({"ok": True, "result": self.server.answer(method, params)}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_run_polls_greets_a_new_member_and_stops_cleanly(tmp_path: Path) -> None:
+    api = FakeBotApi(free_port())
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    db = tmp_path / "bot.db"
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update({
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{api.server_address[1]}/bot",
+        "DATABASE_URL": f"sqlite:///{db}",
+        "LOG_LEVEL": "DEBUG",
+    })
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not api.sent_to(42) and time.monotonic() < deadline and bot.poll() is None:
+            time.sleep(0.1)
+        welcome = api.sent_to(42)
+        assert welcome, "the bot never answered /start"
+        assert welcome[0]["parse_mode"] == "HTML" and "Ada" in welcome[0]["text"]
+    finally:
+        bot.send_signal(signal.SIGINT)
+        output, _ = bot.communicate(timeout=30)
+        api.shutdown()
+    assert bot.returncode == 0, output
+    assert TOKEN not in output and "ABCdef" not in output  # never in the logs, even at DEBUG
+    with sqlite3.connect(db) as conn:
+        (balance,) = conn.execute("SELECT balance FROM accounts WHERE id = 'w:42'").fetchone()
+    assert balance == 100_00  # the welcome bonus, paid once through the ledger
