@@ -1,4 +1,4 @@
-"""`redpacket run` as a self-hoster starts it: a real process long-polling a Bot API on loopback."""
+"""`redpacket run` as a self-hoster starts it: a real process, a Bot API on loopback, polling and webhook."""
 
 from __future__ import annotations
 
@@ -106,3 +106,64 @@ def test_run_polls_greets_a_new_member_and_stops_cleanly(tmp_path: Path) -> None
     with sqlite3.connect(db) as conn:
         (balance,) = conn.execute("SELECT balance FROM accounts WHERE id = 'w:42'").fetchone()
     assert balance == 100_00  # the welcome bonus, paid once through the ledger
+
+
+def test_run_with_a_webhook_takes_updates_posted_to_it(tmp_path: Path) -> None:
+    import urllib.request
+
+    api = FakeBotApi(free_port())
+    api.delivered = True  # no polling here: updates come through the webhook
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    port, secret = free_port(), "s3cret_token"
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update({
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{api.server_address[1]}/bot",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "WEBHOOK_URL": "https://bot.example.invalid/rp/hook",
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+        "WEBHOOK_SECRET": secret,
+    })
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    update = json.dumps({"update_id": 7, "message": {
+        "message_id": 1, "date": int(time.time()), "from": USER,
+        "chat": {"id": 42, "type": "private", "first_name": "Ada"},
+        "text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+    }}).encode()
+
+    def post(token: str) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/rp/hook", data=update, method="POST",
+            headers={"Content-Type": "application/json",
+                     "X-Telegram-Bot-Api-Secret-Token": token},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            return 0
+
+    try:
+        deadline = time.monotonic() + 60
+        while post("wrong") == 0 and time.monotonic() < deadline and bot.poll() is None:
+            time.sleep(0.2)  # until the webhook server listens
+        assert post("wrong") == 403  # Telegram's secret is checked
+        assert post(secret) == 200
+        while not api.sent_to(42) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert api.sent_to(42), "the bot never answered /start"
+        (hook,) = [p for m, p in api.calls if m == "setWebhook"]
+        assert hook["url"] == "https://bot.example.invalid/rp/hook"
+        assert hook["secret_token"] == secret
+    finally:
+        bot.send_signal(signal.SIGINT)
+        output, _ = bot.communicate(timeout=30)
+        api.shutdown()
+    assert bot.returncode == 0, output
+    assert TOKEN not in output
