@@ -69,6 +69,7 @@ FEATURES: list[str] = [
     "bot.handlers.records",  # /records and its page buttons
     "bot.handlers.stats",  # /stats, turned-away flush job
     "bot.handlers.lang",  # /lang
+    "bot.handlers.chat_rules",  # /settings: the chat's split rule and draft skip
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS
     "bot.handlers.shake",  # /shake campaigns, the Shake button, the end sweep

@@ -109,11 +109,16 @@ class RedPackets:
 
     # -- sending -------------------------------------------------------------
 
-    async def send(self, request: PacketRequest, key: str) -> Packet:
-        """Debit the sender and create the packet; the same ``key`` never sends twice."""
+    async def send(
+        self, request: PacketRequest, key: str, *, lucky_rule: Rule | None = None
+    ) -> Packet:
+        """Debit the sender and create the packet; the same ``key`` never sends twice.
+
+        ``lucky_rule``: the chat's own split rule for lucky packets, if it chose one.
+        """
         validate_request(request, self.limits)
         now = self.clock.now_ms()
-        rule = Rule.FIXED if request.kind is Kind.FIXED else self.lucky_rule
+        rule = Rule.FIXED if request.kind is Kind.FIXED else lucky_rule or self.lucky_rule
         recipient = request.recipient
         packet = Packet(
             id=new_packet_id(),

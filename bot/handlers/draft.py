@@ -85,7 +85,10 @@ async def _cancel(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str
 async def _send(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
     assert draft.message_id is not None
     try:
-        packet = await ctx.packets.send(draft.request, send_key(draft.chat_id, draft.message_id))
+        rules = await ctx.chats.rules(draft.chat_id)
+        packet = await ctx.packets.send(
+            draft.request, send_key(draft.chat_id, draft.message_id), lucky_rule=rules.lucky_rule
+        )
     except InsufficientFunds as error:
         await answer(ctx, query, error_text(ctx, lang, error), alert=True)
         note = await insufficient_note(ctx, draft.lang, error)

@@ -184,7 +184,10 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
         if existing is None or existing.message_id is not None:
             return  # its draft or packet is in the chat already
         draft = existing  # the first delivery stopped before posting: finish its work
-    skip_below = ctx.settings.draft_skip_below
+    rules = await ctx.chats.rules(chat.id)
+    skip_below = (
+        ctx.settings.draft_skip_below if rules.draft_skip_below is None else rules.draft_skip_below
+    )
     if skip_below and request.total < skip_below:
         await _send_without_draft(ctx, message, draft, lang)
         return
@@ -202,7 +205,11 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
 async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, lang: str) -> None:
     """Small amounts (``DRAFT_SKIP_BELOW``): debit and post the packet at once."""
     try:
-        packet = await ctx.packets.send(draft.request, send_key(draft.chat_id, command.message_id))
+        rules = await ctx.chats.rules(draft.chat_id)
+        packet = await ctx.packets.send(
+            draft.request, send_key(draft.chat_id, command.message_id),
+            lucky_rule=rules.lucky_rule,
+        )
     except InsufficientFunds as error:
         await ctx.drafts.close(draft, DraftStatus.CANCELLED)
         await command.reply_html(await insufficient_note(ctx, lang, error))
