@@ -24,7 +24,7 @@ from core.records import Page, RecentPacket, RecordsSummary, records_page
 
 from bot.app import BotContext, bot_context
 from bot.handlers.common import answer, guarded
-from bot.handlers.wallet import lang_of, member_of, records_of, reply_html
+from bot.handlers.wallet import lang_of, member_of, records_of, reply_html, turn_of
 from bot.keyboards import details_url
 
 PAGE_DATA = re.compile(r"rec:(\d{1,4})")
@@ -104,12 +104,10 @@ async def private_view(
 
 @guarded
 async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = bot_context(context)
-    message, member = update.effective_message, member_of(update)
-    if message is None or member is None:
+    turn = await turn_of(update, context)
+    if turn is None:
         return
-    await ctx.ready()
-    lang = await lang_of(ctx, update)
+    ctx, message, member, lang = turn.ctx, turn.message, turn.member, turn.lang
     if message.chat.type != ChatType.PRIVATE:
         summary = await records_of(ctx).records_summary(member.id)
         await reply_html(update, ctx.html(

@@ -25,7 +25,12 @@ from bot.admins import is_admin
 from bot.app import AnyApplication, BotContext, bot_context
 from bot.charts import render_stats_chart
 from bot.handlers.common import guarded
-from bot.handlers.wallet import duration_text, lang_of, member_of, records_of, reply_html
+from bot.handlers.wallet import (
+    duration_text,
+    records_of,
+    reply_html,
+    turn_of,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -85,12 +90,10 @@ async def chart_png(ctx: BotContext, facts: StatsFacts) -> bytes:
 
 @guarded
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = bot_context(context)
-    message, member = update.effective_message, member_of(update)
-    if message is None or member is None:
+    turn = await turn_of(update, context)
+    if turn is None:
         return
-    await ctx.ready()
-    lang = await lang_of(ctx, update)
+    ctx, message, member, lang = turn.ctx, turn.message, turn.member, turn.lang
     private = message.chat.type == ChatType.PRIVATE
     if private:
         allowed = member.id in ctx.settings.bot_admin_ids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +74,26 @@ async def reply_html(update: Update, text: str, **kwargs: Any) -> Message | None
     return await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
 
 
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What a command handler starts from."""
+
+    ctx: BotContext
+    message: Message
+    member: Member
+    lang: str
+
+
+async def turn_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
+    """The context, message, member and language of a command; None if it has none."""
+    ctx = bot_context(context)
+    message, member = update.effective_message, member_of(update)
+    if message is None or member is None:
+        return None
+    await ctx.ready()
+    return Turn(ctx, message, member, await lang_of(ctx, update))
+
+
 def duration_text(ctx: BotContext, lang: str, ms: int) -> str:
     key, params = format_duration(ms)
     return ctx.text(lang, key, **params)
@@ -119,14 +140,11 @@ async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, 
 
 @guarded
 async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = bot_context(context)
-    member = member_of(update)
-    if member is None:
+    turn = await turn_of(update, context)
+    if turn is None:
         return
-    await ctx.ready()
-    lang = await lang_of(ctx, update)
-    message = update.effective_message
-    if message is not None and message.chat.type != ChatType.PRIVATE:
+    ctx, member, lang = turn.ctx, turn.member, turn.lang
+    if turn.message.chat.type != ChatType.PRIVATE:
         # A group sees the figure only; the ledger lines stay between member and bot.
         balance = Amount(await ctx.store.balance(member.id))
         await reply_html(update, ctx.html(lang, "balance.show", balance=balance) + "\n"
@@ -140,12 +158,10 @@ async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @guarded
 async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = bot_context(context)
-    member = member_of(update)
-    if member is None:
+    turn = await turn_of(update, context)
+    if turn is None:
         return
-    await ctx.ready()
-    lang = await lang_of(ctx, update)
+    ctx, member, lang = turn.ctx, turn.member, turn.lang
     amount = ctx.settings.daily_bonus
     if amount <= 0:
         await reply_html(update, ctx.html(lang, "wallet.daily.off"))
@@ -195,12 +211,10 @@ async def _grantee(records: SqliteRecords, who: str | User) -> Member | str | No
 
 @guarded
 async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = bot_context(context)
-    message, admin = update.effective_message, member_of(update)
-    if message is None or admin is None:
+    turn = await turn_of(update, context)
+    if turn is None:
         return
-    await ctx.ready()
-    lang = await lang_of(ctx, update)
+    ctx, message, admin, lang = turn.ctx, turn.message, turn.member, turn.lang
     if admin.id not in ctx.settings.bot_admin_ids:
         await reply_html(update, ctx.html(lang, "wallet.grant.not_admin"))
         return
@@ -241,12 +255,10 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 @guarded
 async def topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    ctx = bot_context(context)
-    message, member = update.effective_message, member_of(update)
-    if message is None or member is None:
+    turn = await turn_of(update, context)
+    if turn is None:
         return
-    await ctx.ready()
-    lang = await lang_of(ctx, update)
+    ctx, message, member, lang = turn.ctx, turn.message, turn.member, turn.lang
     settings = ctx.settings
     if not settings.topup_enabled:
         await reply_html(update, ctx.html(lang, "wallet.topup.off"))
