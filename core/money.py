@@ -41,7 +41,7 @@ def parse_amount(text: str, *, maximum: Cents | None = None) -> Cents:
     if any(c in ",_'" or c.isspace() for c in raw):
         raise DomainError("error.amount_separator", text=text)
     if raw.startswith("-"):
-        raise DomainError("error.amount_not_positive", text=text)
+        raise DomainError("error.amount_not_positive", text=text, least=Amount(1))
     match = _AMOUNT.fullmatch(raw)
     if match is None or not (match.group("units") or match.group("frac")):
         raise DomainError("error.amount_format", text=text)
@@ -53,7 +53,7 @@ def parse_amount(text: str, *, maximum: Cents | None = None) -> Cents:
         raise DomainError("error.amount_too_large", text=text, maximum=Amount(maximum))
     cents = int(units) * CENTS_PER_UNIT + int((frac or "").ljust(2, "0") or 0)
     if cents <= 0:
-        raise DomainError("error.amount_not_positive", text=text)
+        raise DomainError("error.amount_not_positive", text=text, least=Amount(1))
     if cents > maximum:
         raise DomainError("error.amount_too_large", text=text, maximum=Amount(maximum))
     return cents

@@ -149,6 +149,7 @@ def validate_request(request: PacketRequest, limits: Limits) -> None:
             total=Amount(total),
             count=count,
             minimum=Amount(count * MIN_SHARE),
+            least=Amount(MIN_SHARE),
         )
     if total > limits.max_total:
         raise DomainError(
