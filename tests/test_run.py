@@ -106,6 +106,11 @@ def test_run_polls_greets_a_new_member_and_stops_cleanly(tmp_path: Path) -> None
     with sqlite3.connect(db) as conn:
         (balance,) = conn.execute("SELECT balance FROM accounts WHERE id = 'w:42'").fetchone()
     assert balance == 100_00  # the welcome bonus, paid once through the ledger
+    audit = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "audit", "--db", str(db)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
 def test_run_with_a_webhook_takes_updates_posted_to_it(tmp_path: Path) -> None:
