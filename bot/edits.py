@@ -68,7 +68,6 @@ class PacketEditor:
         self.ctx = ctx
         self._states: dict[str, _PacketEdits] = {}
         self._locations: dict[str, Location] = {}
-        self.edits_made = 0
 
     @property
     def interval(self) -> float:
@@ -168,7 +167,6 @@ class PacketEditor:
                     text, chat_id=chat_id, message_id=message_id, reply_markup=markup,
                     parse_mode=ParseMode.HTML,
                 )
-                self.edits_made += 1
                 return True
             except RetryAfter as error:
                 await asyncio.sleep(retry_seconds(error))

@@ -39,10 +39,6 @@ def unit_interval(seed: bytes, label: str) -> int:
     return draw(seed, label, 0, 9_999)
 
 
-def fixed_share(each: Cents) -> Cents:
-    return each
-
-
 def double_mean_share(
     seed: bytes, position: int, remaining: Cents, remaining_count: int, cap: Cents
 ) -> Cents:

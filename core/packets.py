@@ -71,10 +71,6 @@ class Packet:
         return self.recipient_id is not None
 
     @property
-    def shares_left(self) -> int:
-        return self.count - self.claimed_count
-
-    @property
     def remaining(self) -> Cents:
         return self.total - self.claimed_amount
 
@@ -85,11 +81,6 @@ class Packet:
     @property
     def is_finished(self) -> bool:
         return self.status is Status.FINISHED
-
-    def is_expired(self, now_ms: int) -> bool:
-        return self.status is Status.EXPIRED or (
-            self.status is Status.LIVE and now_ms >= self.expires_at
-        )
 
     def duration_ms(self) -> int | None:
         return None if self.finished_at is None else self.finished_at - self.created_at

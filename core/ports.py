@@ -71,15 +71,6 @@ class Refund:
     amount: Cents
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerLine:
-    at: int
-    kind: str
-    amount: Cents  # signed, from the wallet's point of view
-    packet_id: str | None
-    memo: str
-
-
 class PacketStore(Protocol):
     """Durable truth: wallets, ledger, packets, shares (SQLite)."""
 
@@ -90,8 +81,6 @@ class PacketStore(Protocol):
     ) -> bool: ...
 
     async def balance(self, member_id: int) -> Cents: ...
-
-    async def ledger_lines(self, member_id: int, limit: int) -> list[LedgerLine]: ...
 
     async def create_packet(self, packet: Packet, key: str) -> Packet: ...
 
@@ -106,8 +95,6 @@ class PacketStore(Protocol):
     async def set_message(self, packet_id: str, message_id: int) -> None: ...
 
     async def expire_due(self, now_ms: int, limit: int) -> list[Refund]: ...
-
-    async def live_packets(self) -> list[Packet]: ...
 
     async def all_packets(self) -> list[Packet]: ...
 

@@ -21,7 +21,6 @@ from core.packets import Member
 
 MIN_PRIZE: Cents = 200
 JACKPOT: Cents = 61_800
-BASIS_POINTS = 10_000
 BOUNDED_JACKPOT_BP = 1  # 0.01 %
 CAMPAIGN_ID_ALPHABET = string.ascii_letters + string.digits
 CAMPAIGN_ID_LENGTH = 10

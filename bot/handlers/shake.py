@@ -34,7 +34,6 @@ _log = logging.getLogger(__name__)
 
 CALLBACK = re.compile(r"sk:([A-Za-z0-9]{10})")
 MAX_WINNER_LINES = 30
-EDIT_ATTEMPTS = 5
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 

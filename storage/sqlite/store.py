@@ -13,7 +13,7 @@ from core.allocation import Rule, share_amount
 from core.errors import InsufficientFunds
 from core.money import Cents
 from core.packets import Kind, Member, Packet, Share, Status
-from core.ports import LedgerLine, Opened, Opening, Refund
+from core.ports import Opened, Opening, Refund
 from storage.sqlite.audit import ledger_problems
 from storage.sqlite.schema import configure, migrate
 from storage.sqlite.writer import BatchWriter, in_thread
@@ -200,17 +200,6 @@ class SqliteStore:
     async def balance(self, member_id: int) -> Cents:
         row = await self.fetchone("SELECT balance FROM accounts WHERE id = ?", (wallet(member_id),))
         return row[0] if row else 0
-
-    async def ledger_lines(self, member_id: int, limit: int) -> list[LedgerLine]:
-        account = wallet(member_id)
-        rows = await self.fetchall(
-            "SELECT at, kind, CASE WHEN dst = ? THEN amount ELSE -amount END, packet_id, memo"
-            " FROM transfers WHERE id IN ("
-            "   SELECT id FROM transfers WHERE src = ? UNION SELECT id FROM transfers WHERE dst = ?"
-            " ) ORDER BY id DESC LIMIT ?",
-            (account, account, account, limit),
-        )
-        return [LedgerLine(*row) for row in rows]
 
     # -- packets -------------------------------------------------------------
 
