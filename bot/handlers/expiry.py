@@ -13,6 +13,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from bot.app import BotContext, bot_context
+from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)
 
@@ -62,15 +63,11 @@ async def _start(application: Application, ctx: BotContext) -> None:  # type: ig
     refunded = await sweep(ctx)
     if refunded:
         _log.info("refunded %d packets that expired while the bot was away", refunded)
-    if application.job_queue is not None and not application.job_queue.get_jobs_by_name(JOB_NAME):
-        interval = ctx.settings.expiry_sweep_seconds
-        application.job_queue.run_repeating(_job, interval=interval, first=interval, name=JOB_NAME)
+    repeat(application, _job, ctx.settings.expiry_sweep_seconds, JOB_NAME)
 
 
 async def _stop(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
-    if application.job_queue is not None:
-        for job in application.job_queue.get_jobs_by_name(JOB_NAME):
-            job.schedule_removal()
+    stop_repeating(application, JOB_NAME)
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

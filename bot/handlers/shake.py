@@ -29,8 +29,11 @@ from core.shake_service import Answer, ShakeResult, ShakeService
 from bot.admins import is_admin
 from bot.app import BotContext, bot_context
 from bot.handlers.common import answer, guarded, member_of
+from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)
+
+SWEEP_JOB = "shake-sweep"
 
 CALLBACK = re.compile(r"sk:([A-Za-z0-9]{10})")
 MAX_WINNER_LINES = 30
@@ -395,10 +398,11 @@ async def on_start(application: AnyApplication, ctx: BotContext) -> None:
         return
     for campaign in await service.live_campaigns():
         schedule_end(application, campaign)
-    queue.run_repeating(
-        _guarded_job(sweep), interval=ctx.settings.expiry_sweep_seconds,
-        first=ctx.settings.expiry_sweep_seconds, name="shake-sweep",
-    )
+    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
+
+
+async def on_stop(application: AnyApplication, ctx: BotContext) -> None:
+    stop_repeating(application, SWEEP_JOB)
 
 
 def _guarded_job(job: Any) -> Any:
@@ -416,5 +420,6 @@ def register(application: AnyApplication, ctx: BotContext) -> None:
     application.add_handler(CommandHandler("shake", guarded(on_shake)), ctx.group)
     application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=r"^sk:"), ctx.group)
     ctx.on_start.append(on_start)
+    ctx.on_stop.append(on_stop)
     if "shake" not in ctx.commands:
         ctx.commands.append("shake")

@@ -31,6 +31,7 @@ from bot.handlers.wallet import (
     reply_html,
     turn_of,
 )
+from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)
 
@@ -130,15 +131,11 @@ async def _flush_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _on_start(application: AnyApplication, ctx: BotContext) -> None:
-    jobs = application.job_queue
-    if jobs is not None and not jobs.get_jobs_by_name(FLUSH_JOB):
-        jobs.run_repeating(_flush_job, FLUSH_INTERVAL_S, first=FLUSH_INTERVAL_S, name=FLUSH_JOB)
+    repeat(application, _flush_job, FLUSH_INTERVAL_S, FLUSH_JOB)
 
 
 async def _on_stop(application: AnyApplication, ctx: BotContext) -> None:
-    if application.job_queue is not None:
-        for job in application.job_queue.get_jobs_by_name(FLUSH_JOB):
-            job.schedule_removal()
+    stop_repeating(application, FLUSH_JOB)
     await flush_turned_away(ctx)
 
 
