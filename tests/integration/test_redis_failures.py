@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 import random
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -119,13 +118,11 @@ async def test_redis_stopped_answers_not_this_time_then_recovers(
         own_redis.stop()
         before = await snapshot(store)
         crowd = members(40, start=10)
-        started = time.monotonic()
+        # Each press waits at most the gate's socket timeout; a hang would trip
+        # pytest-timeout. Speed is measured by `redpacket bench`, never asserted.
         results = await asyncio.gather(*(service.press(packet.id, m) for m in crowd))
-        elapsed = time.monotonic() - started
 
         assert {r.answer for r in results} == {Answer.NOT_THIS_TIME}
-        # Bounded by the gate timeout (0.5 s), with a wide margin for a slow machine.
-        assert elapsed < 5.0
         # A packet sent while Redis is down is still created (the gate comes later).
         while_down = await service.send(lucky(sender, 3, 3_00), key="down-2")
         assert (await service.press(while_down.id, crowd[0])).answer is Answer.NOT_THIS_TIME
@@ -174,15 +171,12 @@ async def test_frozen_redis_answers_not_this_time_and_the_audit_mends_the_gate(
         before = await snapshot(store)
         os.kill(own_redis.process.pid, signal.SIGSTOP)
         try:
-            started = time.monotonic()
             results = await asyncio.gather(
                 *(service.press(packet.id, m) for m in members(20, start=10))
             )
-            elapsed = time.monotonic() - started
         finally:
             os.kill(own_redis.process.pid, signal.SIGCONT)
         assert {r.answer for r in results} == {Answer.NOT_THIS_TIME}
-        assert elapsed < 10.0  # a few socket timeouts of 0.5 s, never a hang
         assert await snapshot(store) == before
 
         # Grabs Redis read before it froze may have taken tickets nobody opened:
