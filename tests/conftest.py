@@ -80,6 +80,19 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
+@pytest.fixture
+def own_redis(tmp_path: Path, redis_server: RedisServer | None) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, to stop, freeze or restart (never the session one)."""
+    if redis_server is None:
+        pytest.skip("no redis-server here")
+    workdir = tmp_path / "own-redis"
+    workdir.mkdir()
+    server = RedisServer(free_port(), None, workdir)
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(params=["redis", "embedded"])
 def gate_kind(request: pytest.FixtureRequest) -> str:
     return request.param

@@ -6,16 +6,13 @@ import asyncio
 import os
 import signal
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from core.services import Answer, PressResult, RedPackets
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.sqlite.store import SqliteStore
-from tests.conftest import FakeClock, RedisServer, assert_audit_clean, free_port
+from tests.conftest import FakeClock, RedisServer, assert_audit_clean
 from tests.integration.helpers import (
     WELCOME_BONUS,
     assert_conserved,
@@ -83,18 +80,6 @@ async def test_flushall_mid_storm_rebuilds_the_gate_and_never_oversells(
     await assert_conserved(packets.store)
     await assert_audit_clean(packets)
 
-
-@pytest.fixture
-async def own_redis(tmp_path: Path, redis_server: RedisServer | None) -> AsyncIterator[RedisServer]:
-    """A redis-server of this test's own, to stop and restart (never the session one)."""
-    if redis_server is None:
-        pytest.skip("no redis-server here")
-    workdir = tmp_path / "own-redis"
-    workdir.mkdir()
-    server = RedisServer(free_port(), None, workdir)
-    server.start()
-    yield server
-    server.stop()
 
 
 GATE_TIMEOUT_S = 0.5

@@ -8,8 +8,6 @@ import random
 import secrets
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +22,7 @@ from storage.gate.scripts import lua
 from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.store import SqliteStore, transfer
-from tests.conftest import FakeClock, RedisServer, assert_audit_clean, free_port
+from tests.conftest import FakeClock, RedisServer, assert_audit_clean
 from tests.integration.helpers import CHAT_ID, fund, lucky, member, members
 
 
@@ -149,18 +147,6 @@ async def test_the_audit_sees_money_in_the_escrow_of_no_packet(packets: RedPacke
 
 # -- a shake whose answer was lost ------------------------------------------------
 
-
-@pytest.fixture
-async def own_redis(tmp_path: Path, redis_server: RedisServer | None) -> AsyncIterator[RedisServer]:
-    """A redis-server of this test's own, to freeze (never the session one)."""
-    if redis_server is None:
-        pytest.skip("no redis-server here")
-    workdir = tmp_path / "own-redis"
-    workdir.mkdir()
-    server = RedisServer(free_port(), None, workdir)
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_a_win_the_gate_took_but_nobody_paid_does_not_lock_the_member_out(
