@@ -71,6 +71,7 @@ FEATURES: list[str] = [
     "bot.handlers.lang",  # /lang
     "bot.handlers.chat_rules",  # /settings: the chat's split rule and draft skip
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
+    "bot.handlers.resync",  # packet messages left behind: edited at start, then now and then
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS
     "bot.handlers.shake",  # /shake campaigns, the Shake button, the end sweep
     "bot.handlers.menu",  # setMyCommands in English and Chinese, at start

@@ -8,7 +8,7 @@ makes (which packet, which message, whose draft).
 | data            | button                              |
 | --------------- | ----------------------------------- |
 | ``o:<packet>``  | Open on a packet message            |
-| ``d:k``/``d:s``/``d:c`` | draft: switch kind / send / cancel (the draft is the message) |
+| ``d:k:<cmd>``/``d:s:<cmd>``/``d:c:<cmd>`` | draft: switch kind / send / cancel; ``<cmd>`` is the draft's own id (its command's message id), so a draft whose posting response was lost still works (``d:k`` etc.: drafts posted before, found by their message) |
 | ``r:<packet>``  | Send again (result view)            |
 | ``my``          | My red packets (result view)        |
 | ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
@@ -46,7 +46,7 @@ class Callback:
 _PACKET = r"[A-Za-z0-9]{10}"
 _FORMATS: dict[Action, re.Pattern[str]] = {
     Action.OPEN: re.compile(rf"o:({_PACKET})"),
-    Action.DRAFT: re.compile(r"d:([ksc])"),
+    Action.DRAFT: re.compile(r"d:([ksc](?::[1-9][0-9]{0,18})?)"),
     Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
     Action.MY_PACKETS: re.compile(r"my()"),
     Action.LANG: re.compile(r"l:(en|zh|auto)"),
@@ -77,8 +77,16 @@ def open_packet(packet_id: str) -> str:
     return f"o:{packet_id}"
 
 
-def draft(button: DraftButton) -> str:
-    return f"d:{button.value}"
+def draft(button: DraftButton, command_message_id: int | None = None) -> str:
+    if command_message_id is None:
+        return f"d:{button.value}"
+    return f"d:{button.value}:{command_message_id}"
+
+
+def draft_parts(arg: str) -> tuple[DraftButton, int | None]:
+    """A parsed draft button's argument: which button, and the draft's command message."""
+    button, _, command = arg.partition(":")
+    return DraftButton(button), int(command) if command else None
 
 
 def send_again(packet_id: str) -> str:

@@ -38,16 +38,18 @@ def packet_keyboard(
 def draft_keyboard(ctx: BotContext, draft: Draft, lang: str) -> InlineKeyboardMarkup:
     send = InlineKeyboardButton(
         ctx.text(lang, "button.send", total=Amount(draft.total)),
-        callback_data=callbacks.draft(DraftButton.SEND),
+        callback_data=callbacks.draft(DraftButton.SEND, draft.command_message_id),
     )
     cancel = InlineKeyboardButton(
-        ctx.text(lang, "button.cancel"), callback_data=callbacks.draft(DraftButton.CANCEL)
+        ctx.text(lang, "button.cancel"),
+        callback_data=callbacks.draft(DraftButton.CANCEL, draft.command_message_id),
     )
     rows = [[send, cancel]]
     if draft.recipient is None:
         key = "button.to_fixed" if draft.kind is Kind.LUCKY else "button.to_lucky"
         rows.insert(0, [InlineKeyboardButton(
-            ctx.text(lang, key), callback_data=callbacks.draft(DraftButton.SWITCH)
+            ctx.text(lang, key),
+            callback_data=callbacks.draft(DraftButton.SWITCH, draft.command_message_id),
         )])
     return InlineKeyboardMarkup(rows)
 

@@ -18,7 +18,8 @@ from bot import callbacks
 from bot.app import BotContext, bot_context
 from bot.callbacks import Action, DraftButton
 from bot.handlers.common import answer, guarded
-from bot.handlers.send import error_text, insufficient_note, send_key
+from bot.handlers.draft_lookup import draft_of_press, draft_send_key
+from bot.handlers.send import error_text, insufficient_note
 from bot.keyboards import draft_keyboard
 from bot.render import draft_text
 
@@ -37,7 +38,8 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
     lang = await ctx.lang_of(message.chat.id, user.language_code)
-    draft = await ctx.drafts.by_message(message.chat.id, message.message_id)
+    button, command_id = callbacks.draft_parts(parsed.arg)
+    draft = await draft_of_press(ctx, query, command_id)
     if draft is None:
         await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
         return
@@ -50,7 +52,6 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if draft.status is DraftStatus.CANCELLED:
         await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
         return
-    button = DraftButton(parsed.arg)
     if button is DraftButton.SWITCH:
         await _switch(ctx, query, draft, lang)
     elif button is DraftButton.CANCEL:
@@ -87,7 +88,7 @@ async def _send(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) 
     try:
         rules = await ctx.chats.rules(draft.chat_id)
         packet = await ctx.packets.send(
-            draft.request, send_key(draft.chat_id, draft.message_id), lucky_rule=rules.lucky_rule
+            draft.request, draft_send_key(draft, query), lucky_rule=rules.lucky_rule
         )
     except InsufficientFunds as error:
         await answer(ctx, query, error_text(ctx, lang, error), alert=True)
@@ -97,13 +98,10 @@ async def _send(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) 
     except DomainError as error:
         await answer(ctx, query, error_text(ctx, lang, error), alert=True)
         return
-    if packet.message_id is None:
-        await ctx.store.set_message(packet.id, draft.message_id)
     await ctx.drafts.close(draft, DraftStatus.SENT, packet.id, overrule=True)
     ctx.remember_packet_lang(packet.id, draft.lang)
-    ctx.editor.moved(packet.id, draft.chat_id, draft.message_id)
+    await ctx.editor.posted(packet, draft.chat_id, draft.message_id, up_to_date=False)
     await answer(ctx, query, ctx.text(lang, "draft.sent"))
-    ctx.editor.touch(packet.id)
 
 
 async def _show(
