@@ -8,10 +8,15 @@ makes (which packet, which message, whose draft).
 | data            | button                              |
 | --------------- | ----------------------------------- |
 | ``o:<packet>``  | Open on a packet message            |
-| ``d:k:<cmd>``/``d:s:<cmd>``/``d:c:<cmd>`` | draft: switch kind / send / cancel; ``<cmd>`` is the draft's own id (its command's message id), so a draft whose posting response was lost still works (``d:k`` etc.: drafts posted before, found by their message) |
+| ``d:k:<cmd>``   | draft: switch kind (``s``: send, ``c``: cancel); see below |
 | ``r:<packet>``  | Send again (result view)            |
 | ``my``          | My red packets (result view)        |
 | ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
+
+A draft button names the draft itself (``<cmd>``: its command's message id), not
+the message that shows it: when the response that posted the draft is lost, the
+bot never learns that message's id, yet the draft still works. Drafts posted
+before carry ``d:k``/``d:s``/``d:c`` and are found by their message.
 """
 
 from __future__ import annotations

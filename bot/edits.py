@@ -30,6 +30,7 @@ import logging
 import os
 import secrets
 import socket
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,7 @@ _log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6  # ``edit`` of other messages (drafts, /lang, shake): bounded
 FLUSH_SECONDS = 10.0  # at shut-down; what is left is made by the next start
 RESYNC_BATCH = 500
+HELD_POLL_MS = 1000
 
 
 def wall_ms() -> int:
@@ -135,6 +137,22 @@ class PacketEditor:
         await self.ctx.store.set_message(packet.id, message_id)
         self._packet_of.put((chat_id, message_id), packet.id)
         self.touch(packet.id)
+
+    async def locate(self, packet_id: str) -> tuple[int, int] | None:
+        """The packet's newest message as (chat, message), from the database."""
+        packet = await self.ctx.store.get_packet(packet_id)
+        if packet is None or packet.message_id is None:
+            return None
+        return packet.chat_id, packet.message_id
+
+    def moved(self, packet_id: str, chat_id: int, message_id: int) -> None:
+        """Older handlers' way to say ``posted`` (the packet is read from the database)."""
+        async def record() -> None:
+            packet = await self.ctx.store.get_packet(packet_id)
+            if packet is not None:
+                await self.posted(packet, chat_id, message_id)
+
+        self.ctx.spawn(record())
 
     async def adopt(self, packet_id: str, chat_id: int, message_id: int) -> None:
         """A message of the packet we never heard back about: keep it up to date too."""
@@ -241,7 +259,13 @@ class PacketEditor:
                 )
                 if claim.outcome is ClaimOutcome.CLEAN:
                     return None
-                if claim.outcome is not ClaimOutcome.CLAIMED:
+                if claim.outcome is ClaimOutcome.HELD:
+                    if self._flushing:
+                        return None  # its holder makes the edit, or the next start does
+                    # Its holder edits it; look again soon in case the holder stopped.
+                    wait = min(claim.until_ms - wall_ms(), HELD_POLL_MS)
+                    return time.monotonic() + max(wait, 0) / 1000
+                if claim.outcome is ClaimOutcome.TOO_SOON:
                     return time.monotonic() + max(claim.until_ms - wall_ms(), 0) / 1000
                 if heartbeat is None:
                     heartbeat = asyncio.ensure_future(self._keep_lease(chat_id, message_id))
@@ -293,7 +317,13 @@ class PacketEditor:
         """Renew the lease while this process works on the message (edits, waits)."""
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
-            await self.messages.renew(chat_id, message_id, self.owner, wall_ms() + self.lease_ms)
+            try:
+                await self.messages.renew(
+                    chat_id, message_id, self.owner, wall_ms() + self.lease_ms
+                )
+            except sqlite3.Error as error:  # busy database: the next renewal tries again
+                _log.warning("renewing the edit lease of message %s in %s failed: %s",
+                             message_id, chat_id, error)
 
     async def _render(
         self, packet_id: str, *, current: bool

@@ -17,7 +17,9 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError,
+)
 
 T = TypeVar("T")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -13,12 +14,13 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.app import BotContext, bot_context
-from bot.retry import is_transient, post
+from bot.retry import backoff, is_transient, post
 from core.packets import Member
 
 _log = logging.getLogger("bot.handlers")
 
 CALLBACK_ANSWER_LIMIT = 200
+ANSWER_ATTEMPTS = 3  # within Telegram's answer window of about 15 s
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
 
@@ -39,10 +41,17 @@ async def answer(
     if ctx.was_answered(query.id):
         return
     ctx.mark_answered(query.id)
-    try:
-        await query.answer(clip_answer(text) if text else None, show_alert=alert)
-    except TelegramError as error:  # too old, or Telegram refused: the press is lost anyway
-        _log.info("answer to press %s failed: %s", query.id, error)
+    for attempt in range(ANSWER_ATTEMPTS):
+        try:
+            await query.answer(clip_answer(text) if text else None, show_alert=alert)
+            return
+        except TelegramError as error:
+            # A 5xx or a lost connection: once more (if the first did land, the
+            # second is refused, which is harmless). Too old, or refused: lost anyway.
+            if not is_transient(error) or attempt + 1 == ANSWER_ATTEMPTS:
+                _log.info("answer to press %s failed: %s", query.id, error)
+                return
+            await asyncio.sleep(backoff(attempt))
 
 
 async def apologize(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -261,3 +261,17 @@ async def test_a_command_whose_posts_all_fail_is_one_log_line_and_no_traceback(
         # Telegram is back: the apology went out.
         assert bot.req.last("sendMessage")["text"] == "Something went wrong — please try again."
         assert len(await bot.ctx.store.all_packets()) == 0
+
+
+async def test_an_answer_lost_to_a_5xx_is_sent_again(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        alice, bob = bot.updates.user(1, "Alice"), bot.updates.user(2, "Bob")
+        packet_id, message_id = await send_packet(bot, alice, "/fixed 1 1 answer")
+        bot.req.fail_next("answerCallbackQuery", 502, "Bad Gateway")
+        raw = bot.updates.callback(bot.group, bob, message_id, f"o:{packet_id}")
+        await bot.process(raw)
+        query_id = raw["callback_query"]["id"]
+        calls = bot.req.calls_of("answerCallbackQuery", callback_query_id=query_id)
+        assert len(calls) == 2 and calls[-1]["text"].startswith("🧧 You got ¥1.00")
+        assert query_id in bot.req.answered
+        await bot.audit()
