@@ -156,10 +156,11 @@ class PacketMessages:
     ) -> None:
         """Telegram accepted the render of ``version``: record it, give the lease back."""
         await self.store.write(lambda conn: conn.execute(
-            "UPDATE packet_messages SET shown = MAX(shown, ?), edited_at = ?,"
-            " lease_owner = NULL, lease_until = 0"
+            # CASE rather than MAX(a, b), which PostgreSQL spells GREATEST.
+            "UPDATE packet_messages SET shown = CASE WHEN shown > ? THEN shown ELSE ? END,"
+            " edited_at = ?, lease_owner = NULL, lease_until = 0"
             " WHERE chat_id = ? AND message_id = ? AND lease_owner = ?",
-            (version, now_ms, chat_id, message_id, owner),
+            (version, version, now_ms, chat_id, message_id, owner),
         ))
 
     async def release(self, chat_id: int, message_id: int, owner: str) -> None:
