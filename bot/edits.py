@@ -171,7 +171,6 @@ class PacketEditor:
         """The packet changed: its stale messages will be edited soon (now, if ``final``)."""
         state = self._states.setdefault(packet_id, _PacketEdits())
         state.dirty = True
-        self._checked.forget(packet_id)
         if final:
             state.urgent.set()
         if state.task is None or state.task.done():
@@ -185,8 +184,8 @@ class PacketEditor:
         """
         if packet_id in self._states or self._checked.get(packet_id):
             return
-        self._checked.put(packet_id, True)
         self.touch(packet_id, final=True)
+        self._checked.put(packet_id, True)
 
     async def resync(self) -> int:
         """Edit every message that is behind (start-up, and now and then for messages
