@@ -184,43 +184,56 @@ def assert_audit_clean(env: dict[str, str], db: Path) -> None:
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
-def test_killed_while_the_final_edit_waits_a_restart_makes_it(
+def kill(bot: subprocess.Popen[bytes]) -> None:
+    bot.send_signal(signal.SIGKILL)
+    bot.wait(timeout=10)
+
+
+def test_killed_mid_storm_and_while_the_final_edit_waits_a_restart_makes_it(
     tmp_path: Path, api: LoopbackHandle, own_redis: RedisServer
 ) -> None:
     db, log = tmp_path / "bot.db", tmp_path / "bot.log"
     env = bot_env(api, db, own_redis)
     group = Group(api.control)
-    bot = start_bot(env, log)
+    bots = [start_bot(env, log)]
     try:
         group.command(ALICE, "/hongbao 30 30 crash test")
         (message,) = wait_until("the packet message", group.packet_messages, [log])
         packet_id = re.search(r"o:(\w+)", str(message["reply_markup"])).group(1)
         # From now on Telegram answers every edit with a 429.
         api.control.fault("editMessageText", "429", times=100_000, retry_after=1)
-        group.press([member(n) for n in range(40)], message, f"o:{packet_id}")
+        group.press([member(n) for n in range(15)], message, f"o:{packet_id}")
+        wait_until("ten shares", lambda: db_rows(
+            db, "SELECT 1 FROM packets WHERE id = ? AND claimed_count >= 10", (packet_id,)),
+            [log])
+        kill(bots[-1])  # mid-storm: the presses it had not confirmed come again
+        bots.append(start_bot(env, log))
+        group.press([member(n) for n in range(15, 40)], message, f"o:{packet_id}")
         wait_until("the last share", lambda: db_rows(
-            db, "SELECT 1 FROM packets WHERE id = ? AND status = 'finished'", (packet_id,)), [log])
-        wait_until("the final edit waiting out a 429", lambda: len(
-            [c for c in api.control.calls("editMessageText") if c["status"] == 429]) >= 2, [log])
-        bot.send_signal(signal.SIGKILL)
-        bot.wait(timeout=10)
-    finally:
-        if bot.poll() is None:
-            bot.kill()
-            bot.wait()
-    (message,) = group.packet_messages()
-    assert not is_final(message, 30)  # what the issue saw: "86/100 taken" and a live Open
-    api.control.clear_faults()
-    restarted = start_bot(env, log)  # same database, same Redis; unconfirmed updates again
-    try:
+            db, "SELECT 1 FROM packets WHERE id = ? AND status = 'finished'", (packet_id,)),
+            [log])
+        since = api.control.state()["calls"]
+        wait_until("the final edit waiting out a 429", lambda: [
+            c for c in api.control.calls("editMessageText", since=since) if c["status"] == 429
+        ], [log])
+        kill(bots[-1])  # just after the last share, while the final edit waits
+        (message,) = group.packet_messages()
+        assert not is_final(message, 30)  # what the issue saw: "86/100 taken", a live Open
+        api.control.clear_faults()
+        bots.append(start_bot(env, log))  # same database and Redis, updates delivered again
         wait_until("the final edit after the restart",
                    lambda: is_final(group.packet_messages()[0], 30), [log])
-        wait_until("every update delivered again taken",
-                   lambda: api.control.state()["pending_updates"] == 0, [log])
+        wait_until("every update taken", lambda: api.control.state()["pending_updates"] == 0,
+                   [log])
     finally:
-        stop_bot(restarted, log)
+        for bot in bots[:-1]:
+            if bot.poll() is None:
+                bot.kill()
+                bot.wait()
+        stop_bot(bots[-1], log)
     told = assert_told_equals_database(group, db)
     assert told["got"] >= 1
+    assert db_rows(db, "SELECT COUNT(*) FROM shares") == [(30,)]
     assert db_rows(db, "SELECT COUNT(*) FROM packet_messages WHERE shown < wanted") == [(0,)]
     assert_audit_clean(env, db)
 
