@@ -85,3 +85,15 @@ async def post(call: Callable[[], Awaitable[T]], what: str) -> T | None:
                 return None
             await asyncio.sleep(backoff(failures))
             failures += 1
+
+
+class _WithoutTraceback(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def one_line_rate_limit_logs() -> None:
+    """PTB's rate limiter logs a traceback when it stops retrying a 429; the caller
+    (the editor, ``post``) goes on waiting, so one line says it all."""
+    logging.getLogger("telegram.ext.AIORateLimiter").addFilter(_WithoutTraceback())
