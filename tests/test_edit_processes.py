@@ -297,11 +297,8 @@ def test_two_webhook_processes_edit_in_order_and_take_presses_after_send_again(
                     WEBHOOK_LISTEN="127.0.0.1", WEBHOOK_PORT=str(port), WEBHOOK_SECRET=SECRET)
             for port in ports]
     group = Group(api.control)
-    bots = [start_bot(envs[0], logs[0])]
+    bots = [start_bot(env, log) for env, log in zip(envs, logs)]  # both at once, one schema
     try:
-        # One process creates the schema first; the second starts on it.
-        wait_until("the first webhook", lambda: api.control.calls("setWebhook"), logs)
-        bots.append(start_bot(envs[1], logs[1]))
         wait_until("both webhooks", lambda: len(api.control.calls("setWebhook")) >= 2, logs)
         group.command(ALICE, "/hongbao 30 30 two processes")
         (first,) = wait_until("the packet message", group.packet_messages, logs)
@@ -310,12 +307,16 @@ def test_two_webhook_processes_edit_in_order_and_take_presses_after_send_again(
         wait_until("four shares", lambda: db_rows(
             db, "SELECT 1 FROM packets WHERE id = ? AND claimed_count = 4", (packet_id,)), logs)
         private = {"id": ALICE["id"], "type": "private", "first_name": "Alice"}
+        api.control.fault("sendMessage", "drop")  # the connection drops: posted on a retry
         api.control.enqueue(group.press_update(
             ALICE, {"message_id": 7, "text": "result"}, f"r:{packet_id}", chat=private))
         wait_until("the packet posted again", lambda: len(group.packet_messages()) == 2, logs)
         old, new = sorted(group.packet_messages(), key=lambda m: m["message_id"])
-        # Telegram refuses some edits: whichever process meets a 429 waits it out.
-        api.control.fault("editMessageText", "429", times=6, retry_after=1)
+        # Telegram refuses some edits, answers 502 to others and drops connections:
+        # whichever process meets them waits and tries again, with the newest render.
+        api.control.fault("editMessageText", "429", times=4, retry_after=1)
+        api.control.fault("editMessageText", "5xx", times=2)
+        api.control.fault("editMessageText", "drop", times=2)
         group.press([member(n) for n in range(4, 34)], new, f"o:{packet_id}")
         group.press([member(n) for n in range(34, 40)], old, f"o:{packet_id}")
         wait_until("both messages final", lambda: all(
