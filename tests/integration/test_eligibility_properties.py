@@ -1,0 +1,180 @@
+"""Random sequences of rule changes, joins, blocks, unlocks and presses: every press is
+refused exactly when the rules say so, and a refused press holds no share and no
+ticket (it changes neither the database nor the gate). Also the pure rules."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+
+from core.eligibility import (
+    HOUR_MS,
+    ChatRules,
+    Eligibility,
+    Reason,
+    RuleChoices,
+    Traits,
+    clean_phrase,
+    normalize_phrase,
+    phrase_matches,
+)
+from core.errors import DomainError
+from core.packets import Limits
+from core.services import Answer, RedPackets
+from storage.gate.redis_gate import connect_gate
+from storage.sqlite.standing import SqliteStanding
+from storage.sqlite.store import SqliteStore
+from tests.conftest import FakeClock
+from tests.integration.helpers import CHAT_ID, WELCOME_BONUS, assert_conserved, lucky, member
+
+MEMBERS = 5
+PHRASE = "芝麻开门"
+LIMITS = Limits(max_share=30_00, max_count=6, ttl_ms=48 * HOUR_MS)
+
+rule_changes = st.tuples(
+    st.just("rules"), st.sampled_from([None, 0, 1, 3]), st.sampled_from([None, False, True])
+)
+blocks = st.tuples(st.sampled_from(["block", "unblock"]), st.integers(0, MEMBERS - 1))
+joins = st.tuples(st.just("join"), st.integers(0, MEMBERS - 1))
+unlocks = st.tuples(st.just("unlock"), st.integers(0, MEMBERS - 1))
+advances = st.tuples(st.just("advance"), st.sampled_from([60, 1800, 3600, 2 * 3600]))
+presses = st.tuples(
+    st.just("press"), st.integers(0, 1), st.integers(0, MEMBERS - 1), st.booleans()
+)
+operations = st.lists(
+    st.one_of(rule_changes, blocks, joins, unlocks, advances, presses, presses, presses),
+    min_size=1, max_size=40,
+)
+
+
+class Model:
+    """What the rules should decide, kept by hand."""
+
+    def __init__(self) -> None:
+        self.hours: int | None = None
+        self.premium: bool | None = None
+        self.blocked: set[int] = set()
+        self.joined: dict[int, int] = {}
+        self.unlocked: set[int] = set()
+
+    def refusal(self, who: int, premium: bool, password: bool, now: int) -> Reason | None:
+        if who in self.blocked:
+            return Reason.BLOCKED
+        hours = self.hours or 0
+        if hours and who in self.joined and now < self.joined[who] + hours * HOUR_MS:
+            return Reason.NEWCOMER
+        if self.premium and not premium:
+            return Reason.PREMIUM
+        if password and who not in self.unlocked:
+            return Reason.LOCKED
+        return None
+
+
+async def play(ops: list[tuple[Any, ...]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        gate = connect_gate("")
+        try:
+            async with SqliteStore(Path(folder) / "p.db") as store:
+                clock = FakeClock()
+                eligibility = Eligibility(SqliteStanding(store), ChatRules(), clock)
+                service = RedPackets(
+                    store, gate, clock=clock, limits=LIMITS, welcome_bonus=WELCOME_BONUS,
+                    eligibility=eligibility,
+                )
+                sender = member(99)
+                plain = await service.send(lucky(sender, 4, 20_00), key="plain")
+                locked = await service.send(lucky(sender, 4, 20_00, phrase=PHRASE), key="locked")
+                await run_operations(service, eligibility, clock, ops, [plain.id, locked.id])
+                report = await service.audit(repair=False)
+                assert report.ok, report.problems
+                await assert_conserved(store)
+        finally:
+            await gate.aclose()
+
+
+async def run_operations(
+    service: RedPackets, eligibility: Eligibility, clock: FakeClock,
+    ops: list[tuple[Any, ...]], packet_ids: list[str],
+) -> None:
+    model = Model()
+    assert service.gate is not None
+    for op in ops:
+        match op:
+            case ("rules", hours, premium):
+                model.hours, model.premium = hours, premium
+                await eligibility.set_choices(
+                    CHAT_ID, RuleChoices(newcomer_hours=hours, premium_only=premium)
+                )
+            case ("block", who):
+                model.blocked.add(member(who).id)
+                await eligibility.block(CHAT_ID, member(who).id, "m", 1)
+            case ("unblock", who):
+                model.blocked.discard(member(who).id)
+                await eligibility.unblock(CHAT_ID, member(who).id)
+            case ("join", who):
+                model.joined[member(who).id] = clock.now_ms()
+                await eligibility.record_join(CHAT_ID, member(who).id)
+            case ("unlock", who):
+                model.unlocked.add(member(who).id)
+                await eligibility.unlock(packet_ids[1], member(who).id)
+            case ("advance", seconds):
+                clock.advance(seconds)
+            case ("press", index, who, premium):
+                packet_id, presser = packet_ids[index], member(who)
+                before = (await service.store.shares(packet_id), await service.gate.state(packet_id))
+                result = await service.press(packet_id, presser, Traits(presser.id, premium))
+                after = (await service.store.shares(packet_id), await service.gate.state(packet_id))
+                expected = model.refusal(presser.id, premium, index == 1, clock.now_ms())
+                if expected is None:
+                    assert result.answer is not Answer.REFUSED, result
+                    continue
+                assert result.answer is Answer.REFUSED, (result, expected)
+                assert result.refusal is not None and result.refusal.reason is expected
+                assert after == before  # no share, no ticket, nothing moved
+
+
+@settings(max_examples=40, deadline=None)
+@given(ops=operations)
+def test_a_refused_press_never_holds_a_share_or_a_ticket(ops: list[tuple[Any, ...]]) -> None:
+    asyncio.run(play(ops))
+
+
+# -- the pure rules ------------------------------------------------------------------
+
+
+@given(st.text(max_size=40))
+def test_normalizing_a_phrase_is_idempotent_and_ignores_case_and_width(text: str) -> None:
+    once = normalize_phrase(text)
+    assert normalize_phrase(once) == once
+    assert normalize_phrase(text.upper()) == normalize_phrase(text.lower()) or not text.isascii()
+
+
+def test_phrases_match_across_width_case_spaces_and_punctuation() -> None:
+    assert phrase_matches("芝麻开门", "芝麻开门！")
+    assert phrase_matches("芝麻，开门", " 芝麻开门 ")
+    assert phrase_matches("Open Sesame", "ＯＰＥＮ　ｓｅｓａｍｅ")
+    assert phrase_matches("open sesame", "open     sesame...")
+    assert not phrase_matches("open sesame", "open sesame now")
+    assert not phrase_matches("芝麻开门", "芝麻关门")
+    assert not phrase_matches("!!!", "!!!")  # nothing to match: never unlocks
+
+
+def test_a_phrase_is_refused_when_empty_or_too_long() -> None:
+    for empty in ("", "   ", "!?。，"):
+        try:
+            clean_phrase(empty)
+        except DomainError as error:
+            assert error.key == "rules.phrase_empty"
+        else:
+            raise AssertionError(empty)
+    try:
+        clean_phrase("口" * 33)
+    except DomainError as error:
+        assert error.key == "rules.phrase_too_long"
+    else:
+        raise AssertionError("33 characters")
+    assert clean_phrase("  open   sesame ") == "open sesame"
