@@ -10,9 +10,11 @@ call it before the gate or the ledger is touched, so a refusal moves nothing.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -244,29 +246,58 @@ class Eligibility:
         self._choices: OrderedDict[int, tuple[int, RuleChoices]] = OrderedDict()
         self._blocked: OrderedDict[int, tuple[int, frozenset[int]]] = OrderedDict()
         self._unlocked: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._reading: dict[tuple[int, int], asyncio.Future[Any]] = {}
+        self._writes = 0
 
     # -- reading ---------------------------------------------------------------
 
     async def choices(self, chat_id: int) -> RuleChoices:
-        now = self.clock.now_ms()
-        cached = self._choices.get(chat_id)
-        if cached is not None and now - cached[0] < FACTS_TTL_MS:
-            return cached[1]
-        choices = await self.store.rule_choices(chat_id)
-        _remember(self._choices, chat_id, (now, choices))
-        return choices
+        return await self._fresh(self._choices, chat_id, self.store.rule_choices)
 
     async def rules(self, chat_id: int) -> ChatRules:
         return (await self.choices(chat_id)).over(self.defaults)
 
     async def blocked(self, chat_id: int) -> frozenset[int]:
-        now = self.clock.now_ms()
-        cached = self._blocked.get(chat_id)
-        if cached is not None and now - cached[0] < FACTS_TTL_MS:
+        return await self._fresh(self._blocked, chat_id, self._load_blocked)
+
+    async def _load_blocked(self, chat_id: int) -> frozenset[int]:
+        return frozenset(await self.store.blocked_ids(chat_id))
+
+    async def _fresh(
+        self, cache: OrderedDict[int, tuple[int, Any]], chat_id: int,
+        load: Callable[[int], Awaitable[Any]],
+    ) -> Any:
+        """The cached fact, re-read after ``FACTS_TTL_MS``; a storm of presses
+        waits for one read instead of each starting its own."""
+        cached = cache.get(chat_id)
+        if cached is not None and self.clock.now_ms() - cached[0] < FACTS_TTL_MS:
             return cached[1]
-        blocked = frozenset(await self.store.blocked_ids(chat_id))
-        _remember(self._blocked, chat_id, (now, blocked))
-        return blocked
+        key = (id(cache), chat_id)
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(cache, chat_id, load))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._done_reading(key, done))
+        return await asyncio.shield(reading)
+
+    async def _read(
+        self, cache: OrderedDict[int, tuple[int, Any]], chat_id: int,
+        load: Callable[[int], Awaitable[Any]],
+    ) -> Any:
+        started, writes = self.clock.now_ms(), self._writes
+        value = await load(chat_id)
+        if writes == self._writes:  # a change made meanwhile must not be hidden by this read
+            _remember(cache, chat_id, (started, value))
+        return value
+
+    def _done_reading(self, key: tuple[int, int], done: asyncio.Future[Any]) -> None:
+        if self._reading.get(key) is done:
+            del self._reading[key]
+
+    def _forget(self, cache: OrderedDict[int, tuple[int, Any]], chat_id: int) -> None:
+        self._writes += 1
+        cache.pop(chat_id, None)
+        self._reading.pop((id(cache), chat_id), None)
 
     async def standing(self, chat_id: int, member_id: int, rules: ChatRules) -> Standing:
         blocked = member_id in await self.blocked(chat_id)
@@ -333,19 +364,19 @@ class Eligibility:
 
     async def set_choices(self, chat_id: int, choices: RuleChoices) -> None:
         await self.store.set_rule_choices(chat_id, choices, self.clock.now_ms())
-        self._choices.pop(chat_id, None)
+        self._forget(self._choices, chat_id)
 
     async def record_join(self, chat_id: int, member_id: int) -> None:
         await self.store.record_join(chat_id, member_id, self.clock.now_ms())
 
     async def block(self, chat_id: int, member_id: int, name: str, by: int) -> bool:
         changed = await self.store.block(chat_id, member_id, name, by, self.clock.now_ms())
-        self._blocked.pop(chat_id, None)
+        self._forget(self._blocked, chat_id)
         return changed
 
     async def unblock(self, chat_id: int, member_id: int) -> bool:
         changed = await self.store.unblock(chat_id, member_id)
-        self._blocked.pop(chat_id, None)
+        self._forget(self._blocked, chat_id)
         return changed
 
     async def unlock(self, packet_id: str, member_id: int) -> bool:

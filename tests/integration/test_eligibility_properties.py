@@ -125,9 +125,9 @@ async def run_operations(
                 clock.advance(seconds)
             case ("press", index, who, premium):
                 packet_id, presser = packet_ids[index], member(who)
-                before = (await service.store.shares(packet_id), await service.gate.state(packet_id))
+                before = await snapshot(service, packet_id)
                 result = await service.press(packet_id, presser, Traits(presser.id, premium))
-                after = (await service.store.shares(packet_id), await service.gate.state(packet_id))
+                after = await snapshot(service, packet_id)
                 expected = model.refusal(presser.id, premium, index == 1, clock.now_ms())
                 if expected is None:
                     assert result.answer is not Answer.REFUSED, result
@@ -135,6 +135,11 @@ async def run_operations(
                 assert result.answer is Answer.REFUSED, (result, expected)
                 assert result.refusal is not None and result.refusal.reason is expected
                 assert after == before  # no share, no ticket, nothing moved
+
+
+async def snapshot(service: RedPackets, packet_id: str) -> tuple[Any, ...]:
+    assert service.gate is not None
+    return await service.store.shares(packet_id), await service.gate.state(packet_id)
 
 
 @settings(max_examples=40, deadline=None)
@@ -178,3 +183,47 @@ def test_a_phrase_is_refused_when_empty_or_too_long() -> None:
     else:
         raise AssertionError("33 characters")
     assert clean_phrase("  open   sesame ") == "open sesame"
+
+
+# -- the facts cache -------------------------------------------------------------------
+
+
+class CountingStanding(SqliteStanding):
+    """The real adapter, counting its rule reads and able to hold one back."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        super().__init__(store)
+        self.reads = 0
+        self.hold: asyncio.Event | None = None
+
+    async def rule_choices(self, chat_id: int) -> RuleChoices:
+        self.reads += 1
+        choices = await super().rule_choices(chat_id)
+        if self.hold is not None:
+            await self.hold.wait()
+        return choices
+
+
+async def test_a_storm_of_presses_reads_the_rules_once_and_a_change_applies_next(
+    tmp_path: Path,
+) -> None:
+    async with SqliteStore(tmp_path / "p.db") as store:
+        clock = FakeClock()
+        standing = CountingStanding(store)
+        eligibility = Eligibility(standing, ChatRules(), clock)
+        plain = Traits(1)
+        refusals = await asyncio.gather(
+            *(eligibility.refuse_shake(CHAT_ID, plain) for _ in range(200))
+        )
+        assert refusals == [None] * 200 and standing.reads == 1
+
+        clock.advance(2)  # past the cache's life: one more read, held back
+        standing.hold = asyncio.Event()
+        stale = asyncio.ensure_future(eligibility.refuse_shake(CHAT_ID, plain))
+        await asyncio.sleep(0.05)
+        await eligibility.set_choices(CHAT_ID, RuleChoices(premium_only=True))
+        standing.hold.set()
+        await stale  # read before the change: may say either
+        refusal = await eligibility.refuse_shake(CHAT_ID, plain)
+        assert refusal is not None and refusal.reason is Reason.PREMIUM
+        assert await eligibility.refuse_shake(CHAT_ID, Traits(2, is_premium=True)) is None

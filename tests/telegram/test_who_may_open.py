@@ -88,7 +88,9 @@ async def test_a_password_packet_opens_only_after_the_right_reply(tmp_path: Path
         )
 
         early = await bot.press(bob, draft, f"o:{packet.id}")
-        assert early["text"] == "Reply to this red packet with «Open, Sesame!» first, then press Open."
+        assert early["text"] == (
+            "Reply to this red packet with «Open, Sesame!» first, then press Open."
+        )
         assert await bot.ctx.store.shares(packet.id) == []
         assert await bot.balance(2) == 100_00
         assert await tickets(bot, packet.id) == (3, frozenset())
@@ -100,7 +102,7 @@ async def test_a_password_packet_opens_only_after_the_right_reply(tmp_path: Path
         assert (await bot.press(bob, draft, f"o:{packet.id}"))["text"].startswith("Reply to")
 
         req.clear()
-        unlock = await reply(bot, bob, draft, "  ＯＰＥＮ　ｓｅｓａｍｅ！！ ")  # width, case
+        unlock = await reply(bot, bob, draft, " ＯＰＥＮ　ｓｅｓａｍｅ！！ ")  # width, case
         assert req.methods() == ["setMessageReaction"]
         assert reactions[-1]["chat_id"] == GROUP_ID
         assert reactions[-1]["message_id"] == unlock["message"]["message_id"]
@@ -267,7 +269,8 @@ async def test_the_daily_limit_holds_for_two_drafts_sent_at_once(tmp_path: Path)
         assert answers == [
             "Sent!",
             "This chat lets each member send at most ¥10.00 in red packets per UTC day; "
-            "you have sent ¥6.00 today, so ¥4.00 is left. (Admins change it with /settings daily.)",
+            "you have sent ¥6.00 today, so ¥4.00 is left. "
+            "(Admins change it with /settings daily.)",
         ]
         assert len(await bot.ctx.store.all_packets()) == 1
         assert await bot.balance(2) == 94_00
@@ -384,8 +387,10 @@ async def test_settings_show_every_rule_in_both_languages(tmp_path: Path) -> Non
             assert line in lines
         await bot.command(zh, "/settings")
         text = reply_text(bot)
-        for words in ("12 小时后才能领、发红包和摇一摇", "只有 Telegram Premium 会员",
-                      "每人每天（UTC）最多发 ¥50.00 红包", "已关闭专属红包", "没有被禁止领红包的成员"):
+        for words in (
+            "12 小时后才能领、发红包和摇一摇", "只有 Telegram Premium 会员",
+            "每人每天（UTC）最多发 ¥50.00 红包", "已关闭专属红包", "没有被禁止领红包的成员",
+        ):
             assert words in text
 
         admin = user(bot, ADMIN, "Ada")
