@@ -47,6 +47,9 @@ async def on_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if engine.standing is None or engine.eligibility is None:
         return
     packet_id = await engine.standing.packet_at(message.chat.id, replied.message_id)
+    if packet_id is None and ctx.drafts is not None:  # the first message of a reposted packet
+        draft = await ctx.drafts.by_message(message.chat.id, replied.message_id)
+        packet_id = draft.packet_id if draft is not None else None
     if packet_id is None:
         return
     packet = await ctx.store.get_packet(packet_id)

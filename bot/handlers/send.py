@@ -221,7 +221,8 @@ async def _command(
     try:
         request = await parse_request(ctx, context, message, chat, user, kind, password=password)
         validate_request(request, ctx.packets.limits)
-        await refuse_by_chat_rules(ctx, request)  # shown now; Send checks again
+        if await ctx.drafts.by_command(chat.id, message.message_id) is None:  # not a replay
+            await refuse_by_chat_rules(ctx, request)  # shown now; Send checks again
     except DomainError as error:
         await message.reply_html(error_html(ctx, lang, error))
         return

@@ -403,3 +403,20 @@ async def test_settings_show_every_rule_in_both_languages(tmp_path: Path) -> Non
         assert "Only Telegram Premium members may open red packets and shake" in reply_text(bot)
         await bot.command(admin, "/settings premium off")
         assert "Everyone may open red packets, Premium or not" in reply_text(bot)
+
+
+async def test_a_command_redelivered_at_the_daily_limit_still_posts_its_packet(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path, draft_skip_below="5", daily_send_limit="2") as bot:
+        alice = user(bot, 2, "Alice")
+        bot.req.fail_next("sendMessage", 400, "Bad Request: chat write forbidden for a moment")
+        command = await bot.command(alice, "/hongbao 2 2 lost")  # debited, not posted
+        await bot.process(bot.updates.replay(command))  # the limit is reached by itself
+        (packet,) = await bot.ctx.store.all_packets()
+        assert packet.message_id == bot.last_bot_message()["message_id"]
+        assert bot.text(packet.message_id).startswith("🧧 Alice sent a lucky red packet")
+        await bot.command(alice, "/hongbao 1 1")
+        assert reply_text(bot).startswith("This chat lets each member send at most ¥2.00")
+        assert await bot.balance(2) == 98_00
+        await bot.audit()
