@@ -346,7 +346,7 @@ async def test_block_and_unblock(tmp_path: Path) -> None:
         await bot.command(admin, "/block @bobby")
         assert reply_text(bot) == "Bob is blocked already."
         await bot.command(alice, "/settings")
-        assert "Blocked (1): Bob" in reply_text(bot)
+        assert "Blocked from opening red packets here (1): Bob" in reply_text(bot)
 
         balance = await bot.balance(3)
         refused = await bot.press(bob, draft, f"o:{packet.id}")
