@@ -1,10 +1,12 @@
-"""Random sequences of rule changes, joins, blocks, unlocks and presses: every press is
-refused exactly when the rules say so, and a refused press holds no share and no
-ticket (it changes neither the database nor the gate). Also the pure rules."""
+"""Random sequences of rule changes, joins, blocks, unlocks, presses and shakes: each is
+refused exactly when the rules say so, and a refused press or shake holds no share,
+no prize and no ticket (it changes neither the database nor the gate). Also the
+pure rules and the facts cache."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,12 +26,17 @@ from core.eligibility import (
 )
 from core.errors import DomainError
 from core.packets import Limits
+from core.packets import Member
 from core.services import Answer, RedPackets
+from core.shake import CampaignRequest, ShakeLimits
+from core.shake_service import Answer as ShakeAnswer, ShakeService
 from storage.gate.redis_gate import connect_gate
+from storage.gate.shake_gate import RedisShakeGate
+from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.standing import SqliteStanding
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock
-from tests.integration.helpers import CHAT_ID, WELCOME_BONUS, assert_conserved, lucky, member
+from tests.integration.helpers import CHAT_ID, WELCOME_BONUS, lucky, member
 
 MEMBERS = 5
 PHRASE = "芝麻开门"
@@ -45,8 +52,9 @@ advances = st.tuples(st.just("advance"), st.sampled_from([60, 1800, 3600, 2 * 36
 presses = st.tuples(
     st.just("press"), st.integers(0, 1), st.integers(0, MEMBERS - 1), st.booleans()
 )
+shakes = st.tuples(st.just("shake"), st.integers(0, MEMBERS - 1), st.booleans())
 operations = st.lists(
-    st.one_of(rule_changes, blocks, joins, unlocks, advances, presses, presses, presses),
+    st.one_of(rule_changes, blocks, joins, unlocks, advances, presses, presses, shakes),
     min_size=1, max_size=40,
 )
 
@@ -85,20 +93,33 @@ async def play(ops: list[tuple[Any, ...]]) -> None:
                     store, gate, clock=clock, limits=LIMITS, welcome_bonus=WELCOME_BONUS,
                     eligibility=eligibility,
                 )
+                shaker = ShakeService(
+                    SqliteCampaigns(store), RedisShakeGate(gate.client), clock=clock,
+                    limits=ShakeLimits(interval_ms=0, max_wins=1), rng=random.Random(7),
+                    eligibility=eligibility,
+                )
                 sender = member(99)
                 plain = await service.send(lucky(sender, 4, 20_00), key="plain")
                 locked = await service.send(lucky(sender, 4, 20_00, phrase=PHRASE), key="locked")
-                await run_operations(service, eligibility, clock, ops, [plain.id, locked.id])
+                boss = Member(1, "Boss")
+                await store.credit(boss, 50_00, kind="grant", key="g", memo="", now_ms=1)
+                campaign = await shaker.start(
+                    CampaignRequest(CHAT_ID, boss, 10_00, 3, 48 * HOUR_MS - 60_000), "start"
+                )
+                await run_operations(
+                    service, shaker, eligibility, clock, ops, [plain.id, locked.id], campaign.id
+                )
                 report = await service.audit(repair=False)
                 assert report.ok, report.problems
-                await assert_conserved(store)
+                shake_report = await shaker.audit(repair=False)  # the ledger, campaigns included
+                assert shake_report.ok, shake_report.problems
         finally:
             await gate.aclose()
 
 
 async def run_operations(
-    service: RedPackets, eligibility: Eligibility, clock: FakeClock,
-    ops: list[tuple[Any, ...]], packet_ids: list[str],
+    service: RedPackets, shaker: ShakeService, eligibility: Eligibility, clock: FakeClock,
+    ops: list[tuple[Any, ...]], packet_ids: list[str], campaign_id: str,
 ) -> None:
     model = Model()
     assert service.gate is not None
@@ -135,11 +156,30 @@ async def run_operations(
                 assert result.answer is Answer.REFUSED, (result, expected)
                 assert result.refusal is not None and result.refusal.reason is expected
                 assert after == before  # no share, no ticket, nothing moved
+            case ("shake", who, premium):
+                shaker_member = member(who)
+                before = await shake_snapshot(shaker, campaign_id)
+                shook = await shaker.shake(
+                    campaign_id, shaker_member, Traits(shaker_member.id, premium)
+                )
+                after = await shake_snapshot(shaker, campaign_id)
+                expected = model.refusal(shaker_member.id, premium, False, clock.now_ms())
+                if expected is None:
+                    assert shook.answer is not ShakeAnswer.REFUSED, shook
+                    continue
+                assert shook.answer is ShakeAnswer.REFUSED, (shook, expected)
+                assert shook.refusal is not None and shook.refusal.reason is expected
+                assert after == before  # no prize, no gate count, nothing moved
 
 
 async def snapshot(service: RedPackets, packet_id: str) -> tuple[Any, ...]:
     assert service.gate is not None
     return await service.store.shares(packet_id), await service.gate.state(packet_id)
+
+
+async def shake_snapshot(shaker: ShakeService, campaign_id: str) -> tuple[Any, ...]:
+    assert shaker.gate is not None
+    return await shaker.wins(campaign_id), await shaker.gate.state(campaign_id)
 
 
 @settings(max_examples=40, deadline=None)
