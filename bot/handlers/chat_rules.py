@@ -8,6 +8,7 @@ deployment's ``.env``. Everyone may look.
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 
 from telegram import Update
@@ -53,9 +54,7 @@ def describe_who_may_open(
     if not blocked:
         lines.append(ctx.html(lang, "rules.settings.blocked_none"))
         return lines
-    names = ", ".join(
-        ctx.html(lang, "rules.settings.blocked_name", name=m.name) for m in blocked[:BLOCKED_SHOWN]
-    )
+    names = ", ".join(html.escape(m.name, quote=False) for m in blocked[:BLOCKED_SHOWN])
     if len(blocked) > BLOCKED_SHOWN:
         names += " " + ctx.html(lang, "rules.settings.blocked_more", n=len(blocked) - BLOCKED_SHOWN)
     lines.append(ctx.html(lang, "rules.settings.blocked", n=len(blocked), names=Markup(names)))

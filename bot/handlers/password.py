@@ -17,11 +17,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from core.eligibility import phrase_matches
-from core.packets import Kind
 
 from bot.app import BotContext, bot_context
 from bot.handlers.common import guarded
-from bot.handlers.send import _command
+from bot.handlers.send import password_command
 
 _log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ UNLOCKED_REACTION = "👌"  # on Telegram's fixed list of reaction emoji
 
 @guarded
 async def password(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await _command(update, context, Kind.LUCKY, password=True)
+    await password_command(update, context)
 
 
 @guarded

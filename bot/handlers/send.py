@@ -275,6 +275,11 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
 
 
+async def password_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/password TOTAL COUNT PHRASE``: a lucky packet with a phrase (bot.handlers.password)."""
+    await _command(update, context, Kind.LUCKY, password=True)
+
+
 @guarded
 async def hongbao(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _command(update, context, Kind.LUCKY)
