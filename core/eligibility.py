@@ -100,7 +100,6 @@ class Reason(StrEnum):
     PREMIUM = "premium"
     LOCKED = "locked"  # a password packet not unlocked yet
     PERSONAL_OFF = "personal_off"
-    BOT_RECIPIENT = "bot_recipient"
     DAILY_LIMIT = "daily_limit"
 
 
@@ -181,11 +180,11 @@ def may_open(
 
 def may_send(
     rules: ChatRules, standing: Standing, now_ms: int, *, total: Cents, sent_today: Cents,
-    personal: bool, recipient_is_bot: bool = False,
+    personal: bool,
 ) -> Refusal | None:
-    """May this member send a packet of ``total`` in the chat? ``None``: yes."""
-    if recipient_is_bot:
-        return Refusal(Reason.BOT_RECIPIENT)
+    """May this member send a packet of ``total`` in the chat? ``None``: yes.
+    (A packet addressed to a bot is refused earlier, where the bot layer still
+    knows the addressee is one: ``bot.handlers.send``.)"""
     wait = newcomer_wait_ms(rules, standing, now_ms)
     if wait:
         return Refusal(Reason.NEWCOMER_SEND, hours=rules.newcomer_hours, wait_ms=wait)
@@ -336,7 +335,7 @@ class Eligibility:
 
     async def refuse_send(
         self, chat_id: int, sender_id: int, total: Cents, *, personal: bool,
-        recipient_is_bot: bool = False, count_daily: bool = True,
+        count_daily: bool = True,
     ) -> Refusal | None:
         """``count_daily=False`` leaves the daily limit to the debit's transaction."""
         rules = await self.rules(chat_id)
@@ -348,10 +347,7 @@ class Eligibility:
         )
         if not count_daily:
             rules = replace(rules, daily_limit=0)
-        return may_send(
-            rules, standing, now, total=total, sent_today=sent, personal=personal,
-            recipient_is_bot=recipient_is_bot,
-        )
+        return may_send(rules, standing, now, total=total, sent_today=sent, personal=personal)
 
     async def daily_cap(self, chat_id: int) -> DailyCap | None:
         """What the debit's transaction must re-check, if the chat has a daily limit."""

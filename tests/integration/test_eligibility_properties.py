@@ -14,15 +14,21 @@ from typing import Any
 from hypothesis import given, settings, strategies as st
 
 from core.eligibility import (
+    DAY_MS,
     HOUR_MS,
     ChatRules,
     Eligibility,
     Reason,
+    Refusal,
     RuleChoices,
+    Standing,
     Traits,
     clean_phrase,
+    may_send,
+    may_take,
     normalize_phrase,
     phrase_matches,
+    utc_day_start,
 )
 from core.errors import DomainError
 from core.packets import Limits
@@ -267,3 +273,23 @@ async def test_a_storm_of_presses_reads_the_rules_once_and_a_change_applies_next
         refusal = await eligibility.refuse_shake(CHAT_ID, plain)
         assert refusal is not None and refusal.reason is Reason.PREMIUM
         assert await eligibility.refuse_shake(CHAT_ID, Traits(2, is_premium=True)) is None
+
+
+def test_the_send_rules_and_what_a_refusal_tells() -> None:
+    now = 10 * HOUR_MS
+    rules = ChatRules(newcomer_hours=2, daily_limit=10_00, personal=False)
+    fresh = Standing(joined_at=now - HOUR_MS - 30 * 60_000 - 1)
+    refusal = may_send(rules, fresh, now, total=1_00, sent_today=0, personal=False)
+    assert refusal is not None and refusal.reason is Reason.NEWCOMER_SEND
+    assert refusal.params == {"hours": 2, "left_h": 0, "left_m": 30}  # 29 min 59.999 s, rounded up
+    known = Standing()  # never seen joining: established
+    personal = may_send(rules, known, now, total=1_00, sent_today=0, personal=True)
+    assert personal is not None and personal.reason is Reason.PERSONAL_OFF
+    assert may_send(rules, known, now, total=4_00, sent_today=6_00, personal=False) is None
+    over = may_send(rules, known, now, total=4_01, sent_today=6_00, personal=False)
+    assert over is not None and over.reason is Reason.DAILY_LIMIT
+    assert {k: int(v) for k, v in over.params.items()} == {
+        "limit": 10_00, "sent": 6_00, "left": 4_00
+    }
+    assert may_take(Traits(1, is_bot=True), ChatRules(), known, now) == Refusal(Reason.BOT)
+    assert utc_day_start(now + 3 * DAY_MS) == 3 * DAY_MS
