@@ -10,11 +10,13 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from core.money import Cents
 from core.packets import Member
-from core.ports import PacketStore
+
+if TYPE_CHECKING:  # annotations only: core.ports imports this module's facts
+    from core.ports import PacketStore, RecordsReader
 
 # --- the ledger in plain words ----------------------------------------------
 
@@ -307,21 +309,6 @@ def format_duration(ms: int) -> tuple[str, dict[str, Any]]:
     return "duration.days", {"d": whole // 86_400, "h": whole % 86_400 // 3600}
 
 
-# --- ports ---------------------------------------------------------------------
-
-
-class RecordsReader(Protocol):
-    async def wallet_lines(self, member_id: int, limit: int) -> list[WalletLine]: ...
-
-    async def records_summary(self, member_id: int) -> RecordsSummary: ...
-
-    async def recent_packets(
-        self, member_id: int, limit: int, offset: int
-    ) -> tuple[list[RecentPacket], int]: ...
-
-    async def stats_facts(self, chat_id: int | None, *, top: int) -> StatsFacts: ...
-
-
 # --- use cases -------------------------------------------------------------------
 
 
@@ -363,3 +350,4 @@ async def credit_topup(
         member, stars * cents_per_star, kind=TOPUP, key=topup_key(charge_id),
         memo=f"{stars} stars, charge {charge_id}", now_ms=now_ms,
     )
+

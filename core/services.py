@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import string
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -12,12 +11,11 @@ from enum import StrEnum
 
 from core.allocation import Rule, share_amount
 from core.errors import GateUnavailable
+from core.ids import is_id, new_id
 from core.money import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
 from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
 
-PACKET_ID_ALPHABET = string.ascii_letters + string.digits
-PACKET_ID_LENGTH = 10
 GATE_TTL_MARGIN_MS = 3600 * 1000
 
 
@@ -55,12 +53,8 @@ class AuditReport:
         return not self.problems
 
 
-def is_packet_id(text: str) -> bool:
-    return len(text) == PACKET_ID_LENGTH and all(c in PACKET_ID_ALPHABET for c in text)
-
-
-def new_packet_id() -> str:
-    return "".join(secrets.choice(PACKET_ID_ALPHABET) for _ in range(PACKET_ID_LENGTH))
+is_packet_id = is_id
+new_packet_id = new_id
 
 
 class RedPackets:

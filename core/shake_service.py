@@ -12,15 +12,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from random import Random, SystemRandom
-from typing import Protocol
 
 from core.errors import GateUnavailable
+from core.ids import is_id, new_id
 from core.packets import Member, clip_text
-from core.ports import Clock
+from core.ports import (  # the campaign ports, re-exported from their old home for now
+    CampaignStore,
+    Clock,
+    GateReply,
+    Settled,
+    Settlement,
+    ShakeGate,
+    Verdict,
+)
 from core.services import SystemClock
 from core.shake import (
-    CAMPAIGN_ID_ALPHABET,
-    CAMPAIGN_ID_LENGTH,
     Campaign,
     CampaignRequest,
     CampaignStatus,
@@ -34,91 +40,6 @@ from core.shake import (
     validate_campaign,
     win_probability,
 )
-
-
-# -- ports -------------------------------------------------------------------
-
-
-class Verdict(StrEnum):
-    WIN = "win"  # a prize ticket was taken for this member
-    LOSE = "lose"  # the shake counted, no prize
-    COOLDOWN = "cooldown"  # shook too recently
-    MAXED = "maxed"  # already won the most a member may
-    EMPTY = "empty"  # no prize left
-    MISSING = "missing"  # the gate knows nothing of this campaign: rebuild it
-
-
-@dataclass(frozen=True, slots=True)
-class GateReply:
-    verdict: Verdict
-    prizes_left: int = 0
-    shakes: int = 0
-    wait_ms: int = 0
-
-
-class ShakeGate(Protocol):
-    """Prize counter, cooldowns and win counts of a campaign, atomically."""
-
-    async def shake(
-        self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool
-    ) -> GateReply: ...
-
-    async def prime(
-        self, campaign_id: str, prizes: int, wins: dict[int, int], ttl_ms: int
-    ) -> None: ...
-
-    async def release(self, campaign_id: str, member_id: int) -> None: ...
-
-    async def reset(self, campaign_id: str) -> None: ...
-
-    async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
-
-
-class Settlement(StrEnum):
-    WON = "won"
-    ENDED = "ended"  # the campaign is over (or past its time)
-    MAXED = "maxed"  # the database says this member already won the most
-    NOT_FOUND = "not_found"
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    outcome: Settlement
-    campaign: Campaign | None = None
-    win: Win | None = None
-    ended: Ended | None = None  # this win took the last prize
-
-
-class CampaignStore(Protocol):
-    """Durable truth for campaigns (SQLite)."""
-
-    async def create_campaign(self, campaign: Campaign, key: str) -> Campaign: ...
-
-    async def get_campaign(self, campaign_id: str) -> Campaign | None: ...
-
-    async def live_campaign(self, chat_id: int) -> Campaign | None: ...
-
-    async def live_campaigns(self) -> list[Campaign]: ...
-
-    async def all_campaigns(self) -> list[Campaign]: ...
-
-    async def wins(self, campaign_id: str) -> list[Win]: ...
-
-    async def win_counts(self, campaign_id: str) -> dict[int, int]: ...
-
-    async def wins_of(self, campaign_id: str, member_id: int) -> int: ...
-
-    async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled: ...
-
-    async def end_campaign(
-        self, campaign_id: str, status: CampaignStatus, now_ms: int
-    ) -> Ended | None: ...
-
-    async def end_due(self, now_ms: int, limit: int) -> list[Ended]: ...
-
-    async def set_campaign_message(self, campaign_id: str, message_id: int) -> None: ...
-
-    async def campaign_problems(self) -> list[str]: ...
 
 
 # -- the use cases -----------------------------------------------------------
@@ -155,12 +76,8 @@ class CampaignAudit:
         return not self.problems
 
 
-def new_campaign_id() -> str:
-    return "".join(secrets.choice(CAMPAIGN_ID_ALPHABET) for _ in range(CAMPAIGN_ID_LENGTH))
-
-
-def is_campaign_id(text: str) -> bool:
-    return len(text) == CAMPAIGN_ID_LENGTH and all(c in CAMPAIGN_ID_ALPHABET for c in text)
+new_campaign_id = new_id
+is_campaign_id = is_id
 
 
 class ShakeService:
