@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from core.ledger import CAMPAIGN_KINDS, LedgerKind
 from core.money import Cents
 from core.packets import Member
 
@@ -46,15 +47,17 @@ class Entry:
 
 
 # Money-in kinds written by this feature (transfer kinds in the ledger).
-DAILY = "daily"
-GRANT = "grant"
-TOPUP = "topup"
-WELCOME = "welcome"
+DAILY = LedgerKind.DAILY
+GRANT = LedgerKind.GRANT
+TOPUP = LedgerKind.TOPUP
+WELCOME = LedgerKind.WELCOME
 
 _SIMPLE_KINDS = {
-    WELCOME: "wallet.line.welcome",
-    DAILY: "wallet.line.daily",
-    "refund": "wallet.line.refund",
+    LedgerKind.WELCOME: "wallet.line.welcome",
+    LedgerKind.DAILY: "wallet.line.daily",
+    LedgerKind.REFUND: "wallet.line.refund",
+    LedgerKind.GRANT: "wallet.line.grant",
+    LedgerKind.TOPUP: "wallet.line.topup",
 }
 
 
@@ -67,27 +70,25 @@ def describe(line: WalletLine) -> Entry:
 def _words(line: WalletLine) -> tuple[str, dict[str, Any]]:
     kind = line.kind
     if kind in _SIMPLE_KINDS:
-        return _SIMPLE_KINDS[kind], {}
-    if kind == "share":
+        return _SIMPLE_KINDS[LedgerKind(kind)], {}
+    if kind in CAMPAIGN_KINDS:
+        if line.amount < 0:  # out of the wallet: funding a campaign
+            return "wallet.line.campaign_fund", {}
+        if kind == LedgerKind.SHAKE_REFUND:
+            return "wallet.line.campaign_refund", {}
+        return "wallet.line.campaign_win", {}
+    if kind == LedgerKind.SHARE:
         if line.recipient_name is not None:
             return "wallet.line.share_personal", {"name": line.sender_name or "?"}
         if line.packet_kind == "fixed":
             return "wallet.line.share_fixed", {"name": line.sender_name or "?"}
         return "wallet.line.share_lucky", {"name": line.sender_name or "?"}
-    if kind == "send":
+    if kind == LedgerKind.SEND:
         if line.recipient_name is not None:
             return "wallet.line.send_personal", {"name": line.recipient_name}
         if line.packet_kind == "fixed":
             return "wallet.line.send_fixed", {}
         return "wallet.line.send_lucky", {}
-    if kind == GRANT:
-        return "wallet.line.grant", {}
-    if kind == TOPUP:
-        return "wallet.line.topup", {}
-    if "shake" in kind or "campaign" in kind:
-        if line.amount < 0:
-            return "wallet.line.campaign_fund", {}
-        return ("wallet.line.campaign_refund" if "refund" in kind else "wallet.line.campaign_win"), {}
     return "wallet.line.other", {"kind": kind}
 
 
