@@ -12,6 +12,13 @@ makes (which packet, which message, whose draft).
 | ``r:<packet>``  | Send again (result view)            |
 | ``my``          | My red packets (result view)        |
 | ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
+| ``sk:<campaign>`` | Shake on a campaign message       |
+| ``rec:<page>``  | /records: newer / older page (0 = newest) |
+
+Packet and campaign ids follow ``core.ids``; the patterns here are built from
+it. ``sk:`` is also the prefix of the shake gate's Redis keys; the two never
+meet (one is button data, the other a key in Redis), and neither is renamed,
+because buttons on messages already posted carry ``sk:<campaign>``.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+
+from core.ids import ID_PATTERN
 
 CALLBACK_DATA_LIMIT = 64
 
@@ -29,6 +38,8 @@ class Action(StrEnum):
     SEND_AGAIN = "r"
     MY_PACKETS = "my"
     LANG = "l"
+    SHAKE = "sk"
+    RECORDS_PAGE = "rec"
 
 
 class DraftButton(StrEnum):
@@ -43,14 +54,18 @@ class Callback:
     arg: str = ""
 
 
-_PACKET = r"[A-Za-z0-9]{10}"
-_FORMATS: dict[Action, re.Pattern[str]] = {
-    Action.OPEN: re.compile(rf"o:({_PACKET})"),
+MAX_RECORDS_PAGE = 9999
+
+FORMATS: dict[Action, re.Pattern[str]] = {
+    Action.OPEN: re.compile(rf"o:({ID_PATTERN})"),
     Action.DRAFT: re.compile(r"d:([ksc])"),
-    Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
+    Action.SEND_AGAIN: re.compile(rf"r:({ID_PATTERN})"),
     Action.MY_PACKETS: re.compile(r"my()"),
     Action.LANG: re.compile(r"l:(en|zh|auto)"),
+    Action.SHAKE: re.compile(rf"sk:({ID_PATTERN})"),
+    Action.RECORDS_PAGE: re.compile(rf"rec:([0-9]{{1,{len(str(MAX_RECORDS_PAGE))}}})"),
 }
+_FORMATS = FORMATS
 # Prefix patterns for CallbackQueryHandler: each sends its whole family to one
 # handler, which then parses strictly (so a malformed "o:..." is answered by us).
 PATTERNS: dict[Action, str] = {
@@ -59,6 +74,8 @@ PATTERNS: dict[Action, str] = {
     Action.SEND_AGAIN: r"^r:",
     Action.MY_PACKETS: r"^my$",
     Action.LANG: r"^l:",
+    Action.SHAKE: r"^sk:",
+    Action.RECORDS_PAGE: r"^rec:",
 }
 
 
@@ -66,7 +83,7 @@ def parse(data: str | None) -> Callback | None:
     """The callback ``data`` names, or ``None`` for anything malformed or oversized."""
     if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         return None
-    for action, pattern in _FORMATS.items():
+    for action, pattern in FORMATS.items():
         match = pattern.fullmatch(data)
         if match:
             return Callback(action, match.group(1))
@@ -91,3 +108,12 @@ def my_packets() -> str:
 
 def lang(code: str) -> str:
     return f"l:{code}"
+
+
+def shake(campaign_id: str) -> str:
+    return f"sk:{campaign_id}"
+
+
+def records_page(page: int) -> str:
+    """A /records page button; the page is clamped to what the format holds."""
+    return f"rec:{min(max(page, 0), MAX_RECORDS_PAGE)}"

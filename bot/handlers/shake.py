@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +25,9 @@ from core.money import Amount
 from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
 from core.shake_service import Answer, ShakeResult, ShakeService
 
+from bot import callbacks
 from bot.admins import is_admin
+from bot.callbacks import Action
 from bot.app import BotContext, bot_context
 from bot.handlers.common import answer, guarded, member_of
 from bot.jobs import repeat, stop_repeating
@@ -35,13 +36,13 @@ _log = logging.getLogger(__name__)
 
 SWEEP_JOB = "shake-sweep"
 
-CALLBACK = re.compile(r"sk:([A-Za-z0-9]{10})")
+CALLBACK = callbacks.FORMATS[Action.SHAKE]
 MAX_WINNER_LINES = 30
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def shake_button(campaign_id: str) -> str:
-    return f"sk:{campaign_id}"
+    return callbacks.shake(campaign_id)
 
 
 class CampaignMessages:
@@ -52,7 +53,6 @@ class CampaignMessages:
         self.shown_left: dict[str, int] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.finished: set[str] = set()
-        self.edits = 0
 
     def lock(self, campaign_id: str) -> asyncio.Lock:
         return self.locks.setdefault(campaign_id, asyncio.Lock())
@@ -177,10 +177,7 @@ async def _lang_of_campaign(ctx: BotContext, campaign: Campaign) -> str:
 
 async def _edit(ctx: BotContext, chat_id: int, message_id: int, text: str,
                 markup: InlineKeyboardMarkup | None) -> bool:
-    edited = await ctx.editor.edit(chat_id, message_id, text, markup)
-    if edited:
-        messages_of(ctx).edits += 1
-    return edited
+    return await ctx.editor.edit(chat_id, message_id, text, markup)
 
 
 async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
@@ -418,7 +415,7 @@ def _guarded_job(job: Any) -> Any:
 
 def register(application: AnyApplication, ctx: BotContext) -> None:
     application.add_handler(CommandHandler("shake", guarded(on_shake)), ctx.group)
-    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=r"^sk:"), ctx.group)
+    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=callbacks.PATTERNS[Action.SHAKE]), ctx.group)
     ctx.on_start.append(on_start)
     ctx.on_stop.append(on_stop)
     if "shake" not in ctx.commands:
