@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from core.money import Amount
-from core.packets import Kind, Packet, Share, Status, clip_text
+from core.packets import Kind, Packet, Share, clip_text
 from core.views import PacketView, Summary
 
 from bot.app import BotContext
@@ -145,7 +145,3 @@ def draft_text(
         lines.append(ctx.html(lang, "draft.balance", balance=Amount(balance)))
     lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
     return "\n".join(lines)
-
-
-def is_over(packet: Packet, now_ms: int) -> bool:
-    return packet.status is not Status.LIVE or now_ms >= packet.expires_at

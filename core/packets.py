@@ -63,20 +63,8 @@ class Packet:
     seed: bytes = field(default=b"", repr=False)
 
     @property
-    def each(self) -> Cents:
-        return self.total // self.count
-
-    @property
     def is_personal(self) -> bool:
         return self.recipient_id is not None
-
-    @property
-    def remaining(self) -> Cents:
-        return self.total - self.claimed_amount
-
-    @property
-    def escrow(self) -> Cents:
-        return self.total - self.claimed_amount - self.refunded
 
     @property
     def is_finished(self) -> bool:

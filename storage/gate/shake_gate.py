@@ -35,10 +35,6 @@ class RedisShakeGate:
         self._release = client.register_script(lua("shake_release"))
         self._pipeline = ScriptPipeline(client)
 
-    @property
-    def round_trips(self) -> int:
-        return self._pipeline.round_trips
-
     async def shake(
         self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool
     ) -> GateReply:
