@@ -16,7 +16,13 @@ from core.money import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
 from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
 
-GATE_TTL_MARGIN_MS = 3600 * 1000
+GATE_TTL_MARGIN_MS = 3_600_000  # gate keys outlive their packet by an hour
+MAX_PRESSES_IN_FLIGHT = 10_000  # beyond this, a press is answered "not this time"
+PACKET_CACHE_SIZE = 10_000  # packets kept in memory (least recently used goes)
+FINAL_CACHE_SIZE = 10_000  # packets whose final shares answer presses from memory
+FINAL_CHECKS_REMEMBERED = 50_000  # when each packet was last checked for being over
+FINAL_RECHECK_MS = 100  # a packet not over yet is checked again at most this often
+LOADING_MS = 3_600_000  # "checked" far ahead while a load runs, so one runs at a time
 
 
 class SystemClock:
@@ -70,7 +76,7 @@ class RedPackets:
         lucky_rule: Rule = Rule.DOUBLE_MEAN,
         welcome_bonus: Cents = 0,
         gate_timeout_s: float = 1.0,
-        max_in_flight: int = 10_000,
+        max_in_flight: int = MAX_PRESSES_IN_FLIGHT,
         audit_grace_s: float = 2.0,
     ) -> None:
         self.store = store
@@ -90,6 +96,11 @@ class RedPackets:
         self._background: set[asyncio.Future[None]] = set()
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
+
+    async def idle(self) -> None:
+        """Wait until the background loads of final shares are done."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     # -- members -------------------------------------------------------------
 
@@ -227,13 +238,14 @@ class RedPackets:
 
     def _look_for_final(self, packet_id: str) -> None:
         """Load a packet's final shares in the background: one load at a time,
-        and at most every 100 ms while the packet turns out not to be over."""
+        and at most every ``FINAL_RECHECK_MS`` while the packet turns out not to be over."""
         now = self.clock.now_ms()
-        if packet_id in self._final or now - self._final_checked.get(packet_id, 0) < 100:
+        checked = self._final_checked.get(packet_id, 0)
+        if packet_id in self._final or now - checked < FINAL_RECHECK_MS:
             return
-        if len(self._final_checked) > 50_000:
+        if len(self._final_checked) > FINAL_CHECKS_REMEMBERED:
             self._final_checked.clear()
-        self._final_checked[packet_id] = now + 3_600_000  # until the load is done
+        self._final_checked[packet_id] = now + LOADING_MS  # until the load is done
         task = asyncio.ensure_future(self._remember_final(packet_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -251,7 +263,7 @@ class RedPackets:
         if not over or packet is None:
             return
         self._final[packet_id] = (packet, {s.member_id: s for s in shares})
-        if len(self._final) > 10_000:
+        if len(self._final) > FINAL_CACHE_SIZE:
             self._final.popitem(last=False)
 
     async def _admit(self, packet: Packet, member: Member) -> PressResult | None:
@@ -305,7 +317,7 @@ class RedPackets:
         packet = await self.store.get_packet(packet_id)
         if packet is not None:
             self._packets[packet_id] = packet
-            if len(self._packets) > 10_000:
+            if len(self._packets) > PACKET_CACHE_SIZE:
                 self._packets.popitem(last=False)
         return packet
 

@@ -44,6 +44,9 @@ from core.shake import (
 
 # -- the use cases -----------------------------------------------------------
 
+MAX_SHAKES_IN_FLIGHT = 2_000  # beyond this, a shake is answered "not this time"
+CAMPAIGN_CACHE_SIZE = 1_000  # campaigns (and their last gate figures) kept in memory
+
 
 class Answer(StrEnum):
     WON = "won"
@@ -92,7 +95,7 @@ class ShakeService:
         limits: ShakeLimits = ShakeLimits(),
         rng: Random | None = None,
         gate_timeout_s: float = 1.0,
-        max_in_flight: int = 2_000,
+        max_in_flight: int = MAX_SHAKES_IN_FLIGHT,
     ) -> None:
         self.store = store
         self.gate = gate
@@ -101,10 +104,14 @@ class ShakeService:
         self.rng = rng or SystemRandom()
         self.gate_timeout_s = gate_timeout_s
         self.max_in_flight = max_in_flight
-        self.in_flight = 0
         self._shaking: Counter[tuple[str, int]] = Counter()  # shakes in flight per member
         self._campaigns: dict[str, Campaign] = {}
         self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
+
+    @property
+    def in_flight(self) -> int:
+        """Shakes under way now, of every member and campaign."""
+        return self._shaking.total()
 
     # -- start and stop ------------------------------------------------------
 
@@ -188,13 +195,11 @@ class ShakeService:
             return ShakeResult(Answer.NO_CAMPAIGN)
         if self.in_flight >= self.max_in_flight:
             return ShakeResult(Answer.NOT_THIS_TIME)
-        self.in_flight += 1
         shaker = (campaign_id, member.id)
         self._shaking[shaker] += 1
         try:
             return await self._shake(campaign_id, member)
         finally:
-            self.in_flight -= 1
             self._shaking[shaker] -= 1
             if not self._shaking[shaker]:
                 del self._shaking[shaker]
@@ -262,6 +267,8 @@ class ShakeService:
                 # give it back and shake again.
                 await self.gate.release(campaign.id, member.id)
                 continue
+            if len(self._shakes_seen) > CAMPAIGN_CACHE_SIZE:
+                self._shakes_seen.clear()  # only a hint for the win chance
             self._shakes_seen[campaign.id] = (reply.prizes_left, reply.shakes)
             return reply
         raise GateUnavailable("shake gate did not settle")
@@ -290,7 +297,7 @@ class ShakeService:
         except Exception:
             return None
         if campaign is not None:
-            if len(self._campaigns) > 1_000:
+            if len(self._campaigns) > CAMPAIGN_CACHE_SIZE:
                 self._campaigns.clear()
             self._campaigns[campaign_id] = campaign
         return campaign

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ SWEEP_JOB = "shake-sweep"
 
 CALLBACK = callbacks.FORMATS[Action.SHAKE]
 MAX_WINNER_LINES = 30
+FINISHED_REMEMBERED = 1_000  # ended campaigns whose message must not be edited back
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -52,10 +54,17 @@ class CampaignMessages:
         self.langs: dict[str, str] = {}
         self.shown_left: dict[str, int] = {}
         self.locks: dict[str, asyncio.Lock] = {}
-        self.finished: set[str] = set()
+        self.finished: OrderedDict[str, None] = OrderedDict()  # oldest first
 
     def lock(self, campaign_id: str) -> asyncio.Lock:
         return self.locks.setdefault(campaign_id, asyncio.Lock())
+
+    def mark_finished(self, campaign_id: str) -> None:
+        """Remember that a campaign ended; the oldest ended ones are forgotten."""
+        self.finished[campaign_id] = None
+        while len(self.finished) > FINISHED_REMEMBERED:
+            old, _ = self.finished.popitem(last=False)
+            self.langs.pop(old, None)
 
 
 def messages_of(ctx: BotContext) -> CampaignMessages:
@@ -203,7 +212,7 @@ async def finish(ctx: BotContext, ended: Ended) -> None:
     book = messages_of(ctx)
     lang = await _lang_of_campaign(ctx, campaign)
     async with book.lock(campaign.id):
-        book.finished.add(campaign.id)
+        book.mark_finished(campaign.id)
         message_id = campaign.message_id
         if message_id is None:  # ended by a win, whose row was read before the message was set
             fresh = await (await service_of(ctx)).get(campaign.id)
