@@ -10,15 +10,10 @@ makes (which packet, which message, whose draft).
 | ``o:<packet>``  | Open on a packet message            |
 | ``d:k``/``d:s``/``d:c`` | draft: switch kind / send / cancel (the draft is the message) |
 | ``r:<packet>``  | Send again (result view)            |
-| ``my``          | My red packets (result view)        |
-| ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
 | ``sk:<campaign>`` | Shake on a campaign message       |
 | ``rec:<page>``  | /records: newer / older page (0 = newest) |
-
-Packet and campaign ids follow ``core.ids``; the patterns here are built from
-it. ``sk:`` is also the prefix of the shake gate's Redis keys; the two never
-meet (one is button data, the other a key in Redis), and neither is renamed,
-because buttons on messages already posted carry ``sk:<campaign>``.
+| ``my``          | My red packets (result view)        |
+| ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
 """
 
 from __future__ import annotations
@@ -30,6 +25,7 @@ from enum import StrEnum
 from core.ids import ID_PATTERN
 
 CALLBACK_DATA_LIMIT = 64
+MAX_RECORDS_PAGE = 9999
 
 
 class Action(StrEnum):
@@ -54,18 +50,21 @@ class Callback:
     arg: str = ""
 
 
-MAX_RECORDS_PAGE = 9999
-
-FORMATS: dict[Action, re.Pattern[str]] = {
-    Action.OPEN: re.compile(rf"o:({ID_PATTERN})"),
+# Packet and campaign ids, as core.ids makes them. ``sk:`` is also the prefix
+# of the shake gate's Redis keys; the two never meet (button data, keys in
+# Redis) and neither is renamed: posted campaign messages carry ``sk:<id>``.
+_PACKET = ID_PATTERN
+_FORMATS: dict[Action, re.Pattern[str]] = {
+    Action.OPEN: re.compile(rf"o:({_PACKET})"),
     Action.DRAFT: re.compile(r"d:([ksc])"),
-    Action.SEND_AGAIN: re.compile(rf"r:({ID_PATTERN})"),
+    Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
     Action.MY_PACKETS: re.compile(r"my()"),
     Action.LANG: re.compile(r"l:(en|zh|auto)"),
-    Action.SHAKE: re.compile(rf"sk:({ID_PATTERN})"),
+
+    Action.SHAKE: re.compile(rf"sk:({_PACKET})"),
     Action.RECORDS_PAGE: re.compile(rf"rec:([0-9]{{1,{len(str(MAX_RECORDS_PAGE))}}})"),
 }
-_FORMATS = FORMATS
+FORMATS = _FORMATS
 # Prefix patterns for CallbackQueryHandler: each sends its whole family to one
 # handler, which then parses strictly (so a malformed "o:..." is answered by us).
 PATTERNS: dict[Action, str] = {
@@ -83,7 +82,7 @@ def parse(data: str | None) -> Callback | None:
     """The callback ``data`` names, or ``None`` for anything malformed or oversized."""
     if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         return None
-    for action, pattern in FORMATS.items():
+    for action, pattern in _FORMATS.items():
         match = pattern.fullmatch(data)
         if match:
             return Callback(action, match.group(1))

@@ -1,11 +1,11 @@
-"""The shake gate (``core.shake_service.ShakeGate``) on Redis or the embedded Lua host."""
+"""The shake gate (``core.ports.ShakeGate``) on Redis or the embedded Lua host."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
 from core.errors import GateUnavailable
-from core.shake_service import GateReply, Verdict
+from core.ports import GateReply, Verdict
 from storage.gate.pipeline import ScriptPipeline
 from storage.gate.scripts import lua
 

@@ -1,4 +1,4 @@
-"""SQLite adapter of ``core.shake_service.CampaignStore``: campaigns, wins, escrow ``c:<id>``."""
+"""SQLite adapter of ``core.ports.CampaignStore``: campaigns, wins, escrow ``c:<id>``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from core.shake import (
     tiers_from_text,
     tiers_to_text,
 )
-from core.shake_service import Settled, Settlement
+from core.ports import Settled, Settlement
 from storage.sqlite import keys
 from storage.sqlite.audit import CAMPAIGN_CHECKS, ledger_problems
 from storage.sqlite.keys import LedgerKind
