@@ -23,6 +23,7 @@ FINAL_CACHE_SIZE = 10_000  # packets whose final shares answer presses from memo
 FINAL_CHECKS_REMEMBERED = 50_000  # when each packet was last checked for being over
 FINAL_RECHECK_MS = 100  # a packet not over yet is checked again at most this often
 LOADING_MS = 3_600_000  # "checked" far ahead while a load runs, so one runs at a time
+GREETED_REMEMBERED = 100_000  # members known to be stored; past it, greet() asks again
 
 
 class SystemClock:
@@ -109,6 +110,8 @@ class RedPackets:
         if member.id in self._greeted:
             return False
         is_new = await self.store.greet(member, self.welcome_bonus, self.clock.now_ms())
+        if len(self._greeted) >= GREETED_REMEMBERED:
+            self._greeted.clear()  # greeting again is harmless: the bonus is keyed per member
         self._greeted.add(member.id)
         return is_new
 

@@ -7,6 +7,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from core import services
 from core.ports import Grab
 from core.services import Answer, RedPackets
 from storage.gate.redis_gate import RedisGate
@@ -205,3 +208,17 @@ async def test_double_tap_across_two_instances_keeps_a_live_gate_exact(
     assert state is not None
     assert (state.tickets, state.holders) == (2, frozenset(m.id for m in tappers))
     await assert_audit_clean(one)  # no repair: the gate agrees by itself
+
+
+async def test_members_greeted_past_the_remembered_bound_get_the_welcome_once(
+    packets: RedPackets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set of greeted members is bounded; forgetting one asks the store again,
+    which pays the welcome bonus once per member all the same."""
+    monkeypatch.setattr(services, "GREETED_REMEMBERED", 2)
+    crowd = members(5, start=1)
+    assert [await packets.greet(m) for m in crowd] == [True] * 5
+    assert [await packets.greet(m) for m in crowd] == [False] * 5
+    for m in crowd:
+        assert await packets.store.balance(m.id) == packets.welcome_bonus
+    await assert_audit_clean(packets)
