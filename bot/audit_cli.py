@@ -1,4 +1,4 @@
-"""`redpacket audit`: SPEC §6 checks on a database (and the gate, with REDIS_URL)."""
+"""`redpacket audit`: docs/rules.md §6 checks on a database (and the gate, with REDIS_URL)."""
 
 from __future__ import annotations
 

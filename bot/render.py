@@ -1,4 +1,4 @@
-"""HTML text of packet messages, result views and drafts (SPEC §2, §5).
+"""HTML text of packet messages, result views and drafts (docs/rules.md §2, §5).
 
 ``core.views.packet_view`` decides what a viewer sees; this module only words
 it. Every piece of user text (names, greetings) goes through ``html.escape``

@@ -1,4 +1,4 @@
-"""Deployment settings from the environment and a ``.env`` file (SPEC §10).
+"""Deployment settings from the environment and a ``.env`` file (docs/rules.md §10).
 
 Money limits are written in ``.env`` as decimal amounts (``200.00``) and held
 here as ``int`` cents. Programmatic overrides may pass either form: a ``str``

@@ -1,4 +1,4 @@
-"""Packets, shares and the rules a packet obeys (SPEC §1, §2, §5)."""
+"""Packets, shares and the rules a packet obeys (docs/rules.md §1, §2, §5)."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ class KindSwitch:
 
 
 def switch_kind(request: PacketRequest) -> KindSwitch:
-    """Lucky ↔ fixed keeping what was typed (SPEC §2)."""
+    """Lucky ↔ fixed keeping what was typed (docs/rules.md §2)."""
     if request.kind is Kind.LUCKY:
         each = request.amount // request.count
         changed = each * request.count != request.amount

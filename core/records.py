@@ -1,4 +1,4 @@
-"""Wallets and insight (SPEC §8, §9): plain-words ledger entries, records, stats.
+"""Wallets and insight (docs/rules.md §8, §9): plain-words ledger entries, records, stats.
 
 Everything here is pure: storage answers the ``RecordsReader`` port with facts,
 these functions turn the facts into what members and admins read.

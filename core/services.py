@@ -350,7 +350,7 @@ class RedPackets:
     # -- audit ---------------------------------------------------------------
 
     async def audit(self, *, repair: bool = True) -> AuditReport:
-        """SPEC §6: ledger, wallets, escrow, the seeds, and the gate."""
+        """docs/rules.md §6: ledger, wallets, escrow, the seeds, and the gate."""
         report = AuditReport(problems=await self.store.ledger_problems())
         packets = await self.store.all_packets()
         report.packets = len(packets)

@@ -1,4 +1,4 @@
-"""The shake campaign (摇一摇, SPEC §7): an admin-funded lottery in a chat.
+"""The shake campaign (摇一摇, docs/rules.md §7): an admin-funded lottery in a chat.
 
 A campaign holds a pool of money for ``count`` prizes. Each shake wins with a
 probability set so the prizes are likely to be gone by the end; the k-th prize

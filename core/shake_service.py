@@ -1,4 +1,4 @@
-"""The shake campaign's use cases: start, shake, stop, end and audit (SPEC §7).
+"""The shake campaign's use cases: start, shake, stop, end and audit (docs/rules.md §7).
 
 Written against two ports: ``ShakeGate`` (prize counter, cooldowns and win
 counts, atomically: Redis) and ``CampaignStore`` (the durable truth: SQLite).

@@ -1,4 +1,4 @@
-"""The periodic audit (SPEC §6) inside the bot: every ``AUDIT_INTERVAL_SECONDS``.
+"""The periodic audit (docs/rules.md §6) inside the bot: every ``AUDIT_INTERVAL_SECONDS``.
 
 It runs the same checks as ``redpacket audit``, rebuilds a gate that drifted
 from the database, logs the verdict and tells the bot admins by direct

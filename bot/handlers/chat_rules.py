@@ -1,4 +1,4 @@
-"""/settings: a chat's own lucky split rule and draft-skip amount (SPEC §2, §4).
+"""/settings: a chat's own lucky split rule and draft-skip amount (docs/rules.md §2, §4).
 
 Chat admins (and bot admins) choose; ``default`` returns a choice to the
 deployment's ``.env``. Everyone may look.

@@ -1,4 +1,4 @@
-"""First contact: open the engine if needed and pay the welcome bonus once (SPEC §10)."""
+"""First contact: open the engine if needed and pay the welcome bonus once (docs/rules.md §10)."""
 
 from __future__ import annotations
 

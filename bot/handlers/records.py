@@ -1,4 +1,4 @@
-"""/records (SPEC §8): what a member sent and received, with paged recent packets.
+"""/records (docs/rules.md §8): what a member sent and received, with paged recent packets.
 
 In a private chat: the summary, one page of recent packets (each linked to its
 result view) and Newer/Older buttons. In a group: a one-line summary only.

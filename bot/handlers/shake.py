@@ -1,4 +1,4 @@
-"""/shake: the shake-lottery campaign in Telegram (SPEC §7, §9, §11).
+"""/shake: the shake-lottery campaign in Telegram (docs/rules.md §7, §9, §11).
 
 ``/shake start|stop|status`` for chat admins and bot admins; ``/shake`` alone
 or the **Shake** button is one shake. The prizes-left figure on the campaign

@@ -1,4 +1,4 @@
-"""Ledger checks run inside SQLite (SPEC §6): each query lists what is wrong.
+"""Ledger checks run inside SQLite (docs/rules.md §6): each query lists what is wrong.
 
 A check is a message and a query; every row the query returns is one problem,
 formatted into the message. ``ALL_CHECKS`` is the whole audit; the composition

@@ -282,7 +282,7 @@ class SqliteStore:
 
 
 def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
-    """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint."""
+    """The open transaction (docs/rules.md §3 step 2); runs inside the writer's savepoint."""
     row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
     if row is None:
         return Opened(Opening.NOT_FOUND)

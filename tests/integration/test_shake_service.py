@@ -1,4 +1,4 @@
-"""The shake campaign's money path on SQLite and both gates (SPEC §7)."""
+"""The shake campaign's money path on SQLite and both gates (docs/rules.md §7)."""
 
 from __future__ import annotations
 

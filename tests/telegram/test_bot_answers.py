@@ -1,4 +1,4 @@
-"""Every SPEC §3 answer as one callback answer; replays, double taps and forged data."""
+"""Every docs/rules.md §3 answer as one callback answer; replays, double taps and forged data."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The private result view (SPEC §5 rules 1–8), the kind switch, and user text rendering."""
+"""The private result view (docs/rules.md §5 rules 1–8), the kind switch, and user text rendering."""
 
 from __future__ import annotations
 
