@@ -1,5 +1,5 @@
 """Edits of packet messages that survive restarts, Telegram errors and other processes
-(SPEC §5, §11, §14).
+(docs/rules.md §5, §11).
 
 What every packet message should show is kept in the database
 (``storage.sqlite.packet_messages``): a version that grows with each share and

@@ -1,4 +1,4 @@
-"""HTML text of packet messages, result views and drafts (SPEC §2, §5).
+"""HTML text of packet messages, result views and drafts (docs/rules.md §2, §5).
 
 ``core.views.packet_view`` decides what a viewer sees; this module only words
 it. Every piece of user text (names, greetings) goes through ``html.escape``
@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from core.money import Amount
-from core.packets import Kind, Packet, Share, Status, clip_text
+from core.packets import Kind, Packet, Share, clip_text
 from core.views import PacketView, Summary
 
 from bot.app import BotContext
@@ -149,7 +149,3 @@ def draft_text(
         lines.append(ctx.html(lang, "draft.balance", balance=Amount(balance)))
     lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
     return "\n".join(lines)
-
-
-def is_over(packet: Packet, now_ms: int) -> bool:
-    return packet.status is not Status.LIVE or now_ms >= packet.expires_at

@@ -1,4 +1,4 @@
-"""Packet messages left behind (SPEC §5: the final edit is never dropped).
+"""Packet messages left behind (docs/rules.md §11: the final edit is never lost).
 
 At start, every packet message that does not show its packet's latest state
 (the bot was killed mid-edit, or waited out a 429 when it stopped) is edited;
