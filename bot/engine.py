@@ -51,7 +51,11 @@ async def open_engine(
     """Open the SQLite store and the gate (Redis, or embedded when no URL)."""
     store = SqliteStore(db_path or settings.database_path)
     await store.open()
-    gate = connect_gate(settings.redis_url) if use_gate else None
+    try:
+        gate = connect_gate(settings.redis_url) if use_gate else None
+    except BaseException:
+        await store.close()  # its worker thread would keep the process alive
+        raise
     packets = RedPackets(
         store,
         gate,
