@@ -332,7 +332,7 @@ async def start(application: AnyApplication) -> BotContext:
         if ctx.engine is None:
             ctx.engine = await open_engine(ctx.settings, db_path=ctx.db_path, clock=ctx.clock)
         ctx.drafts = Drafts(ctx.engine.store)
-        ctx.chats = ChatSettings(ctx.engine.store)
+        ctx.chats = ChatSettings(ctx.engine.store, ctx.clock.now_ms)
         ctx.started = True
         for hook in ctx.on_start:
             try:
