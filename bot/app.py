@@ -60,6 +60,7 @@ CONTEXT_KEY = "redpacket"
 # (the first matching handler of a group wins). Add your feature module here.
 FEATURES: list[str] = [
     "bot.handlers.members",  # group -1: open lazily, greet (welcome bonus)
+    "bot.handlers.gate_health",  # at start: warn (log, bot admins) when Redis does not answer
     "bot.handlers.send",  # /hongbao, /fixed
     "bot.handlers.draft",  # draft buttons
     "bot.handlers.press",  # Open

@@ -36,6 +36,7 @@ class Engine:
     shake: ShakeService | None = None
 
     async def close(self) -> None:
+        await self.packets.aclose()
         if self.gate is not None:
             await self.gate.aclose()
         await self.store.close()
@@ -66,7 +67,7 @@ async def open_engine(
     )
     shake = ShakeService(
         SqliteCampaigns(store),
-        RedisShakeGate(gate.client) if gate is not None else None,
+        RedisShakeGate(gate.client, gate.health) if gate is not None else None,
         clock=clock,
         limits=ShakeLimits(
             interval_ms=int(settings.shake_interval_seconds * 1000),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.allocation import Rule, share_amount
-from core.errors import GateUnavailable
+from core.errors import GateUnavailable, StoreUnavailable
 from core.money import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
 from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
@@ -19,6 +19,10 @@ from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
 PACKET_ID_ALPHABET = string.ascii_letters + string.digits
 PACKET_ID_LENGTH = 10
 GATE_TTL_MARGIN_MS = 3600 * 1000
+# A grab whose reply was lost is settled against the database this many times
+# after Redis answers again (a stalled Redis may still run queued calls late).
+DOUBT_ROUNDS = 3
+MAX_DOUBTS = 100_000
 
 
 class SystemClock:
@@ -94,8 +98,21 @@ class RedPackets:
         self._final: OrderedDict[str, tuple[Packet, dict[int, Share]]] = OrderedDict()
         self._final_checked: dict[str, int] = {}
         self._background: set[asyncio.Future[None]] = set()
+        # Grabs that timed out on our side but may have run in Redis, per packet:
+        # member -> settling rounds left. See ``_doubt``.
+        self._doubts: dict[str, dict[int, int]] = {}
+        self._settler: asyncio.Future[None] | None = None
+        self._settling = asyncio.Lock()
+        self._leak_checked: dict[str, float] = {}
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
+
+    async def aclose(self) -> None:
+        """Stop background work (final loads, tickets in doubt) before the store closes."""
+        pending = list(self._background)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     # -- members -------------------------------------------------------------
 
@@ -189,18 +206,24 @@ class RedPackets:
         if self.gate is not None:
             try:  # the gate's own socket timeout bounds a slow or dead Redis
                 early = await self._admit(packet, member)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, StoreUnavailable):
+                # The grab may have run in Redis though its reply never came:
+                # settle it against the database once Redis answers again.
+                self._doubt(packet_id, member.id)
                 return PressResult(Answer.NOT_THIS_TIME, packet)
             if early is not None:
                 self.turned_away[packet.chat_id] += 1
                 if early.answer is Answer.TOO_SLOW:
                     self._look_for_final(packet_id)
                 return early
+        opened = None
         try:
             opened = await self.store.open_share(packet_id, member, self.clock.now_ms())
-        except Exception:
-            await self._release(packet_id, member.id)
+        except StoreUnavailable:
             return PressResult(Answer.NOT_THIS_TIME, packet)
+        finally:
+            if opened is None:  # the open failed (an outage, or a bug on its way up)
+                await self._release(packet_id, member.id)
         outcome = opened.outcome
         packet = opened.packet or packet
         if outcome is Opening.OPENED:
@@ -251,9 +274,15 @@ class RedPackets:
                 packet.status is not Status.LIVE or self.clock.now_ms() >= packet.expires_at
             )
             shares = await self.store.shares(packet_id) if over else []
-        except Exception:
+        except StoreUnavailable:
             over = False  # an optimisation only: the gate and the database still answer
+            packet = None
         self._final_checked[packet_id] = self.clock.now_ms()
+        if packet is not None and not over and self.gate is not None:
+            # The gate said "none left" but the database has shares left: opens on
+            # their way, or tickets whose open never landed (another process
+            # crashed or lost its reply). Give back those still unsettled soon.
+            self._check_for_leaks(packet_id)
         if not over or packet is None:
             return
         self._final[packet_id] = (packet, {s.member_id: s for s in shares})
@@ -268,6 +297,10 @@ class RedPackets:
             if grab is Grab.GRANTED:
                 return None
             if grab is Grab.EMPTY:
+                if packet.id in self._doubts:  # tickets that may be ours to give back
+                    await self._settle(packet.id)
+                    if await self.gate.grab(packet.id, member.id) is Grab.GRANTED:
+                        return None
                 return PressResult(Answer.TOO_SLOW, packet)
             if grab is Grab.MISSING:
                 await self.rebuild_gate(packet.id)
@@ -285,8 +318,98 @@ class RedPackets:
             return
         try:
             await self.gate.release(packet_id, member_id)
-        except (GateUnavailable, TimeoutError, OSError):
-            pass  # the audit rebuilds a gate that drifted
+        except GateUnavailable:
+            self._doubt(packet_id, member_id)  # given back once Redis answers again
+
+    # -- tickets in doubt ----------------------------------------------------
+    # A call that timed out on our side may still have run in Redis (a stalled
+    # server runs what it had queued when it wakes): a grab may have taken a
+    # ticket nobody will open. Each such member is settled against the
+    # database a few times once Redis answers: a holder with no share and no
+    # press of theirs running here gets the ticket back. Giving one back too
+    # many only lets one more press reach the database, which has the final say.
+
+    def _doubt(self, packet_id: str, member_id: int) -> None:
+        if self.gate is None:
+            return
+        doubts = self._doubts.setdefault(packet_id, {})
+        if member_id not in doubts and sum(map(len, self._doubts.values())) >= MAX_DOUBTS:
+            return  # the periodic audit gives back what is left over
+        doubts[member_id] = DOUBT_ROUNDS
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.ensure_future(self._settle_doubts())
+            self._background.add(self._settler)
+            self._settler.add_done_callback(self._background.discard)
+
+    async def _settle_doubts(self) -> None:
+        delay = 0.1
+        while self._doubts:
+            await asyncio.sleep(delay)
+            try:
+                for packet_id in list(self._doubts):
+                    await self._settle(packet_id)
+                delay = min(delay * 2, 1.0)
+            except (GateUnavailable, StoreUnavailable):
+                delay = min(delay * 2, 5.0)  # still down: try again later
+
+    async def _settle(self, packet_id: str) -> None:
+        """One settling round of a packet's tickets in doubt (one round at a time)."""
+        async with self._settling:
+            await self._settle_round(packet_id)
+
+    async def _settle_round(self, packet_id: str) -> None:
+        assert self.gate is not None
+        doubts = self._doubts.get(packet_id)
+        if not doubts:
+            self._doubts.pop(packet_id, None)
+            return
+        state = await self.gate.state(packet_id)
+        if state is None:  # rebuilt from the database on the next press
+            self._doubts.pop(packet_id, None)
+            return
+        settled = {s.member_id for s in await self.store.shares(packet_id)}
+        for member_id in list(doubts):
+            unsettled = member_id in state.holders and member_id not in settled
+            if unsettled and (packet_id, member_id) not in self._presses:
+                await self.gate.release(packet_id, member_id)
+            rounds_left = doubts.pop(member_id, 1) - 1
+            if rounds_left > 0:
+                doubts[member_id] = rounds_left
+        if not doubts:
+            self._doubts.pop(packet_id, None)
+
+    def _check_for_leaks(self, packet_id: str) -> None:
+        """At most one check per packet every few seconds, in the background."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._leak_checked.get(packet_id, -1e9) < max(self.audit_grace_s, 1.0):
+            return
+        if len(self._leak_checked) > 10_000:
+            self._leak_checked.clear()
+        self._leak_checked[packet_id] = loop.time() + 3600  # until the check is done
+        task = asyncio.ensure_future(self._give_back_leaks(packet_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _give_back_leaks(self, packet_id: str) -> None:
+        """Holders without a share now and still after a grace period (an open
+        takes milliseconds) took a ticket whose open never landed: give it back."""
+        assert self.gate is not None
+        try:
+            state = await self.gate.state(packet_id)
+            if state is None:
+                return
+            settled = {s.member_id for s in await self.store.shares(packet_id)}
+            suspects = state.holders - settled
+            if suspects:
+                await asyncio.sleep(self.audit_grace_s)
+                settled = {s.member_id for s in await self.store.shares(packet_id)}
+                for member_id in sorted(suspects - settled):
+                    if (packet_id, member_id) not in self._presses:
+                        await self.gate.release(packet_id, member_id)
+        except (GateUnavailable, StoreUnavailable):
+            pass  # the next "none left" or the periodic audit tries again
+        finally:
+            self._leak_checked[packet_id] = asyncio.get_running_loop().time()
 
     async def rebuild_gate(self, packet_id: str) -> None:
         """Rebuild one packet's gate from the database (the truth)."""
@@ -334,7 +457,7 @@ class RedPackets:
             for refund in refunds:
                 try:
                     await asyncio.wait_for(self.gate.reset(refund.packet.id), self.gate_timeout_s)
-                except (GateUnavailable, TimeoutError, OSError):
+                except (GateUnavailable, TimeoutError):
                     pass
         return refunds
 
@@ -377,7 +500,7 @@ class RedPackets:
         assert self.gate is not None
         try:
             state = await asyncio.wait_for(self.gate.state(packet.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError) as exc:
+        except (GateUnavailable, TimeoutError) as exc:
             report.problems.append(f"gate unreachable while checking {packet.id}: {exc!r}")
             return frozenset()
         if state is None:

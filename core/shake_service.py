@@ -14,7 +14,7 @@ from enum import StrEnum
 from random import Random, SystemRandom
 from typing import Protocol
 
-from core.errors import GateUnavailable
+from core.errors import GateUnavailable, StoreUnavailable
 from core.packets import Member, clip_text
 from core.ports import Clock
 from core.services import SystemClock
@@ -249,7 +249,7 @@ class ShakeService:
         if self.gate is not None:
             try:
                 await asyncio.wait_for(self.gate.reset(campaign_id), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, TimeoutError):
                 pass  # keys expire on their own
 
     # -- shaking -------------------------------------------------------------
@@ -258,7 +258,7 @@ class ShakeService:
         """``/shake`` typed in a chat: one shake of its live campaign."""
         try:
             campaign = await self.store.live_campaign(chat_id)
-        except Exception:
+        except StoreUnavailable:
             return ShakeResult(Answer.NOT_THIS_TIME)
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
@@ -283,7 +283,10 @@ class ShakeService:
                 del self._shaking[shaker]
 
     async def _shake(self, campaign_id: str, member: Member) -> ShakeResult:
-        campaign = await self._campaign(campaign_id)
+        try:
+            campaign = await self._campaign(campaign_id)
+        except StoreUnavailable:
+            return ShakeResult(Answer.NOT_THIS_TIME)
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
         if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
@@ -291,7 +294,7 @@ class ShakeService:
         if self.gate is not None:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, StoreUnavailable, TimeoutError):
                 return ShakeResult(Answer.NOT_THIS_TIME, campaign)
             early = _early_answer(reply, campaign)
             if early is not None:
@@ -300,7 +303,7 @@ class ShakeService:
             return ShakeResult(Answer.LOST, campaign)
         try:
             settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
-        except Exception:
+        except StoreUnavailable:
             await self._release(campaign_id, member.id)
             return ShakeResult(Answer.NOT_THIS_TIME, campaign)
         return await self._after_settle(settled, campaign, member)
@@ -361,17 +364,14 @@ class ShakeService:
             return
         try:
             await asyncio.wait_for(self.gate.release(campaign_id, member_id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError):
+        except (GateUnavailable, TimeoutError):
             pass  # the audit rebuilds a gate that drifted
 
     async def _campaign(self, campaign_id: str) -> Campaign | None:
         cached = self._campaigns.get(campaign_id)
         if cached is not None:
             return cached
-        try:
-            campaign = await self.store.get_campaign(campaign_id)
-        except Exception:
-            return None
+        campaign = await self.store.get_campaign(campaign_id)
         if campaign is not None:
             if len(self._campaigns) > 1_000:
                 self._campaigns.clear()
@@ -399,7 +399,7 @@ class ShakeService:
                 self.gate.prime(campaign.id, campaign.prizes_left, wins, self._gate_ttl(campaign)),
                 self.gate_timeout_s,
             )
-        except (GateUnavailable, TimeoutError, OSError):
+        except (GateUnavailable, TimeoutError):
             pass  # rebuilt from the database on the first shake
 
     def _gate_ttl(self, campaign: Campaign) -> int:
@@ -449,7 +449,7 @@ class ShakeService:
         assert self.gate is not None
         try:
             state = await asyncio.wait_for(self.gate.state(campaign.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError) as exc:
+        except (GateUnavailable, TimeoutError) as exc:
             report.problems.append(f"gate unreachable while checking {campaign.id}: {exc!r}")
             return
         if state is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from core.errors import StoreUnavailable
+
 from bot.app import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 
@@ -18,7 +20,11 @@ async def greet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    if await ctx.packets.greet(member_of(user)):
+    try:
+        fresh = await ctx.packets.greet(member_of(user))
+    except StoreUnavailable:
+        return  # greeted on a later update; this one's own handler still answers
+    if fresh:
         ctx.fresh_members.add(user.id)
 
 

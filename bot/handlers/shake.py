@@ -390,15 +390,15 @@ def schedule_end(application: AnyApplication, campaign: Campaign) -> None:
 
 async def on_start(application: AnyApplication, ctx: BotContext) -> None:
     """At start: end what is overdue, and schedule the end of every live campaign."""
+    # Scheduled first: a failing first sweep must not leave campaigns without an end.
+    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
     service = await service_of(ctx)
     for ended in await service.end_due():
         await finish(ctx, ended)
-    queue = application.job_queue
-    if queue is None:
+    if application.job_queue is None:
         return
     for campaign in await service.live_campaigns():
         schedule_end(application, campaign)
-    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
 
 
 async def on_stop(application: AnyApplication, ctx: BotContext) -> None:
