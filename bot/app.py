@@ -35,6 +35,7 @@ from core.ports import Clock
 from core.services import RedPackets, SystemClock
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
+from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.store import SqliteStore
 
 from bot.engine import Engine, open_engine
@@ -101,6 +102,8 @@ class BotContext:
     # Set by ``start`` once the database is open.
     drafts: Drafts | None = None
     chats: ChatSettings | None = None
+    # Which bot message carries which keyboard (checked before a press acts on it).
+    keyboards: KeyboardMessages | None = None
     # Commands of the menu (``setMyCommands``); each needs ``command.<name>`` in the catalogs.
     commands: list[str] = field(default_factory=list)
     # Free room for features: ``ctx.extra["shake"] = ...``.
@@ -334,6 +337,7 @@ async def start(application: AnyApplication) -> BotContext:
             ctx.engine = await open_engine(ctx.settings, db_path=ctx.db_path, clock=ctx.clock)
         ctx.drafts = Drafts(ctx.engine.store)
         ctx.chats = ChatSettings(ctx.engine.store, ctx.clock.now_ms)
+        ctx.keyboards = KeyboardMessages(ctx.engine.store)
         ctx.started = True
         for hook in ctx.on_start:
             try:

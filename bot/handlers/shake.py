@@ -330,8 +330,13 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     match = CALLBACK.fullmatch(query.data or "")
     service = await service_of(ctx)
     campaign = await service.lookup(match.group(1)) if match else None
-    # Callback data can be forged: the campaign must belong to this very chat.
-    if campaign is None or campaign.chat_id != chat_id or user.is_bot:
+    # Callback data can be forged: the campaign must belong to this very chat and
+    # message (a cached copy may predate its message id: then ask the database).
+    message_id = query.message.message_id if query.message is not None else None
+    if campaign is not None and campaign.message_id != message_id:
+        campaign = await service.get(campaign.id)
+    if (campaign is None or campaign.chat_id != chat_id or campaign.message_id != message_id
+            or user.is_bot):
         await answer(ctx, query, ctx.text(lang, "shake.answer.gone"))
         return
     result = await service.shake(campaign.id, member_of(user))
