@@ -8,6 +8,8 @@ two presses made together wins, and the other is told what won.
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
@@ -23,6 +25,10 @@ from bot.handlers.common import answer, guarded
 from bot.handlers.send import error_text, insufficient_note, send_key
 from bot.keyboards import draft_keyboard
 from bot.render import draft_text
+
+# How long a press that lost to a Send still on its way waits for its outcome.
+SEND_WAIT_TURNS = 40
+SEND_WAIT_S = 0.05
 
 
 @guarded
@@ -71,12 +77,23 @@ def _closed_answer(ctx: BotContext, draft: Draft, lang: str) -> tuple[str, bool]
     return ctx.text(lang, "draft.expired"), True  # cancelled: nothing was sent
 
 
-async def _lost_the_race(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
-    """Another press decided the draft first: tell what it decided."""
+async def _lost_the_race(
+    ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str, button: DraftButton
+) -> None:
+    """Another press decided the draft first: tell what it decided. A Send still on
+    its way is waited for a moment, so the answer is its outcome, not "being sent"."""
     assert draft.message_id is not None
     now = await ctx.drafts.by_message(draft.chat_id, draft.message_id)
+    for _ in range(SEND_WAIT_TURNS):
+        if now is None or not now.sending:
+            break
+        await asyncio.sleep(SEND_WAIT_S)
+        now = await ctx.drafts.by_message(draft.chat_id, draft.message_id)
     if now is None:
         await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
+        return
+    if now.status is DraftStatus.OPEN:  # the Send was refused (balance): this press acts
+        await (_cancel if button is DraftButton.CANCEL else _send)(ctx, query, now, lang)
         return
     text, alert = _closed_answer(ctx, now, lang)
     await answer(ctx, query, text, alert=alert)
@@ -97,7 +114,7 @@ async def _switch(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str
 
 async def _cancel(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
     if not await ctx.drafts.claim(draft, DraftStatus.CANCELLED):
-        await _lost_the_race(ctx, query, draft, lang)  # Send (or another Cancel) won
+        await _lost_the_race(ctx, query, draft, lang, DraftButton.CANCEL)  # Send won
         return
     await answer(ctx, query, ctx.text(lang, "draft.cancelled_answer"))
     assert draft.message_id is not None
@@ -112,7 +129,7 @@ async def _send(
     debited unless the claim was ours. The same key makes a resumed send idempotent."""
     assert draft.message_id is not None
     if not claimed and not await ctx.drafts.claim(draft, DraftStatus.SENT):
-        await _lost_the_race(ctx, query, draft, lang)
+        await _lost_the_race(ctx, query, draft, lang, DraftButton.SEND)
         return
     try:
         rules = await ctx.chats.rules(draft.chat_id)
@@ -120,10 +137,11 @@ async def _send(
             draft.request, send_key(draft.chat_id, draft.message_id), lucky_rule=rules.lucky_rule
         )
     except InsufficientFunds as error:
-        await ctx.drafts.reopen(draft)
-        await answer(ctx, query, error_text(ctx, lang, error), alert=True)
+        # Shown before the draft reopens: a Cancel waiting on this Send edits after us.
         note = await insufficient_note(ctx, draft.lang, error)
         await _show(ctx, draft, draft.lang, balance=error.balance, note=note)
+        await ctx.drafts.reopen(draft)
+        await answer(ctx, query, error_text(ctx, lang, error), alert=True)
         return
     except DomainError as error:
         await ctx.drafts.reopen(draft)

@@ -83,3 +83,21 @@ async def test_a_send_stranded_by_a_crash_is_finished_by_the_next_press(tmp_path
         assert bot.buttons(draft)[0][1] == f"o:{packet.id}"
         assert await bot.balance(1) == 90_00
         await bot.audit()
+
+
+@pytest.mark.parametrize("first", ["send", "cancel"])
+async def test_send_refused_for_balance_and_cancel_together(tmp_path: Path, first: str) -> None:
+    async with running_bot(tmp_path) as bot:
+        alice = bot.updates.user(1, "Alice")
+        await bot.command(alice, "/hongbao 150 3 too much")
+        draft = bot.last_bot_message()["message_id"]
+        send = bot.updates.callback(bot.group, alice, draft, "d:s")
+        cancel = bot.updates.callback(bot.group, alice, draft, "d:c")
+        await _together(bot, *((send, cancel) if first == "send" else (cancel, send)))
+        # Nothing can be sent; Cancel cancels, whatever came first, and the message says so.
+        assert bot.answer_of(cancel)["text"] == CANCELLED
+        assert bot.text(draft) == CANCELLED_TEXT and bot.buttons(draft) == []
+        found = await bot.ctx.drafts.by_message(GROUP_ID, draft)
+        assert found is not None and found.status == "cancelled"
+        assert await bot.ctx.store.all_packets() == [] and await bot.balance(1) == 100_00
+        await bot.audit()

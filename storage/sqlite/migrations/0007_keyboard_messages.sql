@@ -1,7 +1,7 @@
 -- Bot messages whose buttons act on the message itself (the /lang picker, the
 -- /records pages). Callback data can be forged on any bot message: a press is
 -- honoured only on a message recorded here, of the kind its data names.
-CREATE TABLE keyboard_messages (
+CREATE TABLE IF NOT EXISTS keyboard_messages (
     chat_id     INTEGER NOT NULL,
     message_id  INTEGER NOT NULL,
     kind        TEXT NOT NULL,
@@ -9,4 +9,4 @@ CREATE TABLE keyboard_messages (
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (chat_id, message_id)
 );
-CREATE INDEX keyboard_messages_age ON keyboard_messages(created_at);
+CREATE INDEX IF NOT EXISTS keyboard_messages_age ON keyboard_messages(created_at);
