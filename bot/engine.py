@@ -37,6 +37,8 @@ class Engine:
 
     async def close(self) -> None:
         await self.packets.aclose()
+        if self.shake is not None:
+            await self.shake.aclose()
         if self.gate is not None:
             await self.gate.aclose()
         await self.store.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.allocation import Rule, share_amount
+from core.doubts import Doubts
 from core.errors import GateUnavailable, StoreUnavailable
 from core.money import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
@@ -19,10 +20,6 @@ from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
 PACKET_ID_ALPHABET = string.ascii_letters + string.digits
 PACKET_ID_LENGTH = 10
 GATE_TTL_MARGIN_MS = 3600 * 1000
-# A grab whose reply was lost is settled against the database this many times
-# after Redis answers again (a stalled Redis may still run queued calls late).
-DOUBT_ROUNDS = 3
-MAX_DOUBTS = 100_000
 
 
 class SystemClock:
@@ -98,11 +95,8 @@ class RedPackets:
         self._final: OrderedDict[str, tuple[Packet, dict[int, Share]]] = OrderedDict()
         self._final_checked: dict[str, int] = {}
         self._background: set[asyncio.Future[None]] = set()
-        # Grabs that timed out on our side but may have run in Redis, per packet:
-        # member -> settling rounds left. See ``_doubt``.
-        self._doubts: dict[str, dict[int, int]] = {}
-        self._settler: asyncio.Future[None] | None = None
-        self._settling = asyncio.Lock()
+        # Grabs that timed out on our side but may have run in Redis.
+        self._doubts = Doubts(self._settle_round, self._background)
         self._leak_checked: dict[str, float] = {}
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
@@ -209,7 +203,7 @@ class RedPackets:
             except (GateUnavailable, StoreUnavailable):
                 # The grab may have run in Redis though its reply never came:
                 # settle it against the database once Redis answers again.
-                self._doubt(packet_id, member.id)
+                self._doubts.add(packet_id, member.id)
                 return PressResult(Answer.NOT_THIS_TIME, packet)
             if early is not None:
                 self.turned_away[packet.chat_id] += 1
@@ -298,7 +292,7 @@ class RedPackets:
                 return None
             if grab is Grab.EMPTY:
                 if packet.id in self._doubts:  # tickets that may be ours to give back
-                    await self._settle(packet.id)
+                    await self._doubts.settle(packet.id)
                     if await self.gate.grab(packet.id, member.id) is Grab.GRANTED:
                         return None
                 return PressResult(Answer.TOO_SLOW, packet)
@@ -319,64 +313,21 @@ class RedPackets:
         try:
             await self.gate.release(packet_id, member_id)
         except GateUnavailable:
-            self._doubt(packet_id, member_id)  # given back once Redis answers again
+            self._doubts.add(packet_id, member_id)  # given back once Redis answers again
 
-    # -- tickets in doubt ----------------------------------------------------
-    # A call that timed out on our side may still have run in Redis (a stalled
-    # server runs what it had queued when it wakes): a grab may have taken a
-    # ticket nobody will open. Each such member is settled against the
-    # database a few times once Redis answers: a holder with no share and no
-    # press of theirs running here gets the ticket back. Giving one back too
-    # many only lets one more press reach the database, which has the final say.
-
-    def _doubt(self, packet_id: str, member_id: int) -> None:
-        if self.gate is None:
-            return
-        doubts = self._doubts.setdefault(packet_id, {})
-        if member_id not in doubts and sum(map(len, self._doubts.values())) >= MAX_DOUBTS:
-            return  # the periodic audit gives back what is left over
-        doubts[member_id] = DOUBT_ROUNDS
-        if self._settler is None or self._settler.done():
-            self._settler = asyncio.ensure_future(self._settle_doubts())
-            self._background.add(self._settler)
-            self._settler.add_done_callback(self._background.discard)
-
-    async def _settle_doubts(self) -> None:
-        delay = 0.1
-        while self._doubts:
-            await asyncio.sleep(delay)
-            try:
-                for packet_id in list(self._doubts):
-                    await self._settle(packet_id)
-                delay = min(delay * 2, 1.0)
-            except (GateUnavailable, StoreUnavailable):
-                delay = min(delay * 2, 5.0)  # still down: try again later
-
-    async def _settle(self, packet_id: str) -> None:
-        """One settling round of a packet's tickets in doubt (one round at a time)."""
-        async with self._settling:
-            await self._settle_round(packet_id)
-
-    async def _settle_round(self, packet_id: str) -> None:
+    async def _settle_round(self, packet_id: str, member_ids: list[int]) -> bool:
+        """Tickets in doubt (``core.doubts``): a holder with no share and no press
+        of theirs running here gets the ticket back."""
         assert self.gate is not None
-        doubts = self._doubts.get(packet_id)
-        if not doubts:
-            self._doubts.pop(packet_id, None)
-            return
         state = await self.gate.state(packet_id)
-        if state is None:  # rebuilt from the database on the next press
-            self._doubts.pop(packet_id, None)
-            return
+        if state is None:
+            return False
         settled = {s.member_id for s in await self.store.shares(packet_id)}
-        for member_id in list(doubts):
+        for member_id in member_ids:
             unsettled = member_id in state.holders and member_id not in settled
             if unsettled and (packet_id, member_id) not in self._presses:
                 await self.gate.release(packet_id, member_id)
-            rounds_left = doubts.pop(member_id, 1) - 1
-            if rounds_left > 0:
-                doubts[member_id] = rounds_left
-        if not doubts:
-            self._doubts.pop(packet_id, None)
+        return True
 
     def _check_for_leaks(self, packet_id: str) -> None:
         """At most one check per packet every few seconds, in the background."""

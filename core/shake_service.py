@@ -14,6 +14,7 @@ from enum import StrEnum
 from random import Random, SystemRandom
 from typing import Protocol
 
+from core.doubts import Doubts
 from core.errors import GateUnavailable, StoreUnavailable
 from core.packets import Member, clip_text
 from core.ports import Clock
@@ -188,6 +189,16 @@ class ShakeService:
         self._shaking: Counter[tuple[str, int]] = Counter()  # shakes in flight per member
         self._campaigns: dict[str, Campaign] = {}
         self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
+        self._background: set[asyncio.Future[None]] = set()
+        # Shakes that timed out on our side but may have won a prize in Redis.
+        self._doubts = Doubts(self._settle_round, self._background)
+
+    async def aclose(self) -> None:
+        """Stop background work (shakes in doubt) before the store closes."""
+        pending = list(self._background)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     # -- start and stop ------------------------------------------------------
 
@@ -295,17 +306,23 @@ class ShakeService:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
             except (GateUnavailable, StoreUnavailable, TimeoutError):
+                # The shake may have run in Redis (a prize taken) though its reply
+                # never came: settle it against the database once Redis answers.
+                self._doubts.add(campaign.id, member.id)
                 return ShakeResult(Answer.NOT_THIS_TIME, campaign)
             early = _early_answer(reply, campaign)
             if early is not None:
                 return early
         elif self.rng.random() >= self._chance(campaign):
             return ShakeResult(Answer.LOST, campaign)
+        settled = None
         try:
             settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
         except StoreUnavailable:
-            await self._release(campaign_id, member.id)
             return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+        finally:
+            if settled is None:  # the win was not recorded (an outage, or a bug on its way up)
+                await self._release(campaign_id, member.id)
         return await self._after_settle(settled, campaign, member)
 
     async def _after_settle(self, settled: Settled, campaign: Campaign, member: Member) -> ShakeResult:
@@ -329,6 +346,7 @@ class ShakeService:
 
     async def _admit(self, campaign: Campaign, member: Member) -> GateReply:
         assert self.gate is not None
+        settled_once = False
         for _ in range(3):
             win = self.rng.random() < self._chance(campaign)
             reply = await self.gate.shake(
@@ -337,6 +355,10 @@ class ShakeService:
             )
             if reply.verdict is Verdict.MISSING:
                 await self.rebuild_gate(campaign.id)
+                continue
+            if reply.verdict is Verdict.EMPTY and not settled_once and campaign.id in self._doubts:
+                settled_once = True  # prizes that may be ours to give back: then shake again
+                await self._doubts.settle(campaign.id)
                 continue
             if (
                 reply.verdict is Verdict.MAXED
@@ -365,7 +387,23 @@ class ShakeService:
         try:
             await asyncio.wait_for(self.gate.release(campaign_id, member_id), self.gate_timeout_s)
         except (GateUnavailable, TimeoutError):
-            pass  # the audit rebuilds a gate that drifted
+            self._doubts.add(campaign_id, member_id)  # given back once Redis answers again
+
+    async def _settle_round(self, campaign_id: str, member_ids: list[int]) -> bool:
+        """Shakes in doubt (``core.doubts``): wins the gate counts for a member
+        beyond the database's, with no shake of theirs running here, go back."""
+        assert self.gate is not None
+        state = await self.gate.state(campaign_id)
+        if state is None:
+            return False
+        _, gate_wins = state
+        for member_id in member_ids:
+            if self._shaking[(campaign_id, member_id)]:
+                continue
+            excess = gate_wins.get(member_id, 0) - await self.store.wins_of(campaign_id, member_id)
+            for _ in range(max(excess, 0)):
+                await self.gate.release(campaign_id, member_id)
+        return True
 
     async def _campaign(self, campaign_id: str) -> Campaign | None:
         cached = self._campaigns.get(campaign_id)

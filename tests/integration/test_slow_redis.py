@@ -1,5 +1,6 @@
-"""A stalled Redis runs the grabs it had queued after their callers gave up: those
-tickets go back soon, so members are never told "too slow" while shares are left."""
+"""A stalled Redis runs the grabs (and shakes) it had queued after their callers gave
+up: those tickets go back soon, so members are never told "too slow" while shares
+(or prizes) are left."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ from pathlib import Path
 
 import pytest
 
+from core.packets import Member
 from core.services import Answer, RedPackets
+from core.shake import CampaignRequest, ShakeLimits
+from core.shake_service import Answer as ShakeAnswer
+from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate, holders_key
+from storage.gate.shake_gate import RedisShakeGate
+from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, RedisServer, assert_audit_clean
 from tests.integration.helpers import fund, lucky, member
+from tests.integration.test_shake_service import Lucky
 
 
 async def _settled(packets: RedPackets) -> None:
@@ -72,3 +80,38 @@ async def test_a_ticket_leaked_by_another_process_is_given_back_soon(
     await _settled(packets)  # the "none left" the database contradicts is checked
     assert (await packets.press(packet.id, member(4))).answer is Answer.GOT
     await assert_audit_clean(packets)
+
+
+async def test_prizes_won_late_by_a_stalled_redis_are_given_back(
+    tmp_path: Path, own_redis: RedisServer, clock: FakeClock
+) -> None:
+    gate = connect_gate(own_redis.url, timeout_s=0.5)
+    async with SqliteStore(tmp_path / "bot.db") as store:
+        boss = Member(1, "Boss")
+        await store.credit(boss, 100_00, kind="grant", key="g", memo="", now_ms=1)
+        shakes = ShakeService(
+            SqliteCampaigns(store), RedisShakeGate(gate.client, gate.health), clock=clock,
+            limits=ShakeLimits(interval_ms=0, max_wins=1), rng=Lucky(), gate_timeout_s=0.5,
+        )
+        campaign = await shakes.start(CampaignRequest(-5, boss, 30_00, 10), "stall")
+        early = [await shakes.shake(campaign.id, member(i)) for i in range(1, 4)]
+        assert all(r.answer is ShakeAnswer.WON for r in early)
+
+        assert own_redis.process is not None
+        own_redis.process.send_signal(signal.SIGSTOP)
+        try:  # these shakes win prizes in Redis after their callers gave up
+            stalled = await asyncio.gather(*(shakes.shake(campaign.id, member(i))
+                                             for i in range(4, 11)))
+        finally:
+            own_redis.process.send_signal(signal.SIGCONT)
+        assert all(r.answer is ShakeAnswer.NOT_THIS_TIME for r in stalled)
+        assert await gate.client.ping()
+
+        fresh = [await shakes.shake(campaign.id, member(i)) for i in range(11, 25)]
+        assert sum(r.answer is ShakeAnswer.WON for r in fresh) == 7, [r.answer for r in fresh]
+        while shakes._background:  # noqa: SLF001
+            await asyncio.gather(*list(shakes._background), return_exceptions=True)  # noqa: SLF001
+        report = await shakes.audit(repair=False)
+        assert report.ok, report.problems
+        await shakes.aclose()
+    await gate.aclose()
