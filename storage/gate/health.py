@@ -44,7 +44,7 @@ class GateHealth:
         if self.down_since is None:
             return
         _log.warning(
-            "Redis at %s is back after %.1f s (%d calls failed meanwhile)",
+            "Redis at %s is back after %.1f s (%d failed round trips meanwhile)",
             self.place, time.monotonic() - self.down_since, self.failures,
         )
         self.down_since = None
