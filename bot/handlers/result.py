@@ -7,8 +7,8 @@ button); **My red packets** lists what the member received.
 
 from __future__ import annotations
 
-from telegram import Message, Update, User
-from telegram.constants import ParseMode
+from telegram import CallbackQuery, Message, Update, User
+from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
@@ -47,6 +47,15 @@ async def show_result(ctx: BotContext, message: Message, user: User, packet_id: 
     )
 
 
+def _in_own_private_chat(query: CallbackQuery, user: User) -> bool:
+    """The result view (the only message with these buttons) is in the member's
+    private chat with the bot; data forged onto any other message is refused."""
+    message = query.message
+    return message is not None and message.chat.type == ChatType.PRIVATE and (
+        message.chat.id == user.id
+    )
+
+
 @guarded
 async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
@@ -58,7 +67,8 @@ async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     parsed = callbacks.parse(query.data)
     found = (
         await ctx.packets.packet_and_shares(parsed.arg)
-        if parsed and parsed.action is Action.SEND_AGAIN else None
+        if parsed and parsed.action is Action.SEND_AGAIN and _in_own_private_chat(query, user)
+        else None
     )
     if found is None:
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
@@ -100,6 +110,9 @@ async def on_my_packets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query is None or user is None or query.message is None:
         return
     lang = await ctx.lang_of(query.message.chat.id, user.language_code)
+    if not _in_own_private_chat(query, user):  # forged onto a group message: post nothing
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
     rows = await ctx.store.fetchall(
         "SELECT s.amount, p.sender_name FROM shares s JOIN packets p ON p.id = s.packet_id"
         " WHERE s.member_id = ? ORDER BY s.taken_at DESC LIMIT ?",

@@ -12,7 +12,7 @@ import aiosqlite
 
 from core.allocation import Rule, share_amount
 from core.eligibility import DailyCap, Refused, over_daily_limit
-from core.errors import InsufficientFunds
+from core.errors import InsufficientFunds, StoreUnavailable
 from core.money import Cents
 from core.packets import Kind, Member, Packet, Share, Status
 from core.ports import Opened, Opening, Refund
@@ -125,6 +125,23 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     return bool(inserted)
 
 
+# Primary result codes of a database that is there but cannot answer now
+# (busy, locked, out of memory or disk, I/O, cannot open): not a bug of ours.
+_UNAVAILABLE_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+})
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> Exception:
+    """``StoreUnavailable`` for a database that cannot answer; the error itself
+    (a bug: bad SQL, a missing table) otherwise."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+        return StoreUnavailable(f"sqlite: {exc}")
+    return exc
+
+
 class SqliteStore:
     """Writes go through one batching writer; reads use a second connection."""
 
@@ -173,11 +190,17 @@ class SqliteStore:
     async def write(self, fn: Any) -> Any:
         """Run ``fn(conn)`` in the next group commit and return its result."""
         assert self.writer is not None, "store is not open"
-        return await self.writer.submit(fn)
+        try:
+            return await self.writer.submit(fn)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         assert self._read_conn is not None, "store is not open"
-        return list(await self._read_conn.execute_fetchall(sql, params))
+        try:
+            return list(await self._read_conn.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         rows = await self.fetchall(sql, params)

@@ -78,7 +78,9 @@ async def test_send_again_reposts_and_moves_the_open_button(bot: Bot) -> None:
     await bot.private(alice, f"/start p_{packet_id}")
     view_msg = bot.last_bot_message(1)["message_id"]
     private = bot.updates.private_chat(alice)
-    refused = await bot.press(bob, view_msg, f"r:{packet_id}", chat=private)
+    await bot.private(bob, f"/start p_{packet_id}")  # Bob's own view of the packet
+    bob_view = bot.last_bot_message(2)["message_id"]
+    refused = await bot.press(bob, bob_view, f"r:{packet_id}", chat=bot.updates.private_chat(bob))
     assert refused["text"] == "Only the sender can post it again"
     done = await bot.press(alice, view_msg, f"r:{packet_id}", chat=private)
     assert done["text"] == "Posted again in the group"
