@@ -11,11 +11,13 @@ import aiosqlite
 
 from core.allocation import Rule, share_amount
 from core.errors import InsufficientFunds
+from core.fairness import press_delay_ms
 from core.money import Cents
 from core.packets import Kind, Member, Packet, Share, Status
 from core.ports import Opened, Opening, Refund
 from storage.sqlite.audit import ledger_problems
 from storage.sqlite.schema import configure, migrate
+from storage.sqlite.press_delays import appeared_at_ms
 from storage.sqlite.writer import BatchWriter, in_thread
 
 MINT = "mint"
@@ -232,8 +234,12 @@ class SqliteStore:
 
         return await self.write(write)
 
-    async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened:
-        return await self.write(lambda conn: open_share(conn, packet_id, member, now_ms))
+    async def open_share(
+        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
+    ) -> Opened:
+        return await self.write(
+            lambda conn: open_share(conn, packet_id, member, now_ms, pressed_at_ms)
+        )
 
     async def get_packet(self, packet_id: str) -> Packet | None:
         row = await self.fetchone(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,))
@@ -253,10 +259,14 @@ class SqliteStore:
         )
         return share_from_row(row) if row else None
 
-    async def set_message(self, packet_id: str, message_id: int) -> None:
+    async def set_message(
+        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
+    ) -> None:
         await self.write(
             lambda conn: conn.execute(
-                "UPDATE packets SET message_id = ? WHERE id = ?", (message_id, packet_id)
+                "UPDATE packets SET message_id = ?, posted_at_ms = COALESCE(?, posted_at_ms)"
+                " WHERE id = ?",
+                (message_id, posted_at_ms, packet_id),
             )
         )
 
@@ -277,7 +287,10 @@ class SqliteStore:
 
 
 
-def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
+def open_share(
+    conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int,
+    pressed_at_ms: int | None = None,
+) -> Opened:
     """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint."""
     row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
     if row is None:
@@ -299,10 +312,13 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
     )
     finished = position == packet.count
     share = Share(packet_id, position, member.id, member.name, amount, now_ms)
+    delay = None
+    if pressed_at_ms is not None:
+        delay = press_delay_ms(appeared_at_ms(conn, packet_id, member.id), pressed_at_ms)
     try:
         conn.execute(
-            f"INSERT INTO shares({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (packet_id, position, member.id, member.name, amount, now_ms),
+            f"INSERT INTO shares({SHARE_COLUMNS}, press_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (packet_id, position, member.id, member.name, amount, now_ms, delay),
         )  # the shares triggers advance the packet's counters
     except sqlite3.IntegrityError:
         held = _held_share(conn, packet_id, member.id)
