@@ -55,8 +55,8 @@ async def show_result(
     packet, shares = found
     now = ctx.clock.now_ms()
     view = packet_view(packet, shares, user.id, now)
-    text = packet_text(ctx, view, lang, public=False)
-    text += "\n\n" + "\n".join(fairness_lines(ctx, packet, lang, now, full=full_commitment))
+    fairness = "\n\n" + "\n".join(fairness_lines(ctx, packet, lang, now, full=full_commitment))
+    text = packet_text(ctx, view, lang, public=False, reserve=len(fairness)) + fairness
     await message.reply_html(text, reply_markup=result_keyboard(ctx, view, lang))
 
 

@@ -121,3 +121,17 @@ async def test_a_live_packets_seed_is_in_no_view_message_or_log_line(
     await private_view(bot, bob, f"p_{packet_id}")
     assert packet.seed.hex() in traces(packet.seed)
     await bot.audit()
+
+
+async def test_the_seed_fits_in_a_long_result_view(bot: Bot) -> None:
+    bot.req.set_member_count(bot.group["id"], 150)
+    alice = bot.updates.user(1, "Alice")
+    members = [bot.updates.user(100 + i, f"Member {i} " + "名" * 38) for i in range(100)]
+    packet_id, message_id = await send_packet(bot, alice, "/hongbao 100 100")
+    for member in members:
+        await bot.press(member, message_id, f"o:{packet_id}")
+    view = await private_view(bot, alice, f"f_{packet_id}")  # sent: within Telegram's limit
+    assert len(view) <= 4096 and "more" in view
+    (packet,) = await bot.ctx.store.all_packets()
+    assert revealed(view) == packet.seed.hex()
+    await bot.audit()

@@ -222,3 +222,12 @@ def test_the_minute_limiter_remembers_a_bounded_number_of_chats() -> None:
     assert len(limiter) == 3
     assert limiter.recent(9, 2_000) is not None and limiter.recent(0, 2_000) is None
     assert limiter.recent(9, 61_000) is None
+
+
+async def test_top_and_suspects_are_in_both_command_menus(bot: Bot) -> None:
+    menus = bot.req.calls_of("setMyCommands")
+    english = next(m for m in menus if "language_code" not in m)["commands"]
+    chinese = next(m for m in menus if m.get("language_code") == "zh")["commands"]
+    assert {"command": "top", "description": "This chat's top senders and best luck"} in english
+    assert {"command": "top", "description": "本群发红包排行和手气王"} in chinese
+    assert {c["command"] for c in chinese} >= {"suspects", "top"}
