@@ -83,7 +83,7 @@ async def test_an_expired_packet_reveals_its_seed_in_both_languages(bot: Bot) ->
     en = await private_view(bot, alice, f"f_{packet_id}")
     (packet,) = await bot.ctx.store.all_packets()
     assert revealed(zh) == revealed(en) == packet.seed.hex()
-    assert "公平分配：种子" in zh and "每一份都可以自己核对" in zh
+    assert "公平分配：种子" in zh and "每一份都可以自己重算" in zh
     assert hashlib.sha256(packet.seed).hexdigest() in en
     await bot.audit()
 
