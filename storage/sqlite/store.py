@@ -292,10 +292,12 @@ def open_share(
     pressed_at_ms: int | None = None,
 ) -> Opened:
     """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint."""
-    row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?", (packet_id,)
+    ).fetchone()
     if row is None:
         return Opened(Opening.NOT_FOUND)
-    packet = packet_from_row(row)
+    packet, posted_at_ms = packet_from_row(row[:-1]), row[-1]
     if packet.recipient_id is not None and packet.recipient_id != member.id:
         return Opened(Opening.EMPTY, None, packet)
     live = packet.status is Status.LIVE and now_ms < packet.expires_at
@@ -314,7 +316,8 @@ def open_share(
     share = Share(packet_id, position, member.id, member.name, amount, now_ms)
     delay = None
     if pressed_at_ms is not None:
-        delay = press_delay_ms(appeared_at_ms(conn, packet_id, member.id), pressed_at_ms)
+        appeared = appeared_at_ms(conn, packet, member.id, posted_at_ms)
+        delay = press_delay_ms(appeared, pressed_at_ms)
     try:
         conn.execute(
             f"INSERT INTO shares({SHARE_COLUMNS}, press_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -131,7 +131,7 @@ async def test_an_admin_who_never_started_the_bot_is_told_how(bot: Bot) -> None:
 
 
 async def leaderboard_packets(bot: Bot, lang: str) -> dict[str, Any]:
-    alice = bot.updates.user(1, "Alice", language_code=lang)  # noqa: F841
+    alice = bot.updates.user(1, "Alice", language_code=lang)
     bob = bot.updates.user(2, "Bob", language_code=lang)
     carol = bot.updates.user(3, "Carol", language_code=lang)
     old_id, old_msg = await send_packet(bot, carol, "/hongbao 30 2")  # last week
