@@ -1,9 +1,9 @@
 """When a packet appeared to a member: the moment its press delay counts from.
 
-The hook for packets a member must unlock first (password packets): return the
-moment this member unlocked it instead of the post time, and the grabber report
-measures from the unlock. Runs inside the open transaction (the writer thread),
-so it must stay cheap: plain packets are answered without another statement.
+A plain packet appears when its message (with the Open button) is posted. A
+password packet can only be opened after the member replied its phrase, so for
+it the delay counts from that member's unlock (``packet_unlocks``). Runs inside
+the open transaction (the writer thread), so a plain packet costs no statement.
 """
 
 from __future__ import annotations
@@ -18,8 +18,14 @@ def appeared_at_ms(
 ) -> int | None:
     """When ``packet`` appeared to ``member_id``; ``None`` if unknown.
 
-    ``posted_at_ms``: when its message (with the Open button) was posted, read
-    with the packet. ``conn`` and ``member_id`` are for packets that appear to
-    each member at a different moment (unlocked one by one): look that up here.
+    ``posted_at_ms``: when its message was posted, read with the packet.
     """
-    return posted_at_ms
+    if not packet.phrase:
+        return posted_at_ms
+    row = conn.execute(
+        "SELECT unlocked_at FROM packet_unlocks WHERE packet_id = ? AND member_id = ?",
+        (packet.id, member_id),
+    ).fetchone()
+    if row is None:
+        return posted_at_ms
+    return row[0] if posted_at_ms is None else max(row[0], posted_at_ms)

@@ -231,3 +231,27 @@ async def test_top_and_suspects_are_in_both_command_menus(bot: Bot) -> None:
     assert {"command": "top", "description": "This chat's top senders and best luck"} in english
     assert {"command": "top", "description": "本群发红包排行和手气王"} in chinese
     assert {c["command"] for c in chinese} >= {"suspects", "top"}
+
+
+async def test_a_password_packets_delay_counts_from_each_members_unlock(bot: Bot) -> None:
+    alice, bob, carol = (bot.updates.user(i, n) for i, n in ((1, "Alice"), (2, "Bob"),
+                                                               (3, "Carol")))
+    packet_id, message_id = await send_packet(bot, alice, "/password 6 3 sesame")
+
+    async def unlock(member: JSON) -> None:
+        replied = bot.req.message(GROUP_ID, message_id)
+        await bot.process(bot.updates.text(bot.group, member, "sesame", reply_to=replied))
+
+    bot.clock.advance(1)
+    await unlock(carol)
+    bot.clock.advance(4)
+    await unlock(bob)  # five seconds after the post...
+    bot.clock.advance(0.03)
+    await bot.press(bob, message_id, f"o:{packet_id}")  # ...and 30 ms after his unlock
+    bot.clock.advance(2)
+    await bot.press(carol, message_id, f"o:{packet_id}")
+    delays = dict(await bot.ctx.store.fetchall(
+        "SELECT member_id, press_delay_ms FROM shares WHERE packet_id = ?", (packet_id,)
+    ))
+    assert delays == {2: 30, 3: 6030}
+    await bot.audit()
