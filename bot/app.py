@@ -77,6 +77,7 @@ FEATURES: list[str] = [
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS
     "bot.handlers.shake",  # /shake campaigns, the Shake button, the end sweep
+    "bot.handlers.trust",  # /suspects (grabber report), /top (leaderboard)
     "bot.handlers.menu",  # setMyCommands in English and Chinese, at start
 ]
 

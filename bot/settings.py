@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     audit_interval_seconds: float = Field(3600, ge=0)
     shake_interval_seconds: float = Field(5, ge=0)
     shake_max_wins: int = Field(1, ge=1)
+    suspect_median_seconds: float = Field(0.5, gt=0, le=60)
+    suspect_first_percent: float = Field(60, ge=0, le=100)
     topup_enabled: bool = False
     topup_cents_per_star: int = Field(1, ge=1)
     log_level: Annotated[

@@ -191,9 +191,14 @@ class RedPackets:
     # -- pressing ------------------------------------------------------------
 
     async def press(
-        self, packet_id: str, member: Member, traits: Traits | None = None
+        self, packet_id: str, member: Member, traits: Traits | None = None, *,
+        pressed_at_ms: int | None = None,
     ) -> PressResult:
-        """One press of **Open**: grab in the gate, then open in the database."""
+        """One press of **Open**: grab in the gate, then open in the database.
+
+        ``pressed_at_ms``: when the press reached the bot (taken by the handler),
+        stored with the share for the grabber report.
+        """
         if not is_packet_id(packet_id):
             return PressResult(Answer.NOT_FOUND)
         key = (packet_id, member.id)
@@ -209,13 +214,17 @@ class RedPackets:
         self._presses[key] = outcome
         result = PressResult(Answer.NOT_THIS_TIME)
         try:
-            result = await self._press(packet_id, member, traits or Traits(member.id))
+            result = await self._press(
+                packet_id, member, traits or Traits(member.id), pressed_at_ms
+            )
             return result
         finally:
             del self._presses[key]
             outcome.set_result(result)
 
-    async def _press(self, packet_id: str, member: Member, traits: Traits) -> PressResult:
+    async def _press(
+        self, packet_id: str, member: Member, traits: Traits, pressed_at_ms: int | None = None
+    ) -> PressResult:
         packet = await self._packet(packet_id)
         if packet is None:
             return PressResult(Answer.NOT_FOUND)
@@ -248,7 +257,9 @@ class RedPackets:
                 return early
         opened = None
         try:
-            opened = await self.store.open_share(packet_id, member, self.clock.now_ms())
+            opened = await self.store.open_share(
+                packet_id, member, self.clock.now_ms(), pressed_at_ms=pressed_at_ms
+            )
         except StoreUnavailable:
             return PressResult(Answer.NOT_THIS_TIME, packet)
         finally:

@@ -148,7 +148,8 @@ async def _send(
         await answer(ctx, query, error_text(ctx, lang, error), alert=True)
         return
     if packet.message_id is None:
-        await ctx.store.set_message(packet.id, draft.message_id)
+        # The draft becomes the packet message: presses count from now.
+        await ctx.store.set_message(packet.id, draft.message_id, posted_at_ms=ctx.clock.now_ms())
     await ctx.drafts.sent_as(draft, packet.id)
     ctx.remember_packet_lang(packet.id, draft.lang)
     ctx.editor.moved(packet.id, draft.chat_id, draft.message_id)

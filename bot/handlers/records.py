@@ -58,7 +58,7 @@ def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str)
         notes.append(ctx.html(lang, "records.item.live"))
     elif item.status == "expired":
         notes.append(ctx.html(lang, "records.item.expired"))
-    link = html.escape(details_url(bot_username, item.packet_id), quote=True)
+    link = html.escape(details_url(bot_username, item.packet_id, full=True), quote=True)
     tail = f" · {' · '.join(notes)}" if notes else ""
     return f'<code>{when}</code> <a href="{link}">{words}</a>{tail}'
 
