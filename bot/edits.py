@@ -125,16 +125,18 @@ class PacketEditor:
         return author is not None and author.id == self.ctx.application.bot.id
 
     async def posted(
-        self, packet: Packet, chat_id: int, message_id: int, *, up_to_date: bool = True
+        self, packet: Packet, chat_id: int, message_id: int, *, up_to_date: bool = True,
+        posted_at_ms: int | None = None,
     ) -> None:
         """``message_id`` is now the packet's newest message (older ones point to it).
 
         ``up_to_date``: it was posted showing ``packet`` as given; otherwise (a
         draft turned into the packet) it is edited to the packet soon.
+        ``posted_at_ms``: when presses start to count (the press delays /suspects reads).
         """
         shows = (packet.claimed_count, packet.status.value) if up_to_date else None
         await self.messages.add(chat_id, message_id, packet.id, current=True, shows=shows)
-        await self.ctx.store.set_message(packet.id, message_id)
+        await self.ctx.store.set_message(packet.id, message_id, posted_at_ms=posted_at_ms)
         self._packet_of.put((chat_id, message_id), packet.id)
         self.touch(packet.id)
 

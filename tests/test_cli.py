@@ -102,3 +102,15 @@ async def test_stats_on_the_command_line(tmp_path: Path) -> None:
     result = redpacket("stats", "--db", str(db), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Packets sent" in result.stdout and "Alice" in result.stdout
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://foo", "redis://:badport/0"])
+@pytest.mark.parametrize("command", ["run", "audit"])
+def test_a_malformed_redis_url_stops_with_one_line(tmp_path: Path, command: str, url: str) -> None:
+    env = {"REDIS_URL": url, "TELEGRAM_BOT_TOKEN": "123:ABC",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    result = redpacket(command, env=env, cwd=tmp_path)  # a hang trips the timeout
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "REDIS_URL" in line and "redis://" in line and "unix://" in line

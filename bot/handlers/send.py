@@ -283,7 +283,9 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     if posted is None:  # a redelivered command posts it again; its Open works either way
         await apologize_in(ctx, command, lang)
         return
-    await ctx.editor.posted(packet, posted.chat_id, posted.message_id)
+    await ctx.editor.posted(
+        packet, posted.chat_id, posted.message_id, posted_at_ms=ctx.clock.now_ms()
+    )
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
 
 
