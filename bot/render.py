@@ -11,6 +11,7 @@ import html
 
 from core.money import Amount
 from core.packets import Kind, Packet, Share, Status, clip_text
+from core.records import format_duration
 from core.views import PacketView, Summary
 
 from bot.app import BotContext
@@ -22,18 +23,9 @@ PRIVATE_LIST_LIMIT = 100
 
 
 def duration(ctx: BotContext, lang: str, ms: int) -> str:
-    """``12 s``, ``3 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (rounded down)."""
-    seconds = max(ms, 0) // 1000
-    if seconds < 60:
-        return ctx.text(lang, "duration.seconds", s=seconds)
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return ctx.text(lang, "duration.minutes", m=minutes, s=seconds)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return ctx.text(lang, "duration.hours", h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return ctx.text(lang, "duration.days", d=days, h=hours)
+    """``0.4 s``, ``12 s``, ``3 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (``core.records.format_duration``)."""
+    key, params = format_duration(ms)
+    return ctx.text(lang, key, **params)
 
 
 def title(ctx: BotContext, packet: Packet, lang: str) -> str:
@@ -94,7 +86,8 @@ def packet_text(ctx: BotContext, view: PacketView, lang: str, *, public: bool) -
     packet = view.packet
     lines = [title(ctx, packet, lang), greeting(ctx, packet.greeting, lang)]
     if view.viewer_share is not None and not public:
-        lines.append(ctx.html(lang, "packet.your_share", amount=Amount(view.viewer_share.amount)))
+        key = "ux.packet.your_share_personal" if packet.is_personal else "packet.your_share"
+        lines.append(ctx.html(lang, key, amount=Amount(view.viewer_share.amount)))
     lines.append("")
     lines.append(summary(ctx, view, lang))
     if view.best_luck is not None:

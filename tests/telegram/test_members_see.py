@@ -1,0 +1,151 @@
+"""What members of a busy group see (issue 11): who is told, what is advertised, where
+replies go, and that the words are the same in English and Chinese."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from bot.short_lived import DELETE_JOB_PREFIX
+from core.shake import DEFAULT_TIERS, JACKPOT, MIN_PRIZE, Mode, prize, prize_range
+from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
+from tests.telegram.fake_telegram import JSON
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
+    async with running_bot(
+        tmp_path, bot_admin_ids="1", shake_interval_seconds=5, shake_max_wins=1
+    ) as running:
+        yield running
+
+
+def people(bot: Bot, lang: str) -> tuple[JSON, JSON, JSON]:
+    code = "zh-hans" if lang == "zh" else "en"
+    return (bot.updates.user(1, "Alice", "alice", code),
+            bot.updates.user(2, "Bob", "bobby", code),
+            bot.updates.user(3, "Carol", None, code))
+
+
+async def greet_all(bot: Bot, *users: JSON) -> None:
+    for user in users:
+        await bot.private(user, "/start")
+
+
+def sent_to(bot: Bot, chat_id: int) -> list[JSON]:
+    return bot.req.calls_of("sendMessage", chat_id=chat_id)
+
+
+def replied_to(bot: Bot, message: JSON) -> int | None:
+    """The message a bot message was sent in reply to (its sendMessage reply_parameters)."""
+    (call,) = [c for c in bot.req.calls_of("sendMessage", chat_id=message["chat"]["id"])
+               if c.get("text") == message.get("text")][-1:]
+    parameters = call.get("reply_parameters")
+    if isinstance(parameters, str):
+        parameters = json.loads(parameters)
+    return int(parameters["message_id"]) if parameters else None
+
+
+class _NeverWins(random.Random):
+    def random(self) -> float:
+        return 0.999999
+
+
+# -- 2: a campaign advertises only what its pool can pay ---------------------------------
+
+
+@pytest.mark.parametrize("lang, command, line", [
+    ("en", "/shake start 20 5", "Prizes from ¥2.00 to ¥12.00"),
+    ("zh", "/shake start 20 5", "奖品 ¥2.00 到 ¥12.00"),
+    ("en", "/shake start 10 5", "Prizes of ¥2.00"),
+    ("zh", "/shake start 10 5", "奖品每份 ¥2.00"),
+    ("en", "/shake start 700 5", "Prizes from ¥2.00 to ¥49.99, and a rare ¥618.00 jackpot"),
+    ("zh", "/shake start 700 5", "奖品 ¥2.00 到 ¥49.99，另有稀有大奖 ¥618.00"),
+    ("en", "/shake start 20 5 bounded", "Prizes from ¥2.00"),
+])
+async def test_a_campaign_advertises_only_prizes_its_pool_can_pay(
+    bot: Bot, lang: str, command: str, line: str
+) -> None:
+    alice, _, _ = people(bot, lang)
+    await greet_all(bot, alice)
+    await _fund(bot, alice, 1000_00)
+    await bot.command(alice, command)
+    campaign = bot.last_bot_message()["message_id"]
+    assert bot.text(campaign).split("\n")[2] == line
+    await bot.command(alice, "/shake stop")
+    await bot.audit()
+
+
+def _member(user: JSON):  # noqa: ANN202
+    from core.packets import Member
+    return Member(user["id"], user["first_name"], user.get("username"))
+
+
+async def _fund(bot: Bot, user: JSON, cents: int) -> None:
+    await bot.ctx.store.credit(_member(user), cents, kind="grant", key=f"fund:{user['id']}",
+                               memo="", now_ms=1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 200_000), st.sampled_from(list(Mode)),
+       st.binary(min_size=8, max_size=8))
+def test_every_prize_drawn_lies_in_the_advertised_range(
+    count: int, extra: int, mode: Mode, seed: bytes
+) -> None:
+    remaining = MIN_PRIZE * count + extra
+    shown = prize_range(mode, DEFAULT_TIERS, remaining, count)
+    amount, jackpot = prize(mode, DEFAULT_TIERS, seed, 1, remaining, count)
+    if jackpot:
+        assert shown.jackpot and amount == JACKPOT
+    else:
+        assert shown.low <= amount and (shown.high is None or amount <= shown.high)
+
+
+# -- 4: a typed /shake answers the member, and says a thing once --------------------------
+
+
+@pytest.mark.parametrize("lang, refused", [
+    ("en", "No luck this time — shake again in 5 s.\n"
+           "Tip: press Shake on the campaign message: only you see its answers."),
+    ("zh", "这次没摇中，5秒后再摇。\n小提示：点活动消息上的“摇一摇”，结果只有你自己看得到。"),
+])
+async def test_a_typed_shake_is_a_reply_to_the_member_and_goes_away(
+    bot: Bot, lang: str, refused: str
+) -> None:
+    alice, bob, _ = people(bot, lang)
+    await greet_all(bot, alice, bob)
+    await _fund(bot, alice, 100_00)
+    await bot.command(alice, "/shake start 20 5")
+    assert bot.ctx.engine is not None and bot.ctx.engine.shake is not None
+    bot.ctx.engine.shake.rng = _NeverWins()
+    typed = await bot.command(bob, "/shake")
+    reply = bot.last_bot_message()
+    assert replied_to(bot, reply) == typed["message"]["message_id"]
+    assert bot.text(reply["message_id"]) == refused
+    assert bot.app.job_queue is not None
+    (job,) = bot.app.job_queue.get_jobs_by_name(
+        f"{DELETE_JOB_PREFIX}{GROUP_ID}:{reply['message_id']}")
+    await job.run(bot.app)
+    assert bot.req.calls_of("deleteMessage", message_id=reply["message_id"])
+    await bot.command(alice, "/shake stop")
+    await bot.audit()
+
+
+async def test_shake_stop_turns_the_campaign_message_into_the_result_and_says_nothing_else(
+    bot: Bot,
+) -> None:
+    alice, _, _ = people(bot, "en")
+    await greet_all(bot, alice)
+    await _fund(bot, alice, 100_00)
+    await bot.command(alice, "/shake start 20 5")
+    campaign = bot.last_bot_message()["message_id"]
+    bot.req.clear()
+    await bot.command(alice, "/shake stop")
+    assert sent_to(bot, GROUP_ID) == []
+    assert "¥20.00 went back to Alice" in bot.text(campaign)
+    await bot.audit()
