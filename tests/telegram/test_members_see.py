@@ -149,3 +149,73 @@ async def test_shake_stop_turns_the_campaign_message_into_the_result_and_says_no
     assert sent_to(bot, GROUP_ID) == []
     assert "¥20.00 went back to Alice" in bot.text(campaign)
     await bot.audit()
+
+
+# -- 5: a typed mistake gets one reply with the right syntax, and it goes away ---------------
+
+
+@pytest.mark.parametrize("lang, refused", [
+    ("en", "The number of shares is a whole number from 1 to 100.\n"
+           "Type it as /hongbao TOTAL COUNT [greeting], e.g. /hongbao 10 5."),
+    ("zh", "红包个数应为 1 到 100 之间的整数。\n格式：/hongbao 总金额 个数 [祝福语]，例如 /hongbao 10 5。"),
+])
+async def test_a_typo_gets_one_brief_reply_with_the_right_syntax(
+    bot: Bot, lang: str, refused: str
+) -> None:
+    alice, _, _ = people(bot, lang)
+    await greet_all(bot, alice)
+    bot.req.clear()
+    typed = await bot.command(alice, "/hongbao 10 five")
+    (call,) = sent_to(bot, GROUP_ID)
+    reply = bot.last_bot_message()
+    assert replied_to(bot, reply) == typed["message"]["message_id"]
+    assert bot.text(reply["message_id"]) == refused
+    assert bot.app.job_queue is not None
+    assert bot.app.job_queue.get_jobs_by_name(
+        f"{DELETE_JOB_PREFIX}{GROUP_ID}:{reply['message_id']}")
+
+
+# -- 10: the share cap counts people, not the bot ------------------------------------------
+
+
+@pytest.mark.parametrize("lang, refused", [
+    ("en", "This chat has 7 members, so a red packet can have at most 7 shares (you asked for 8)."),
+    ("zh", "本群共 7 人，红包个数不可超过 7 个（你填写了 8 个）。"),
+])
+async def test_the_share_cap_does_not_count_the_bot(bot: Bot, lang: str, refused: str) -> None:
+    alice, _, _ = people(bot, lang)
+    await greet_all(bot, alice)
+    bot.req.set_member_count(GROUP_ID, 8)  # seven people and this bot
+    await bot.command(alice, "/hongbao 10 8")
+    text = bot.text(bot.last_bot_message()["message_id"])
+    assert text == refused
+    await bot.command(alice, "/hongbao 10 7")
+    assert bot.buttons(bot.last_bot_message()["message_id"])[-1][1] == "d:c"  # a draft
+
+
+# -- 11: each refusal names that command's problem ------------------------------------------
+
+
+@pytest.mark.parametrize("lang, private, to_bot", [
+    ("en", "/settings changes a group's red-packet rules: send it in that group "
+           "(admins can change them, everyone can look).",
+     "Bots cannot receive red packets."),
+    ("zh", "/settings 用来设置群里的红包规则：请在那个群里发送（管理员可以修改，所有人都可以查看）。",
+     "机器人不能收红包。"),
+])
+async def test_refusals_answer_the_question_asked(
+    bot: Bot, lang: str, private: str, to_bot: str
+) -> None:
+    alice, _, _ = people(bot, lang)
+    await greet_all(bot, alice)
+    await bot.private(alice, "/settings")
+    assert bot.text(bot.last_bot_message(1)["message_id"], 1) == private
+    bot_message = {"message_id": 7, "date": 0, "chat": bot.group,
+                   "from": {"id": 999, "is_bot": True, "first_name": "Red Packet"},
+                   "text": "🧧"}
+    await bot.command(alice, "/hongbao 1 thanks", reply_to=bot_message)
+    assert bot.text(bot.last_bot_message()["message_id"]) == to_bot
+    await bot.command(alice, "/hongbao 1 thanks", reply_to=alice)
+    assert bot.text(bot.last_bot_message()["message_id"]) != to_bot  # "not to yourself"
+    await bot.command(alice, "/hongbao 10 2", reply_to=bot_message)  # a lucky one is fine
+    assert bot.buttons(bot.last_bot_message()["message_id"])[-1][1] == "d:c"
