@@ -14,7 +14,7 @@ from core.packets import Kind, Packet, Share, Status, clip_text
 from core.records import format_duration
 from core.views import PacketView, Summary
 
-from bot.app import BotContext
+from bot.app import BotContext, Markup
 from storage.sqlite.drafts import Draft
 
 MESSAGE_LIMIT = 4096
@@ -32,10 +32,17 @@ def title(ctx: BotContext, packet: Packet, lang: str) -> str:
     if packet.is_personal:
         return ctx.html(
             lang, "packet.title_personal",
-            sender=packet.sender_name, recipient=packet.recipient_name or "",
+            sender=packet.sender_name, recipient=Markup(mention(packet.recipient_id,
+                                                                packet.recipient_name)),
         )
     key = "packet.title_lucky" if packet.kind is Kind.LUCKY else "packet.title_fixed"
     return ctx.html(lang, key, sender=packet.sender_name)
+
+
+def mention(user_id: int | None, name: str | None) -> str:
+    """A name that notifies its member: a ``text_mention`` by id (no @username needed)."""
+    shown = html.escape(name or "", quote=False)
+    return f'<a href="tg://user?id={int(user_id)}">{shown}</a>' if user_id else shown
 
 
 def greeting(ctx: BotContext, text: str, lang: str) -> str:

@@ -97,13 +97,16 @@ async def _send(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) 
     except DomainError as error:
         await answer(ctx, query, error_text(ctx, lang, error), alert=True)
         return
-    if packet.message_id is None:
+    first = packet.message_id is None  # not a replay or a double tap
+    if first:
         await ctx.store.set_message(packet.id, draft.message_id)
     await ctx.drafts.close(draft, DraftStatus.SENT, packet.id, overrule=True)
     ctx.remember_packet_lang(packet.id, draft.lang)
     ctx.editor.moved(packet.id, draft.chat_id, draft.message_id)
     await answer(ctx, query, ctx.text(lang, "draft.sent"))
     ctx.editor.touch(packet.id)
+    if first and packet.is_personal:  # an edit notifies nobody: tell the addressee
+        ctx.spawn(ctx.notifier.personal(packet, draft.message_id, ping=True))
 
 
 async def _show(

@@ -266,6 +266,8 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     await ctx.store.set_message(packet.id, posted.message_id)
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
+    if packet.is_personal:  # the new message mentions them; a direct message too
+        ctx.spawn(ctx.notifier.personal(packet, posted.message_id, ping=False))
 
 
 @guarded

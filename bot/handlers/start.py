@@ -9,7 +9,8 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from core.money import Amount
 
 from bot.app import BotContext, bot_context
-from bot.handlers.common import guarded
+from bot.handlers.common import guarded, member_of
+from bot.handlers.wallet import BALANCE_START, show_balance
 from bot.handlers.result import packet_id_of, show_result
 
 
@@ -26,6 +27,9 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await show_result(ctx, message, user, packet_id)
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
+    if payload == BALANCE_START and chat.type == ChatType.PRIVATE:
+        await show_balance(ctx, message, member_of(user), lang)
+        return
     lines = [ctx.html(lang, "start.welcome", name=user.first_name, amount=Amount(10_00))]
     if user.id in ctx.fresh_members and ctx.settings.welcome_bonus > 0:
         ctx.fresh_members.discard(user.id)

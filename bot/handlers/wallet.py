@@ -8,7 +8,15 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import LabeledPrice, Message, MessageEntity, Update, User
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
     Application,
@@ -41,10 +49,13 @@ from storage.sqlite.records import SqliteRecords
 from bot.app import BotContext, Markup, bot_context
 from bot.handlers import common
 from bot.handlers.common import guarded
+from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
 
 BALANCE_LINES = 10
+# ``/start balance``: the deep link a group's /balance offers to members who never started the bot.
+BALANCE_START = "balance"
 # A grant larger than this is surely a typo (the packet limit is MAX_TOTAL).
 GRANT_LIMIT_FACTOR = 100
 
@@ -138,19 +149,36 @@ async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, 
     return "\n".join(lines)
 
 
+async def show_balance(ctx: BotContext, message: Message, member: Member, lang: str) -> None:
+    """The private balance view (``/balance`` in private, ``/start balance``)."""
+    await message.reply_text(await balance_text(ctx, records_of(ctx), member, lang),
+                             parse_mode=ParseMode.HTML)
+
+
 @guarded
 async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     turn = await turn_of(update, context)
     if turn is None:
         return
     ctx, member, lang = turn.ctx, turn.member, turn.lang
-    if turn.message.chat.type != ChatType.PRIVATE:
-        # A group sees the figure only; the ledger lines stay between member and bot.
-        balance = Amount(await ctx.store.balance(member.id))
-        await reply_html(update, ctx.html(lang, "balance.show", balance=balance) + "\n"
-                         + ctx.html(lang, "wallet.balance.private_hint"))
+    text = await balance_text(ctx, records_of(ctx), member, lang)
+    if turn.message.chat.type == ChatType.PRIVATE:
+        await reply_html(update, text)
         return
-    await reply_html(update, await balance_text(ctx, records_of(ctx), member, lang))
+    # A balance is nobody else's business: it goes by direct message, and the
+    # group sees only a short pointer that disappears (or a button to start the bot).
+    private_lang = ctx.lang(turn.message.from_user.language_code if turn.message.from_user
+                            else None)
+    if private_lang != lang:
+        text = await balance_text(ctx, records_of(ctx), member, private_lang)
+    if await ctx.notifier.send(member.id, text, None):
+        await reply_briefly(ctx, turn.message, ctx.html(lang, "ux.balance.sent_privately"))
+        return
+    button = InlineKeyboardMarkup([[InlineKeyboardButton(
+        ctx.text(lang, "ux.balance.open_private"),
+        url=f"https://t.me/{ctx.bot_username}?start={BALANCE_START}",
+    )]])
+    await reply_briefly(ctx, turn.message, ctx.html(lang, "ux.balance.start_first"), button)
 
 
 # --- /daily ---------------------------------------------------------------------
@@ -243,11 +271,21 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         ctx.store, grantee, amount, key=key, granted_by=admin, now_ms=ctx.clock.now_ms()
     )
     balance = await ctx.store.balance(grantee.id)
-    done = "wallet.grant.done" if paid else "wallet.grant.already"
+    if not paid:
+        await reply_html(update, ctx.html(lang, "wallet.grant.already", amount=Amount(amount),
+                                          name=grantee.name))
+        return
+    # The balance is the grantee's business: the group reads only what was granted.
+    done = "wallet.grant.done" if message.chat.type == ChatType.PRIVATE else "ux.grant.done_group"
     await reply_html(
         update,
         ctx.html(lang, done, amount=Amount(amount), name=grantee.name, balance=Amount(balance)),
     )
+    grantee_lang = ctx.lang(who.language_code) if isinstance(who, User) else lang
+    await ctx.notifier.send(grantee.id, ctx.html(
+        grantee_lang, "ux.grant.received", amount=Amount(amount), name=admin.name,
+        balance=Amount(balance),
+    ), None)
 
 
 # --- /topup and Telegram Stars payments -------------------------------------------------

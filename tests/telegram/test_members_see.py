@@ -219,3 +219,81 @@ async def test_refusals_answer_the_question_asked(
     assert bot.text(bot.last_bot_message()["message_id"]) != to_bot  # "not to yourself"
     await bot.command(alice, "/hongbao 10 2", reply_to=bot_message)  # a lucky one is fine
     assert bot.buttons(bot.last_bot_message()["message_id"])[-1][1] == "d:c"
+
+
+# -- 6: balances stay private ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang, pointer, button", [
+    ("en", "Your balance is private: open a chat with me and I will show it there.",
+     "Show my balance"),
+    ("zh", "余额只给你自己看：打开和我的私聊，我在那里告诉你。", "查看我的余额"),
+])
+async def test_balance_of_a_member_who_never_started_the_bot_is_a_button(
+    bot: Bot, lang: str, pointer: str, button: str
+) -> None:
+    _, _, carol = people(bot, lang)
+    bot.req.never_started(carol["id"])
+    await bot.command(carol, "/balance")
+    reply = bot.last_bot_message()
+    assert bot.text(reply["message_id"]) == pointer
+    assert bot.buttons(reply["message_id"]) == [
+        (button, "https://t.me/redpacket_test_bot?start=balance")]
+    assert "¥" not in bot.text(reply["message_id"])
+    bot.req.unreachable.discard(carol["id"])
+    await bot.private(carol, "/start balance")
+    assert bot.text(bot.last_bot_message(3)["message_id"], 3).startswith(
+        "💰 Your balance: ¥" if lang == "en" else "💰 你的余额：¥")
+
+
+@pytest.mark.parametrize("lang, public, told", [
+    ("en", "✅ Granted ¥50.00 to Bob.", "💰 You received ¥50.00 from Alice. Your balance: ¥150.00."),
+    ("zh", "✅ 已向 Bob 发放 ¥50.00。", "💰 Alice 给你发放了 ¥50.00。你的余额：¥150.00。"),
+])
+async def test_a_grant_in_a_group_keeps_the_balance_private_and_tells_the_member(
+    bot: Bot, lang: str, public: str, told: str
+) -> None:
+    alice, bob, _ = people(bot, lang)
+    await greet_all(bot, alice, bob)
+    await bot.command(alice, "/grant 50", reply_to=bob)
+    assert bot.text(bot.last_bot_message()["message_id"]) == public
+    assert bot.text(bot.last_bot_message(2)["message_id"], 2) == told
+    await bot.audit()
+
+
+# -- 1: a personal packet's addressee is mentioned and told ---------------------------------
+
+
+@pytest.mark.parametrize("lang, told", [
+    ("en", "🧧 Alice sent you a red packet of ¥5.00: “thanks”. Open it on the group message."),
+    ("zh", "🧧 Alice 给你发了一个 ¥5.00 的专属红包：“thanks”。请到群消息上领取。"),
+])
+async def test_the_addressee_is_mentioned_by_id_and_told_privately(
+    bot: Bot, lang: str, told: str
+) -> None:
+    alice, bob, _ = people(bot, lang)
+    await greet_all(bot, alice, bob)
+    await bot.command(alice, "/hongbao 5 thanks", reply_to=bob)
+    draft = bot.last_bot_message()["message_id"]
+    await bot.press(alice, draft, "d:s")
+    assert '<a href="tg://user?id=2">Bob</a>' in bot.req.text(GROUP_ID, draft)
+    dm = bot.last_bot_message(2)
+    assert bot.text(dm["message_id"], 2) == told
+    (go,) = bot.buttons(dm["message_id"], 2)
+    assert go[1] == f"https://t.me/c/{str(GROUP_ID)[4:]}/{draft}"
+    await bot.audit()
+
+
+async def test_an_addressee_who_never_started_the_bot_is_pinged_once_in_the_group(bot: Bot) -> None:
+    alice, _, carol = people(bot, "en")
+    await greet_all(bot, alice)
+    bot.req.never_started(carol["id"])
+    await bot.command(alice, "/hongbao 5", reply_to=carol)
+    draft = bot.last_bot_message()["message_id"]
+    bot.req.clear()
+    await bot.press(alice, draft, "d:s")
+    (ping,) = sent_to(bot, GROUP_ID)
+    assert ping["text"] == ('🧧 <a href="tg://user?id=3">Carol</a>, this red packet is for you: '
+                            "press Open.")
+    assert replied_to(bot, bot.last_bot_message()) == draft
+    await bot.audit()
