@@ -9,6 +9,7 @@ makes (which packet, which message, whose draft).
 | --------------- | ----------------------------------- |
 | ``o:<packet>``  | Open on a packet message            |
 | ``d:k``/``d:s``/``d:c`` | draft: switch kind / send / cancel (the draft is the message) |
+| ``d:b``/``d:f`` | draft over the balance: daily bonus / look again |
 | ``r:<packet>``  | Send again (result view)            |
 | ``my``          | My red packets (result view)        |
 | ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
@@ -35,6 +36,8 @@ class DraftButton(StrEnum):
     SWITCH = "k"
     SEND = "s"
     CANCEL = "c"
+    BONUS = "b"  # claim the daily bonus (a draft over the balance)
+    REFRESH = "f"  # look at the balance again (a draft over the balance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +49,7 @@ class Callback:
 _PACKET = r"[A-Za-z0-9]{10}"
 _FORMATS: dict[Action, re.Pattern[str]] = {
     Action.OPEN: re.compile(rf"o:({_PACKET})"),
-    Action.DRAFT: re.compile(r"d:([ksc])"),
+    Action.DRAFT: re.compile(r"d:([kscbf])"),
     Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
     Action.MY_PACKETS: re.compile(r"my()"),
     Action.LANG: re.compile(r"l:(en|zh|auto)"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 
+from core.errors import InsufficientFunds
 from core.money import Amount
 from core.packets import Kind, Packet, Share, Status, clip_text
 from core.records import format_duration
@@ -139,12 +140,23 @@ def draft_text(
     if draft.total_changed and was_total is not None:
         lines.append(ctx.html(lang, "draft.total_changed", each=Amount(draft.amount),
                               total=Amount(draft.total), was=Amount(was_total)))
+    if note is None and balance is not None and balance < draft.total:
+        note = short_of_money(ctx, lang, balance, draft.total)
     if note:
         lines.append(note)  # the note says the balance already
     elif balance is not None:
         lines.append(ctx.html(lang, "draft.balance", balance=Amount(balance)))
-    lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
+    if balance is None or balance >= draft.total:  # else there is no Send to press
+        lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
     return "\n".join(lines)
+
+
+def short_of_money(ctx: BotContext, lang: str, balance: int, needed: int) -> str:
+    """Not enough balance, and the ways money comes in."""
+    from bot.handlers.wallet import how_to_get_more  # a handler module: import when needed
+
+    error = InsufficientFunds(balance, needed)
+    return ctx.html(lang, error.key, **error.params) + "\n" + how_to_get_more(ctx, lang)
 
 
 def is_over(packet: Packet, now_ms: int) -> bool:

@@ -55,6 +55,8 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await _switch(ctx, query, draft, lang)
     elif button is DraftButton.CANCEL:
         await _cancel(ctx, query, draft, lang)
+    elif button in (DraftButton.BONUS, DraftButton.REFRESH):
+        await money_button(ctx, query, draft, lang, button)
     else:
         await _send(ctx, query, draft, lang)
 
@@ -109,6 +111,21 @@ async def _send(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) 
         ctx.spawn(ctx.notifier.personal(packet, draft.message_id, ping=True))
 
 
+async def money_button(
+    ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str, button: DraftButton
+) -> None:
+    """Daily bonus / look again, on a draft over the balance: answer, then show it anew."""
+    from bot.handlers.wallet import draft_bonus_answer
+
+    if button is DraftButton.BONUS:
+        text = await draft_bonus_answer(ctx, draft.sender, lang)
+    else:
+        balance = await ctx.store.balance(draft.sender.id)
+        text = ctx.text(lang, "ux.draft.balance_now", balance=Amount(balance))
+    await answer(ctx, query, text)
+    await _show(ctx, draft, draft.lang)
+
+
 async def _show(
     ctx: BotContext, draft: Draft, lang: str, *, balance: int | None = None,
     was_total: int | None = None, note: str | None = None,
@@ -117,7 +134,8 @@ async def _show(
     if balance is None:
         balance = await ctx.store.balance(draft.sender.id)
     text = draft_text(ctx, draft, lang, balance=balance, was_total=was_total, note=note)
-    await ctx.editor.edit(draft.chat_id, draft.message_id, text, draft_keyboard(ctx, draft, lang))
+    await ctx.editor.edit(draft.chat_id, draft.message_id, text,
+                          draft_keyboard(ctx, draft, lang, balance=balance))
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

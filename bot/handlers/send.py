@@ -23,10 +23,9 @@ from storage.sqlite.chats import member_by_username
 from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot.app import BotContext, bot_context
-from bot.handlers.wallet import how_to_get_more
 from bot.handlers.common import guarded, member_of
 from bot.keyboards import draft_keyboard, packet_keyboard
-from bot.render import draft_text, packet_text
+from bot.render import draft_text, packet_text, short_of_money
 from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
@@ -200,7 +199,7 @@ async def render_packet_message(
 
 
 async def insufficient_note(ctx: BotContext, lang: str, error: InsufficientFunds) -> str:
-    return error_html(ctx, lang, error) + "\n" + how_to_get_more(ctx, lang)
+    return short_of_money(ctx, lang, error.balance, error.needed)
 
 
 async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kind) -> None:
@@ -233,12 +232,9 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
         await _send_without_draft(ctx, message, draft, lang)
         return
     balance = await ctx.store.balance(user.id)
-    note = None
-    if balance < request.total:
-        note = await insufficient_note(ctx, lang, InsufficientFunds(balance, request.total))
     sent = await message.reply_html(
-        draft_text(ctx, draft, lang, balance=balance, note=note),
-        reply_markup=draft_keyboard(ctx, draft, lang),
+        draft_text(ctx, draft, lang, balance=balance),
+        reply_markup=draft_keyboard(ctx, draft, lang, balance=balance),
     )
     await ctx.drafts.attach_message(chat.id, message.message_id, sent.message_id)
 

@@ -205,6 +205,20 @@ async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_html(update, text)
 
 
+async def draft_bonus_answer(ctx: BotContext, member: Member, lang: str) -> str:
+    """The daily bonus claimed from a draft's button: the press's answer (plain text)."""
+    amount = ctx.settings.daily_bonus
+    if amount <= 0:
+        return ctx.text(lang, "wallet.daily.off")
+    now = ctx.clock.now_ms()
+    if await claim_daily(ctx.store, member, amount, now):
+        balance = await ctx.store.balance(member.id)
+        return ctx.text(lang, "ux.draft.bonus_paid", amount=Amount(amount),
+                        balance=Amount(balance))
+    minutes = -(-(next_utc_midnight_ms(now) - now) // 60_000)
+    return ctx.text(lang, "wallet.daily.already", wait=duration_text(ctx, lang, minutes * 60_000))
+
+
 # --- /grant ---------------------------------------------------------------------
 
 

@@ -297,3 +297,39 @@ async def test_an_addressee_who_never_started_the_bot_is_pinged_once_in_the_grou
                             "press Open.")
     assert replied_to(bot, bot.last_bot_message()) == draft
     await bot.audit()
+
+
+# -- 8: a draft over the balance says so on every state, and offers money instead of Send ----
+
+
+@pytest.mark.parametrize("lang, short, buttons", [
+    ("en", "Not enough balance: you have ¥100.00 and this red packet needs ¥150.00.",
+     [("Switch to fixed", "d:k"), ("🎁 Daily bonus ¥10.00", "d:b"),
+      ("🔄 Check my balance", "d:f"), ("Cancel", "d:c")]),
+    ("zh", "余额不足：你的余额为 ¥100.00，这个红包需要 ¥150.00。",
+     [("改为普通红包", "d:k"), ("🎁 领每日红包 ¥10.00", "d:b"),
+      ("🔄 刷新余额", "d:f"), ("取消", "d:c")]),
+])
+async def test_a_draft_over_the_balance_offers_money_not_send(
+    bot: Bot, lang: str, short: str, buttons: list[tuple[str, str]]
+) -> None:
+    alice, bob, _ = people(bot, lang)
+    await greet_all(bot, alice, bob)
+    await bot.command(bob, "/hongbao 150 3")
+    draft = bot.last_bot_message()["message_id"]
+    assert short in bot.text(draft)
+    assert bot.buttons(draft) == buttons
+    await bot.press(bob, draft, "d:k")  # Switch kind: still short, still no Send
+    assert "¥100.00" in bot.text(draft) and "d:s" not in dict(bot.buttons(draft)).values()
+    assert ("余额不足" if lang == "zh" else "Not enough balance") in bot.text(draft)
+    await bot.press(bob, draft, "d:k")
+    answer = await bot.press(bob, draft, "d:b")
+    assert answer["text"] == ("🎁 Daily bonus: ¥10.00 added. Your balance: ¥110.00." if lang == "en"
+                              else "🎁 每日红包 ¥10.00 已到账，你的余额：¥110.00。")
+    assert "¥110.00" in bot.text(draft)
+    await bot.command(alice, "/grant 50", reply_to=bob)
+    await bot.press(bob, draft, "d:f")  # look again: now it can be sent
+    assert ("Send ¥150.00" if lang == "en" else "塞钱进红包 ¥150.00") in dict(bot.buttons(draft))
+    await bot.press(bob, draft, "d:s")
+    assert await bot.balance(2) == 10_00
+    await bot.audit()
