@@ -180,6 +180,7 @@ class RecentPacket:
     sender_name: str
     recipient_name: str | None = None
     best_luck: bool = False
+    own: bool = False  # a share of a packet the member sent themselves
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,7 +103,7 @@ async def test_send_again_reposts_and_moves_the_open_button(bot: Bot) -> None:
     my = await bot.press(bob, view_msg, "my", chat=bot.updates.private_chat(bob))
     assert "text" not in my  # answered empty; the list comes as a message
     listing = bot.req.plain_text(2, bot.last_bot_message(2)["message_id"])
-    assert listing.startswith("🧧 Red packets you received:") and "from Alice" in listing
+    assert listing.startswith("🧧 Your red packets") and "from Alice" in listing  # /records' view
     await bot.audit()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -332,4 +333,43 @@ async def test_a_draft_over_the_balance_offers_money_not_send(
     assert ("Send ¥150.00" if lang == "en" else "塞钱进红包 ¥150.00") in dict(bot.buttons(draft))
     await bot.press(bob, draft, "d:s")
     assert await bot.balance(2) == 10_00
+    await bot.audit()
+
+
+# -- 12: one records view, paged and dated, naming your own packets as yours ---------------
+
+
+@pytest.mark.parametrize("lang, own", [
+    ("en", "from your own red packet · ¥1.00"), ("zh", "来自自己发的红包 · ¥1.00"),
+])
+async def test_my_red_packets_is_the_records_view_and_names_your_own_share(
+    bot: Bot, lang: str, own: str
+) -> None:
+    alice, bob, _ = people(bot, lang)
+    await greet_all(bot, alice, bob)
+    for _ in range(12):  # more than one page
+        await bot.command(alice, "/fixed 1 2")
+        draft = bot.last_bot_message()["message_id"]
+        await bot.press(alice, draft, "d:s")
+        (open_data,) = [d for _, d in bot.buttons(draft) if d.startswith("o:")]
+        await bot.press(alice, draft, open_data)
+        bot.clock.advance(60)
+    await bot.private(alice, "/records")
+    records = bot.last_bot_message(1)
+    lines = bot.text(records["message_id"], 1).split("\n")
+    assert any(own in line and line[:5].count("-") == 1 for line in lines)
+    assert not any("Alice" in line for line in lines[3:])
+    assert [data for _, data in bot.buttons(records["message_id"], 1)] == ["rec:1"]
+
+    await bot.press(bob, draft, open_data)
+    await bot.private(bob, f"/start p_{open_data[2:]}")
+    view = bot.last_bot_message(2)["message_id"]
+    assert "my" in [d for _, d in bot.buttons(view, 2)]
+    answer = await bot.press(bob, view, "my", chat=bot.updates.private_chat(bob))
+    assert not answer.get("show_alert")
+    mine = bot.last_bot_message(2)
+    await bot.private(bob, "/records")
+    records = bot.last_bot_message(2)
+    assert bot.text(mine["message_id"], 2) == bot.text(records["message_id"], 2)
+    assert re.search(r"\n\d\d-\d\d \d\d:\d\d from Alice", bot.text(mine["message_id"], 2))
     await bot.audit()
