@@ -371,5 +371,47 @@ async def test_my_red_packets_is_the_records_view_and_names_your_own_share(
     await bot.private(bob, "/records")
     records = bot.last_bot_message(2)
     assert bot.text(mine["message_id"], 2) == bot.text(records["message_id"], 2)
-    assert re.search(r"\n\d\d-\d\d \d\d:\d\d from Alice", bot.text(mine["message_id"], 2))
+    assert re.search(r"\n\d\d-\d\d \d\d:\d\d (from|来自) Alice", bot.text(mine["message_id"], 2))
     await bot.audit()
+
+
+# -- 3: the /stats chart speaks the admin's language ------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_chart_draws_every_character_of_its_labels(bot_free_ctx: object, lang: str) -> None:
+    import os
+    import warnings
+
+    from bot.charts import PNG_SIGNATURE, cjk_font, render_stats_chart
+    from bot.handlers.stats import chart_labels
+    from core.records import DayActivity
+
+    if lang == "zh" and cjk_font() is None:
+        if os.environ.get("REQUIRE_CJK_FONT"):
+            pytest.fail("no CJK font installed (.ci/run installs fonts-wqy-microhei)")
+        pytest.skip("no CJK font installed")
+    labels = chart_labels(bot_free_ctx, lang)  # type: ignore[arg-type]
+    assert (labels.title == "红包统计") is (lang == "zh")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = render_stats_chart(
+            [DayActivity("2026-11-20", 3, 45_00), DayActivity("2026-11-23", 1, 2_00)],
+            {5: 2, 10: 4, 31: 1}, labels=labels, money=lambda c: f"¥{c / 100:.2f}",
+        )
+    assert png.startswith(PNG_SIGNATURE)
+    assert not [w for w in caught if "missing from" in str(w.message)]  # no empty boxes
+
+
+@pytest.fixture
+def bot_free_ctx() -> object:
+    """Just enough of BotContext for the chart's words: the catalogs."""
+    from bot.i18n import get_translator
+
+    class Words:
+        translator = get_translator()
+
+        def text(self, lang: str, key: str, **params: object) -> str:
+            return self.translator.translate(lang, key, **params)
+
+    return Words()
