@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import AIORateLimiter, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.app import bot_context, install, start, stop
 from bot.settings import SettingsError
@@ -108,7 +108,7 @@ async def test_rate_limiter_build_and_not_modified_is_fine(tmp_path: Path) -> No
 
     req = RecordingRequest()
     app = build_application(bot_settings(tmp_path), request=req, clock=FakeClock(),
-                            rate_limiter=AIORateLimiter(max_retries=2))
+                            rate_limiter=True)  # the composition root's own limiter
     async with app:
         await start(app)
         ctx = bot_context(app)
