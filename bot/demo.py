@@ -22,6 +22,7 @@ from bot.app import BotContext
 from bot.engine import Engine, open_engine
 from bot.render import packet_text
 from bot.settings import Settings
+from storage.sqlite.records import SqliteRecords
 
 NAMES = [
     "Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy",
@@ -51,6 +52,26 @@ def _money(settings: Settings, cents: int) -> str:
 
 def _plain(html_text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", html_text))
+
+
+# How each answer reads in the demo's summary lines.
+ANSWER_WORDS = {
+    "got": "took a share", "already": "already had theirs", "too_slow": "too slow",
+    "expired": "expired", "not_for_you": "not for them", "not_this_time": "not this time",
+    "not_found": "no such packet", "won": "won", "lost": "no luck", "cooldown": "too soon",
+    "maxed": "won enough", "over": "campaign over",
+}
+
+
+def tally_text(tally: dict[str, int]) -> str:
+    """``{"got": 10, "too_slow": 390}`` as ``10 took a share · 390 too slow``."""
+    parts = sorted(tally.items(), key=lambda item: -item[1])
+    return " · ".join(f"{n} {ANSWER_WORDS.get(answer, answer.replace('_', ' '))}"
+                      for answer, n in parts)
+
+
+def shares_text(count: int) -> str:
+    return "1 share" if count == 1 else f"{count} shares"
 
 
 def describe(ctx: BotContext, view: PacketView, *, public: bool) -> str:
@@ -105,17 +126,17 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
         async def send(req: PacketRequest, key: str) -> str:
             packet = await service.send(req, key)
             console.print(f"\n[bold]{req.sender.name}[/] sends {_money(settings, packet.total)} "
-                          f"in {packet.count} share(s) ({packet.kind.value})")
+                          f"in {shares_text(packet.count)} ({packet.kind.value})")
             return packet.id
 
         lucky = await send(PacketRequest(chat, alice, Kind.LUCKY, 10, 100_00, "恭喜发财! 🧧"), "demo:1")
         tally = await _storm(service, lucky, crowd, 400)
-        console.print(f"400 concurrent presses on Open: {tally}")
+        console.print(f"400 concurrent presses on Open: {tally_text(tally)}")
         await _show(console, ctx, lucky)
 
         fixed = await send(PacketRequest(chat, bob, Kind.FIXED, 8, 5_00, "Lunch is on me"), "demo:2")
         tally = await _storm(service, fixed, crowd, 120)
-        console.print(f"120 concurrent presses on Open: {tally}")
+        console.print(f"120 concurrent presses on Open: {tally_text(tally)}")
         await _show(console, ctx, fixed)
 
         personal = await send(
@@ -131,7 +152,7 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
 
         slow = await send(PacketRequest(chat, frank, Kind.LUCKY, 20, 50_00, "Anyone awake?"), "demo:4")
         tally = await _storm(service, slow, crowd[10:16], 12)
-        console.print(f"Only 6 members are around: {tally}")
+        console.print(f"Only 6 members are around: {tally_text(tally)}")
         clock.advance(settings.packet_ttl_seconds + 60)
         console.print(f"[italic]… {settings.packet_ttl_seconds // 3600} hours pass …[/]")
         late = await service.press(slow, crowd[30])
@@ -145,6 +166,12 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
 
         await _demo_campaign(engine, crowd, console)
 
+        # Presses turned away are counted in memory and saved by the bot's flush job:
+        # save them now, so that `redpacket stats --db` on this file shows them.
+        saved = await SqliteRecords(engine.store).flush_turned_away(service.turned_away)
+        console.print(f"\n{saved} presses were turned away at the gate, before the database "
+                      "(a member's repeated presses are answered together); saved for "
+                      "redpacket stats.")
         report = await service.audit(repair=False)
         problems = list(report.problems) + await _campaign_problems(engine)
         console.rule("audit")
@@ -157,6 +184,8 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
             f"[bold green]Audit clean[/]: the ledger balances, every wallet equals its entries, "
             f"every share recomputes from its seed ({report.packets} packets checked)."
         )
+        console.print(f"The demo's database stays at {workdir / 'demo.db'}: "
+                      f"see it with redpacket stats --db {workdir / 'demo.db'}")
         return True
     finally:
         await engine.close()
