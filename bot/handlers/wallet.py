@@ -105,6 +105,11 @@ async def turn_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | 
     return Turn(ctx, message, member, await lang_of(ctx, update))
 
 
+async def refuse(turn: Turn, text: str) -> None:
+    """A typed command's refusal: a reply to it, gone after a while in a group."""
+    await reply_briefly(turn.ctx, turn.message, text)
+
+
 def duration_text(ctx: BotContext, lang: str, ms: int) -> str:
     key, params = format_duration(ms)
     return ctx.text(lang, key, **params)
@@ -192,7 +197,7 @@ async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx, member, lang = turn.ctx, turn.member, turn.lang
     amount = ctx.settings.daily_bonus
     if amount <= 0:
-        await reply_html(update, ctx.html(lang, "wallet.daily.off"))
+        await refuse(turn, ctx.html(lang, "wallet.daily.off"))
         return
     now = ctx.clock.now_ms()
     if await claim_daily(ctx.store, member, amount, now):
@@ -258,11 +263,11 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     ctx, message, admin, lang = turn.ctx, turn.message, turn.member, turn.lang
     if admin.id not in ctx.settings.bot_admin_ids:
-        await reply_html(update, ctx.html(lang, "wallet.grant.not_admin"))
+        await refuse(turn, ctx.html(lang, "wallet.grant.not_admin"))
         return
     parts = _grant_parts(message, list(context.args or []))
     if parts is None:
-        await reply_html(update, ctx.html(lang, "wallet.grant.usage"))
+        await refuse(turn, ctx.html(lang, "wallet.grant.usage"))
         return
     who, amount_text = parts
     try:
@@ -270,15 +275,15 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             amount_text, maximum=ctx.settings.max_total * GRANT_LIMIT_FACTOR
         )
     except DomainError as error:
-        await reply_html(update, ctx.html(lang, error.key, **error.params))
+        await refuse(turn, ctx.html(lang, error.key, **error.params))
         return
     records = records_of(ctx)
     grantee = await _grantee(records, who) if who is not None else None
     if grantee is None:
-        await reply_html(update, ctx.html(lang, "wallet.grant.no_bots"))
+        await refuse(turn, ctx.html(lang, "wallet.grant.no_bots"))
         return
     if isinstance(grantee, str):
-        await reply_html(update, ctx.html(lang, "wallet.grant.unknown_member", who=grantee))
+        await refuse(turn, ctx.html(lang, "wallet.grant.unknown_member", who=grantee))
         return
     key = f"grant:{message.chat_id}:{message.message_id}"
     paid = await grant(
@@ -313,10 +318,10 @@ async def topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx, message, member, lang = turn.ctx, turn.message, turn.member, turn.lang
     settings = ctx.settings
     if not settings.topup_enabled:
-        await reply_html(update, ctx.html(lang, "wallet.topup.off"))
+        await refuse(turn, ctx.html(lang, "wallet.topup.off"))
         return
     if message.chat.type != ChatType.PRIVATE:
-        await reply_html(update, ctx.html(lang, "wallet.topup.private_only"))
+        await refuse(turn, ctx.html(lang, "wallet.topup.private_only"))
         return
     args = list(context.args or [])
     raw = args[0] if len(args) == 1 else ""
