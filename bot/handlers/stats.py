@@ -24,6 +24,7 @@ from storage.sqlite.records import SqliteRecords
 from bot.admins import is_admin
 from bot.app import AnyApplication, BotContext, bot_context
 from bot.charts import ChartLabels, render_stats_chart
+from bot.short_lived import reply_briefly
 from bot.handlers.common import guarded
 from bot.handlers.wallet import (
     duration_text,
@@ -117,7 +118,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             context.bot, message.chat.id, member.id, ctx.settings.bot_admin_ids
         )
     if not allowed:
-        await reply_html(update, ctx.html(lang, "stats.not_admin"))
+        await reply_briefly(ctx, message, ctx.html(lang, "stats.not_admin"))
         return
     facts = await records_of(ctx).stats_facts(None if private else message.chat.id, top=TOP)
     facts = with_unflushed(facts, ctx.packets.turned_away)

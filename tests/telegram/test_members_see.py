@@ -285,17 +285,23 @@ async def test_the_addressee_is_mentioned_by_id_and_told_privately(
     await bot.audit()
 
 
-async def test_an_addressee_who_never_started_the_bot_is_pinged_once_in_the_group(bot: Bot) -> None:
-    alice, _, carol = people(bot, "en")
+@pytest.mark.parametrize("lang, ping", [
+    ("en", "🧧 {name}, this red packet is for you: press Open."),
+    ("zh", "🧧 {name}，这个红包是给你的，点“開”领取。"),
+])
+async def test_an_addressee_who_never_started_the_bot_is_pinged_once_in_the_group(
+    bot: Bot, lang: str, ping: str
+) -> None:
+    alice, _, carol = people(bot, lang)
     await greet_all(bot, alice)
     bot.req.never_started(carol["id"])
     await bot.command(alice, "/hongbao 5", reply_to=carol)
     draft = bot.last_bot_message()["message_id"]
     bot.req.clear()
     await bot.press(alice, draft, "d:s")
-    (ping,) = sent_to(bot, GROUP_ID)
-    assert ping["text"] == ('🧧 <a href="tg://user?id=3">Carol</a>, this red packet is for you: '
-                            "press Open.")
+    ping_text = ping
+    (ping,) = sent_to(bot, GROUP_ID)  # type: ignore[assignment]
+    assert ping["text"] == ping_text.format(name='<a href="tg://user?id=3">Carol</a>')
     assert replied_to(bot, bot.last_bot_message()) == draft
     await bot.audit()
 
@@ -415,3 +421,60 @@ def bot_free_ctx() -> object:
             return self.translator.translate(lang, key, **params)
 
     return Words()
+
+
+# -- 13: one way to say a duration; a cooldown in plain words --------------------------------
+
+
+@pytest.mark.parametrize("lang, finished, cooldown", [
+    ("en", "2 shares, taken in 5.1 s", "Not so fast: you can shake again in 5 s."),
+    ("zh", "2个红包，5.1秒被抢光", "别急，5秒后才能再摇。"),
+])
+async def test_durations_read_one_way_and_a_cooldown_reads_plainly(
+    bot: Bot, lang: str, finished: str, cooldown: str
+) -> None:
+    alice, bob, carol = people(bot, lang)
+    await greet_all(bot, alice, bob, carol)
+    await bot.command(alice, "/hongbao 2 2")
+    draft = bot.last_bot_message()["message_id"]
+    await bot.press(alice, draft, "d:s")
+    (open_data,) = [d for _, d in bot.buttons(draft) if d.startswith("o:")]
+    bot.clock.advance(2)
+    await bot.press(bob, draft, open_data)
+    bot.clock.advance(3.1)
+    await bot.press(carol, draft, open_data)
+    assert finished in bot.text(draft)
+
+    await _fund(bot, alice, 100_00)
+    await bot.command(alice, "/shake start 20 5")
+    campaign = bot.last_bot_message()["message_id"]
+    assert bot.ctx.engine is not None and bot.ctx.engine.shake is not None
+    bot.ctx.engine.shake.rng = _NeverWins()
+    (_, shake), = bot.buttons(campaign)
+    await bot.press(bob, campaign, shake)
+    assert (await bot.press(bob, campaign, shake))["text"] == cooldown
+    await bot.command(alice, "/shake stop")
+    await bot.audit()
+
+
+@pytest.mark.parametrize("lang, caption", [
+    ("en", "📈 Activity per day and share sizes relative to the mean"),
+    ("zh", "📈 每日活动与红包金额相对平均值的分布"),
+])
+async def test_stats_sends_the_chart_in_the_admins_language(
+    bot: Bot, lang: str, caption: str
+) -> None:
+    alice, bob, _ = people(bot, lang)
+    await greet_all(bot, alice, bob)
+    await bot.command(alice, "/hongbao 2 2")
+    draft = bot.last_bot_message()["message_id"]
+    await bot.press(alice, draft, "d:s")
+    bot.req.set_member(GROUP_ID, 1, "administrator")
+    await bot.command(alice, "/stats")
+    (photo,) = bot.req.calls_of("sendPhoto", chat_id=GROUP_ID)
+    assert photo["caption"] == caption
+    await bot.command(bob, "/stats")  # not an admin: a brief refusal
+    refusal = bot.last_bot_message()["message_id"]
+    assert bot.app.job_queue is not None
+    assert bot.app.job_queue.get_jobs_by_name(f"{DELETE_JOB_PREFIX}{GROUP_ID}:{refusal}")
+    await bot.audit()
