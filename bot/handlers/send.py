@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
+from core.eligibility import Refused, clean_phrase
 from core.errors import DomainError, InsufficientFunds
 from core.money import parse_amount, parse_count
 from core.packets import Kind, Member, Packet, PacketRequest, validate_request
@@ -137,13 +138,13 @@ def _refuse_reply_target(message: Message, sender: User, words: list[str]) -> No
 
 async def parse_request(
     ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: Message, chat: Chat,
-    sender: User, kind: Kind,
+    sender: User, kind: Kind, *, password: bool = False,
 ) -> PacketRequest:
     """What the command asks for; raises ``DomainError`` naming what is allowed."""
     limits = ctx.packets.limits
     recipient, mention = (
         await _recipient(ctx, message, sender, context.bot.username)
-        if kind is Kind.LUCKY else (None, None)
+        if kind is Kind.LUCKY and not password else (None, None)
     )
     rest = _rest_of(message)
     before_mention = ""
@@ -166,6 +167,9 @@ async def parse_request(
             chat_id=chat.id, sender=who, kind=Kind.FIXED, count=count, amount=amount,
             greeting=" ".join(greeting_words), recipient=recipient,
         )
+    if password:  # /password TOTAL COUNT PHRASE: the rest is the phrase, no greeting
+        members = await _chat_members(context, chat.id)
+        return _password_request(ctx, chat, who, words, members)
     if len(words) < 2:
         raise DomainError(usage)
     amount = parse_amount(words[0], maximum=limits.max_total)
@@ -176,12 +180,39 @@ async def parse_request(
     )
 
 
+def _password_request(
+    ctx: BotContext, chat: Chat, who: Member, words: list[str], members: int | None
+) -> PacketRequest:
+    if len(words) < 3:
+        raise DomainError("usage.password")
+    limits = ctx.packets.limits
+    return PacketRequest(
+        chat_id=chat.id, sender=who, kind=Kind.LUCKY,
+        amount=parse_amount(words[0], maximum=limits.max_total),
+        count=parse_count(words[1], maximum=limits.max_count),
+        phrase=clean_phrase(" ".join(words[2:])), chat_members=members,
+    )
+
+
+async def refuse_by_chat_rules(ctx: BotContext, request: PacketRequest) -> None:
+    """Raise ``Refused`` if the chat's rules forbid this send (core.eligibility)."""
+    eligibility = ctx.engine.eligibility if ctx.engine is not None else None
+    if eligibility is None:
+        return
+    refusal = await eligibility.refuse_send(
+        request.chat_id, request.sender.id, request.total,
+        personal=request.recipient is not None,
+    )
+    if refusal is not None:
+        raise Refused(refusal)
+
+
 def draft_from(request: PacketRequest, command: Message, lang: str, now_ms: int) -> Draft:
     return Draft(
         chat_id=request.chat_id, command_message_id=command.message_id, message_id=None,
         sender=request.sender, kind=request.kind, amount=request.amount, count=request.count,
         greeting=request.greeting, recipient=request.recipient,
-        chat_members=request.chat_members, lang=lang, created_at=now_ms,
+        chat_members=request.chat_members, lang=lang, created_at=now_ms, phrase=request.phrase,
     )
 
 
@@ -202,7 +233,9 @@ async def insufficient_note(ctx: BotContext, lang: str, error: InsufficientFunds
     return short_of_money(ctx, lang, error.balance, error.needed)
 
 
-async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kind) -> None:
+async def _command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kind, *, password: bool = False
+) -> None:
     ctx = bot_context(context)
     await ctx.ready()
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
@@ -213,8 +246,10 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
         await reply_briefly(ctx, message, ctx.html(lang, "error.group_only"))
         return
     try:
-        request = await parse_request(ctx, context, message, chat, user, kind)
+        request = await parse_request(ctx, context, message, chat, user, kind, password=password)
         validate_request(request, ctx.packets.limits)
+        if await ctx.drafts.by_command(chat.id, message.message_id) is None:  # not a replay
+            await refuse_by_chat_rules(ctx, request)  # shown now; Send checks again
     except DomainError as error:
         await reply_briefly(ctx, message, refusal_html(ctx, lang, error, kind))
         return
@@ -264,6 +299,11 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
     if packet.is_personal:  # the new message mentions them; a direct message too
         ctx.spawn(ctx.notifier.personal(packet, posted.message_id, ping=False))
+
+
+async def password_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/password TOTAL COUNT PHRASE``: a lucky packet with a phrase (bot.handlers.password)."""
+    await _command(update, context, Kind.LUCKY, password=True)
 
 
 @guarded
