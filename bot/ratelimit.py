@@ -1,4 +1,4 @@
-"""Telegram's flood limits, with the packet's own edits first (docs/rules.md).
+"""Telegram's flood limits, with the packet's own edits first.
 
 A group takes about 20 bot messages a minute and a bot about 30 a second in
 all. Every message to a group waits its turn here; within one chat, edits

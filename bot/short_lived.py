@@ -1,7 +1,7 @@
 """Replies that matter for a moment: usage errors and refusals to typed commands.
 
-A busy group shares about twenty bot messages a minute with its packets
-(docs/rules.md), so such a reply quotes the member's message (they see it is
+A busy group shares Telegram's budget of about twenty bot messages a minute
+with its packets, so such a reply quotes the member's message (they see it is
 for them), says what to type instead, and is deleted after a while so the chat
 is not left with a trail of "that was wrong".
 """
