@@ -13,12 +13,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from core.audit import audit_everything
 from core.money import format_cents
 from core.packets import Kind, Member, PacketRequest
 from core.services import RedPackets
 from core.views import PacketView, packet_view
 
 from bot.app import BotContext
+from bot.demo_shake import run_demo_campaign
 from bot.engine import Engine, open_engine
 from bot.render import packet_text
 from bot.settings import Settings
@@ -172,8 +174,8 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
         console.print(f"\n{saved} presses were turned away at the gate, before the database "
                       "(a member's repeated presses are answered together); saved for "
                       "redpacket stats.")
-        report = await service.audit(repair=False)
-        problems = list(report.problems) + await _campaign_problems(engine)
+        report = await audit_everything(service, engine.shake, repair=False)
+        problems = report.problems
         console.rule("audit")
         if problems:
             for problem in problems:
@@ -192,19 +194,7 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
 
 
 async def _demo_campaign(engine: Engine, crowd: list[Member], console: Console) -> None:
-    try:
-        from bot.demo_shake import run_demo_campaign
-    except ImportError:
-        return
     await run_demo_campaign(engine, crowd, console.print)
-
-
-async def _campaign_problems(engine: Engine) -> list[str]:
-    try:
-        from bot.demo_shake import audit_campaigns
-    except ImportError:
-        return []
-    return await audit_campaigns(engine)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The shake campaign in ``redpacket demo``, and the campaign part of ``redpacket audit``."""
+"""The shake campaign in ``redpacket demo``."""
 
 from __future__ import annotations
 
@@ -89,16 +89,3 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         console_print(f"  🏆 jackpot: {win.member_name} {_money(win.amount)}")
     console_print(f"Refunded {_money(final.refunded)} to {final.funder_name}; "
                   f"a second sweep ends {len(await shakes.end_due())} campaigns.")
-
-
-async def audit_campaigns(engine: Engine, *, repair: bool = True) -> list[str]:
-    """Campaign problems the packet audit does not already report.
-
-    The campaign ledger checks run inside ``engine.packets.audit()`` (they are
-    registered in ``storage.sqlite.audit.EXTRA_CHECKS``); this adds every win
-    recomputed from its seed, and the gate of live campaigns.
-    """
-    if engine.shake is None:
-        return []
-    report = await engine.shake.audit(repair=repair, ledger=False)
-    return list(report.problems)

@@ -14,6 +14,7 @@ from core.shake import ShakeLimits
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
+from storage.sqlite.audit import ALL_CHECKS
 from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.standing import SqliteStanding
 from storage.sqlite.store import SqliteStore
@@ -63,7 +64,8 @@ async def open_engine(
     use_gate: bool = True,
 ) -> Engine:
     """Open the SQLite store and the gate (Redis, or embedded when no URL)."""
-    store = SqliteStore(db_path or settings.database_path)
+    # The audit runs every check, packets' and campaigns' alike.
+    store = SqliteStore(db_path or settings.database_path, audit_checks=ALL_CHECKS)
     await store.open()
     gate = connect_gate(settings.redis_url) if use_gate else None
     standing = SqliteStanding(store)

@@ -1,4 +1,4 @@
-"""Direct messages to a packet's sender: finished, expired and refunded (SPEC §6).
+"""Direct messages to a packet's sender: finished, expired and refunded (docs/rules.md §6).
 
 A bot cannot message someone who never started it (403): the notice is then
 skipped quietly. Money never depends on a notice.

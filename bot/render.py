@@ -1,4 +1,4 @@
-"""HTML text of packet messages, result views and drafts (SPEC §2, §5).
+"""HTML text of packet messages, result views and drafts (docs/rules.md §2, §5).
 
 ``core.views.packet_view`` decides what a viewer sees; this module only words
 it. Every piece of user text (names, greetings) goes through ``html.escape``
@@ -11,7 +11,7 @@ import html
 
 from core.errors import InsufficientFunds
 from core.money import Amount
-from core.packets import Kind, Packet, Share, Status, clip_text
+from core.packets import Kind, Packet, Share, clip_text
 from core.records import format_duration
 from core.views import PacketView, Summary
 
@@ -161,7 +161,3 @@ def short_of_money(ctx: BotContext, lang: str, balance: int, needed: int) -> str
 
     error = InsufficientFunds(balance, needed)
     return ctx.html(lang, error.key, **error.params) + "\n" + how_to_get_more(ctx, lang)
-
-
-def is_over(packet: Packet, now_ms: int) -> bool:
-    return packet.status is not Status.LIVE or now_ms >= packet.expires_at

@@ -1,4 +1,4 @@
-"""Deployment settings from the environment and a ``.env`` file (SPEC §10).
+"""Deployment settings from the environment and a ``.env`` file (docs/rules.md §10).
 
 Money limits are written in ``.env`` as decimal amounts (``200.00``) and held
 here as ``int`` cents. Programmatic overrides may pass either form: a ``str``
@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         "double_mean"
     )
     default_language: Annotated[Literal["en", "zh"], BeforeValidator(_lower)] = "en"
-    # Who may open, for chats that chose nothing with /settings (docs/rules.md).
+    # Who may open, for chats that chose nothing with /settings (docs/rules.md §12).
     newcomer_hours: int = Field(0, ge=0, le=24 * 365)
     premium_only: bool = False
     daily_send_limit: CentsOrZero = "0"  # type: ignore[assignment]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import string
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
@@ -13,13 +12,19 @@ from enum import StrEnum
 from core.allocation import Rule, share_amount
 from core.eligibility import DailyCap, Eligibility, Refusal, Refused, Traits
 from core.errors import GateUnavailable
+from core.ids import is_id, new_id
 from core.money import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
 from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
 
-PACKET_ID_ALPHABET = string.ascii_letters + string.digits
-PACKET_ID_LENGTH = 10
-GATE_TTL_MARGIN_MS = 3600 * 1000
+GATE_TTL_MARGIN_MS = 3_600_000  # gate keys outlive their packet by an hour
+MAX_PRESSES_IN_FLIGHT = 10_000  # beyond this, a press is answered "not this time"
+PACKET_CACHE_SIZE = 10_000  # packets kept in memory (least recently used goes)
+FINAL_CACHE_SIZE = 10_000  # packets whose final shares answer presses from memory
+FINAL_CHECKS_REMEMBERED = 50_000  # when each packet was last checked for being over
+FINAL_RECHECK_MS = 100  # a packet not over yet is checked again at most this often
+LOADING_MS = 3_600_000  # "checked" far ahead while a load runs, so one runs at a time
+GREETED_REMEMBERED = 100_000  # members known to be stored; past it, greet() asks again
 
 
 class SystemClock:
@@ -58,12 +63,8 @@ class AuditReport:
         return not self.problems
 
 
-def is_packet_id(text: str) -> bool:
-    return len(text) == PACKET_ID_LENGTH and all(c in PACKET_ID_ALPHABET for c in text)
-
-
-def new_packet_id() -> str:
-    return "".join(secrets.choice(PACKET_ID_ALPHABET) for _ in range(PACKET_ID_LENGTH))
+is_packet_id = is_id
+new_packet_id = new_id
 
 
 class RedPackets:
@@ -79,7 +80,7 @@ class RedPackets:
         lucky_rule: Rule = Rule.DOUBLE_MEAN,
         welcome_bonus: Cents = 0,
         gate_timeout_s: float = 1.0,
-        max_in_flight: int = 10_000,
+        max_in_flight: int = MAX_PRESSES_IN_FLIGHT,
         audit_grace_s: float = 2.0,
         eligibility: Eligibility | None = None,
     ) -> None:
@@ -102,6 +103,11 @@ class RedPackets:
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
 
+    async def idle(self) -> None:
+        """Wait until the background loads of final shares are done."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
     # -- members -------------------------------------------------------------
 
     async def greet(self, member: Member) -> bool:
@@ -109,6 +115,8 @@ class RedPackets:
         if member.id in self._greeted:
             return False
         is_new = await self.store.greet(member, self.welcome_bonus, self.clock.now_ms())
+        if len(self._greeted) >= GREETED_REMEMBERED:
+            self._greeted.clear()  # greeting again is harmless: the bonus is keyed per member
         self._greeted.add(member.id)
         return is_new
 
@@ -261,13 +269,14 @@ class RedPackets:
 
     def _look_for_final(self, packet_id: str) -> None:
         """Load a packet's final shares in the background: one load at a time,
-        and at most every 100 ms while the packet turns out not to be over."""
+        and at most every ``FINAL_RECHECK_MS`` while the packet turns out not to be over."""
         now = self.clock.now_ms()
-        if packet_id in self._final or now - self._final_checked.get(packet_id, 0) < 100:
+        checked = self._final_checked.get(packet_id, 0)
+        if packet_id in self._final or now - checked < FINAL_RECHECK_MS:
             return
-        if len(self._final_checked) > 50_000:
+        if len(self._final_checked) > FINAL_CHECKS_REMEMBERED:
             self._final_checked.clear()
-        self._final_checked[packet_id] = now + 3_600_000  # until the load is done
+        self._final_checked[packet_id] = now + LOADING_MS  # until the load is done
         task = asyncio.ensure_future(self._remember_final(packet_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -285,7 +294,7 @@ class RedPackets:
         if not over or packet is None:
             return
         self._final[packet_id] = (packet, {s.member_id: s for s in shares})
-        if len(self._final) > 10_000:
+        if len(self._final) > FINAL_CACHE_SIZE:
             self._final.popitem(last=False)
 
     async def _admit(self, packet: Packet, member: Member) -> PressResult | None:
@@ -339,7 +348,7 @@ class RedPackets:
         packet = await self.store.get_packet(packet_id)
         if packet is not None:
             self._packets[packet_id] = packet
-            if len(self._packets) > 10_000:
+            if len(self._packets) > PACKET_CACHE_SIZE:
                 self._packets.popitem(last=False)
         return packet
 
@@ -369,7 +378,7 @@ class RedPackets:
     # -- audit ---------------------------------------------------------------
 
     async def audit(self, *, repair: bool = True) -> AuditReport:
-        """SPEC §6: ledger, wallets, escrow, the seeds, and the gate."""
+        """docs/rules.md §6: ledger, wallets, escrow, the seeds, and the gate."""
         report = AuditReport(problems=await self.store.ledger_problems())
         packets = await self.store.all_packets()
         report.packets = len(packets)

@@ -1,4 +1,4 @@
-"""The shake campaign (摇一摇, SPEC §7): an admin-funded lottery in a chat.
+"""The shake campaign (摇一摇, docs/rules.md §7): an admin-funded lottery in a chat.
 
 A campaign holds a pool of money for ``count`` prizes. Each shake wins with a
 probability set so the prizes are likely to be gone by the end; the k-th prize
@@ -9,21 +9,18 @@ audit can recompute every prize.
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from core.allocation import draw, unit_interval
 from core.errors import DomainError
-from core.money import Amount, Cents
+from core.money import Amount, Cents, parse_amount, parse_count
 from core.packets import Member
 
 MIN_PRIZE: Cents = 200
 JACKPOT: Cents = 61_800
 BOUNDED_JACKPOT_BP = 1  # 0.01 %
-CAMPAIGN_ID_ALPHABET = string.ascii_letters + string.digits
-CAMPAIGN_ID_LENGTH = 10
 GATE_TTL_MARGIN_MS = 3600 * 1000
 
 
@@ -349,8 +346,6 @@ def validate_campaign(request: CampaignRequest, limits: ShakeLimits) -> int:
 
 def parse_start(args: Sequence[str], chat_id: int, funder: Member, limits: ShakeLimits) -> CampaignRequest:
     """``<pool> <count> [duration] [tiers|bounded]`` (the last two in either order)."""
-    from core.money import parse_amount, parse_count
-
     if len(args) < 2:
         raise DomainError("shake.error.usage")
     pool = parse_amount(args[0], maximum=limits.max_pool)

@@ -1,5 +1,5 @@
-"""/settings: a chat's own lucky split rule and draft-skip amount (SPEC §2, §4), and
-who may open (docs/rules.md): newcomers, Premium only, the daily sending limit,
+"""/settings: a chat's own lucky split rule and draft-skip amount (docs/rules.md §2, §4), and
+who may open (docs/rules.md §12): newcomers, Premium only, the daily sending limit,
 personal packets; the view lists blocked members too.
 
 Chat admins (and bot admins) choose; ``default`` returns a choice to the

@@ -1,4 +1,4 @@
-"""The draft's buttons: switch kind, Send, Cancel (SPEC §2). Only the sender's presses count.
+"""The draft's buttons: switch kind, Send, Cancel (docs/rules.md §2). Only the sender's presses count.
 
 Send debits through ``RedPackets.send`` with the key ``send:<chat>:<draft message>``,
 so a replayed update or a double tap finds the packet already made.

@@ -1,4 +1,4 @@
-"""Expiry from the database (SPEC §6): at start, then every ``EXPIRY_SWEEP_SECONDS``.
+"""Expiry from the database (docs/rules.md §6): at start, then every ``EXPIRY_SWEEP_SECONDS``.
 
 Each refunded packet's group message turns to its expired state and its sender
 gets a direct message. Packets that expired while the bot was down are

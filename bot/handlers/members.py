@@ -1,4 +1,4 @@
-"""First contact: open the engine if needed and pay the welcome bonus once (SPEC §10);
+"""First contact: open the engine if needed and pay the welcome bonus once (docs/rules.md §10);
 and the joins the bot witnesses, per chat, for the newcomer rule (core.eligibility).
 
 A join is seen in the "X joined" service message (privacy mode lets it through)

@@ -1,4 +1,4 @@
-"""The Open button (SPEC §3): grab then open, answer once with the result, edit later.
+"""The Open button (docs/rules.md §3): grab then open, answer once with the result, edit later.
 
 The press is answered before any edit is awaited; the group message is edited
 by the coalescing ``PacketEditor``. Callback data is untrusted: the packet must
@@ -24,7 +24,7 @@ _ALERT = frozenset({Answer.GOT, Answer.ALREADY, Answer.REFUSED})
 
 
 def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
-    """The SPEC §3 answer for a press result, plain text."""
+    """The docs/rules.md §3 answer for a press result, plain text."""
     if result.answer is Answer.GOT and result.share is not None:
         personal = result.packet is not None and result.packet.is_personal
         key = "ux.press.got_personal" if personal else "press.got"

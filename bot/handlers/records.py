@@ -1,4 +1,4 @@
-"""/records (SPEC §8): what a member sent and received, with paged recent packets.
+"""/records (docs/rules.md §8): what a member sent and received, with paged recent packets.
 
 In a private chat: the summary, one page of recent packets (each linked to its
 result view) and Newer/Older buttons. In a group: a one-line summary only.
@@ -9,7 +9,6 @@ clamped and the records shown are always the presser's own, in their own chat.
 from __future__ import annotations
 
 import html
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,18 +21,20 @@ from core.money import Amount
 from core.packets import Member
 from core.records import Page, RecentPacket, RecordsSummary, records_page
 
+from bot import callbacks
 from bot.app import BotContext, bot_context
+from bot.callbacks import Action
 from bot.handlers.common import answer, guarded
 from bot.handlers.wallet import lang_of, member_of, records_of, reply_html, turn_of
 from bot.keyboards import details_url
 
-PAGE_DATA = re.compile(r"rec:(\d{1,4})")
-MAX_PAGE = 9999
+PAGE_DATA = callbacks.FORMATS[Action.RECORDS_PAGE]
+MAX_PAGE = callbacks.MAX_RECORDS_PAGE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def page_data(page: int) -> str:
-    return f"rec:{min(max(page, 0), MAX_PAGE)}"
+    return callbacks.records_page(page)
 
 
 def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str) -> str:
@@ -172,7 +173,7 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
 def register(application: Application[Any, Any, Any, Any, Any, Any], ctx: BotContext) -> None:
     application.add_handler(CommandHandler("records", records_command), ctx.group)
     application.add_handler(
-        CallbackQueryHandler(records_page_pressed, pattern=r"^rec:"), ctx.group
+        CallbackQueryHandler(records_page_pressed, pattern=callbacks.PATTERNS[Action.RECORDS_PAGE]), ctx.group
     )
     ctx.commands.append("records")
 

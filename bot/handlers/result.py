@@ -1,4 +1,4 @@
-"""The private result view (SPEC §5 rules 1–8) and its buttons.
+"""The private result view (docs/rules.md §5 rules 1–8) and its buttons.
 
 Reached by the Details deep link ``/start p_<packet>``. **Send again** re-posts
 a live packet in its chat (sender only; the old message loses its Open

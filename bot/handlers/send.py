@@ -1,4 +1,4 @@
-"""/hongbao and /fixed: parse what was typed, then show the draft (SPEC §2).
+"""/hongbao and /fixed: parse what was typed, then show the draft (docs/rules.md §2).
 
 ``/hongbao TOTAL COUNT [greeting]`` — lucky; ``/fixed EACH COUNT [greeting]`` —
 fixed; ``/hongbao AMOUNT [greeting]`` in reply to a member, or with an

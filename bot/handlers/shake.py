@@ -1,4 +1,4 @@
-"""/shake: the shake-lottery campaign in Telegram (SPEC §7, §9, §11).
+"""/shake: the shake-lottery campaign in Telegram (docs/rules.md §7, §9, §11).
 
 ``/shake start|stop|status`` for chat admins and bot admins; ``/shake`` alone
 or the **Shake** button is one shake. The prizes-left figure on the campaign
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import re
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,9 @@ from core.money import Amount
 from core.shake import JACKPOT, Campaign, CampaignStatus, Ended, parse_start, prize_range
 from core.shake_service import Answer, ShakeResult, ShakeService
 
+from bot import callbacks
 from bot.admins import is_admin
+from bot.callbacks import Action
 from bot.app import BotContext, bot_context
 from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.render import duration
@@ -37,13 +39,14 @@ _log = logging.getLogger(__name__)
 
 SWEEP_JOB = "shake-sweep"
 
-CALLBACK = re.compile(r"sk:([A-Za-z0-9]{10})")
+CALLBACK = callbacks.FORMATS[Action.SHAKE]
 MAX_WINNER_LINES = 30
+FINISHED_REMEMBERED = 1_000  # ended campaigns whose message must not be edited back
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def shake_button(campaign_id: str) -> str:
-    return f"sk:{campaign_id}"
+    return callbacks.shake(campaign_id)
 
 
 class CampaignMessages:
@@ -53,11 +56,17 @@ class CampaignMessages:
         self.langs: dict[str, str] = {}
         self.shown_left: dict[str, int] = {}
         self.locks: dict[str, asyncio.Lock] = {}
-        self.finished: set[str] = set()
-        self.edits = 0
+        self.finished: OrderedDict[str, None] = OrderedDict()  # oldest first
 
     def lock(self, campaign_id: str) -> asyncio.Lock:
         return self.locks.setdefault(campaign_id, asyncio.Lock())
+
+    def mark_finished(self, campaign_id: str) -> None:
+        """Remember that a campaign ended; the oldest ended ones are forgotten."""
+        self.finished[campaign_id] = None
+        while len(self.finished) > FINISHED_REMEMBERED:
+            old, _ = self.finished.popitem(last=False)
+            self.langs.pop(old, None)
 
 
 def messages_of(ctx: BotContext) -> CampaignMessages:
@@ -191,10 +200,7 @@ async def _lang_of_campaign(ctx: BotContext, campaign: Campaign) -> str:
 
 async def _edit(ctx: BotContext, chat_id: int, message_id: int, text: str,
                 markup: InlineKeyboardMarkup | None) -> bool:
-    edited = await ctx.editor.edit(chat_id, message_id, text, markup)
-    if edited:
-        messages_of(ctx).edits += 1
-    return edited
+    return await ctx.editor.edit(chat_id, message_id, text, markup)
 
 
 async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
@@ -220,7 +226,7 @@ async def finish(ctx: BotContext, ended: Ended, reply_to: Message | None = None)
     book = messages_of(ctx)
     lang = await _lang_of_campaign(ctx, campaign)
     async with book.lock(campaign.id):
-        book.finished.add(campaign.id)
+        book.mark_finished(campaign.id)
         message_id = campaign.message_id
         if message_id is None:  # ended by a win, whose row was read before the message was set
             fresh = await (await service_of(ctx)).get(campaign.id)
@@ -443,7 +449,7 @@ def _guarded_job(job: Any) -> Any:
 
 def register(application: AnyApplication, ctx: BotContext) -> None:
     application.add_handler(CommandHandler("shake", guarded(on_shake)), ctx.group)
-    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=r"^sk:"), ctx.group)
+    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=callbacks.PATTERNS[Action.SHAKE]), ctx.group)
     ctx.on_start.append(on_start)
     ctx.on_stop.append(on_stop)
     if "shake" not in ctx.commands:

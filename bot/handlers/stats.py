@@ -1,4 +1,4 @@
-"""/stats (SPEC §9) for chat admins and bot admins: numbers, leaders and a PNG chart.
+"""/stats (docs/rules.md §9) for chat admins and bot admins: numbers, leaders and a PNG chart.
 
 In a group: that chat, for its administrators and the bot admins. In a private
 chat: every chat, for bot admins only. Presses the gate turned away live in

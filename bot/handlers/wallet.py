@@ -1,4 +1,4 @@
-"""/balance, /daily, /grant and /topup (SPEC §8): the wallet and money coming in."""
+"""/balance, /daily, /grant and /topup (docs/rules.md §8): the wallet and money coming in."""
 
 from __future__ import annotations
 

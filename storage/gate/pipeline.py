@@ -24,7 +24,6 @@ class ScriptPipeline:
         self._max_batch = max_batch
         self._pending: list[tuple[Call, asyncio.Future[Any]]] = []
         self._flushing = False
-        self.round_trips = 0
 
     async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -40,9 +39,7 @@ class ScriptPipeline:
         async with self._client.pipeline(transaction=False) as pipe:
             for script, keys, args in calls:
                 pipe.evalsha(script.sha, len(keys), *keys, *args)
-            results = await pipe.execute(raise_on_error=False)
-        self.round_trips += 1
-        return results
+            return await pipe.execute(raise_on_error=False)
 
     async def _flush(self) -> None:
         try:

@@ -32,10 +32,6 @@ class RedisGate:
         self._release = client.register_script(lua("release"))
         self._pipeline = ScriptPipeline(client)
 
-    @property
-    def round_trips(self) -> int:
-        return self._pipeline.round_trips
-
     async def grab(self, packet_id: str, member_id: int) -> Grab:
         keys = (capacity_key(packet_id), holders_key(packet_id))
         result = await self._pipeline.call(self._grab, keys, (member_id,))

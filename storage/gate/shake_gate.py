@@ -1,11 +1,11 @@
-"""The shake gate (``core.shake_service.ShakeGate``) on Redis or the embedded Lua host."""
+"""The shake gate (``core.ports.ShakeGate``) on Redis or the embedded Lua host."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
 
 from core.errors import GateUnavailable
-from core.shake_service import GateReply, Verdict
+from core.ports import GateReply, Verdict
 from storage.gate.pipeline import ScriptPipeline
 from storage.gate.scripts import lua
 
@@ -34,10 +34,6 @@ class RedisShakeGate:
         self._prime = client.register_script(lua("shake_prime"))
         self._release = client.register_script(lua("shake_release"))
         self._pipeline = ScriptPipeline(client)
-
-    @property
-    def round_trips(self) -> int:
-        return self._pipeline.round_trips
 
     async def shake(
         self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool

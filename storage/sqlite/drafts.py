@@ -1,4 +1,4 @@
-"""Packet drafts (SPEC §2): what the sender typed, kept until Send or Cancel."""
+"""Packet drafts (docs/rules.md §2): what the sender typed, kept until Send or Cancel."""
 
 from __future__ import annotations
 

@@ -171,16 +171,8 @@ class SqliteRecords:
             campaigns=await self.campaign_facts(chat_id),
         )
 
-    async def campaign_facts(self, chat_id: int | None) -> CampaignFacts | None:
-        """Shake campaigns, when that feature's table exists in this database."""
-        exists = await self.store.fetchone(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaigns'"
-        )
-        if not exists:
-            return None
-        columns = {row[1] for row in await self.store.fetchall("PRAGMA table_info(campaigns)")}
-        if not {"chat_id", "pool", "won_amount"} <= columns:
-            return None
+    async def campaign_facts(self, chat_id: int | None) -> CampaignFacts:
+        """Shake campaigns (the migrations create their table in every database)."""
         where, args = _chat_filter(chat_id, "chat_id")
         row = await self.store.fetchone(
             "SELECT COUNT(*), COALESCE(SUM(pool), 0), COALESCE(SUM(won_amount), 0)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,13 @@ from core.errors import InsufficientFunds
 from core.money import Cents
 from core.packets import Kind, Member, Packet, Share, Status
 from core.ports import Opened, Opening, Refund
-from storage.sqlite.audit import ledger_problems
+from storage.sqlite import keys
+from storage.sqlite.audit import ALL_CHECKS, EXTRA_CHECKS, Check, ledger_problems
+from storage.sqlite.keys import MINT, LedgerKind
 from storage.sqlite.schema import configure, migrate
 from storage.sqlite.writer import BatchWriter, in_thread
 
 _log = logging.getLogger(__name__)
-
-MINT = "mint"
 
 PACKET_COLUMNS = (
     "id, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,"
@@ -33,11 +34,11 @@ SHARE_COLUMNS = "packet_id, position, member_id, member_name, amount, taken_at"
 
 
 def wallet(member_id: int) -> str:
-    return f"w:{member_id}"
+    return keys.WALLET(member_id)
 
 
 def escrow(packet_id: str) -> str:
-    return f"p:{packet_id}"
+    return keys.PACKET_ESCROW(packet_id)
 
 
 def packet_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Packet:
@@ -144,8 +145,10 @@ def _prepare_new_file(path: Path) -> None:
 class SqliteStore:
     """Writes go through one batching writer; reads use a second connection."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, audit_checks: Sequence[Check] = ALL_CHECKS) -> None:
+        """``audit_checks``: what ``ledger_problems`` runs (every check, unless told)."""
         self.path = str(path)
+        self.audit_checks = tuple(audit_checks)
         self._write_conn: aiosqlite.Connection | None = None
         self._read_conn: aiosqlite.Connection | None = None
         self.writer: BatchWriter | None = None
@@ -207,7 +210,7 @@ class SqliteStore:
             # Keyed by member, so it is paid once ever, even to a member first
             # stored by someone else's action (a /grant, say) before saying hello.
             return transfer(
-                conn, key=f"welcome:{member.id}", kind="welcome", src=MINT,
+                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=MINT,
                 dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
             )
 
@@ -259,7 +262,7 @@ class SqliteStore:
                  packet.created_at, packet.expires_at, packet.phrase),
             )
             transfer(
-                conn, key=f"send:{packet.id}", kind="send", src=wallet(packet.sender_id),
+                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND, src=wallet(packet.sender_id),
                 dst=escrow(packet.id), amount=packet.total, at=packet.created_at,
                 packet_id=packet.id,
             )
@@ -308,12 +311,13 @@ class SqliteStore:
 
     async def ledger_problems(self) -> list[str]:
         assert self._read_conn is not None
-        return await in_thread(self._read_conn, ledger_problems)
+        checks = (*self.audit_checks, *(c for c in EXTRA_CHECKS if c not in self.audit_checks))
+        return await in_thread(self._read_conn, lambda conn: ledger_problems(conn, checks))
 
 
 
 def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
-    """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint."""
+    """The open transaction (docs/rules.md §3 step 2); runs inside the writer's savepoint."""
     row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
     if row is None:
         return Opened(Opening.NOT_FOUND)
@@ -350,7 +354,7 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
             (now_ms, packet_id),
         )
     transfer(
-        conn, key=f"share:{packet_id}:{position}", kind="share", src=escrow(packet_id),
+        conn, key=keys.SHARE(packet_id, position), kind=LedgerKind.SHARE, src=escrow(packet_id),
         dst=wallet(member.id), amount=amount, at=now_ms, packet_id=packet_id,
     )
     packet = replace(
@@ -388,7 +392,7 @@ def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund
             continue
         if left > 0:
             transfer(
-                conn, key=f"refund:{packet.id}", kind="refund", src=escrow(packet.id),
+                conn, key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, src=escrow(packet.id),
                 dst=wallet(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
             )
         refunds.append(Refund(replace(packet, status=Status.EXPIRED, refunded=left), left))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +16,6 @@ from tests.conftest import FakeClock
 from tests.telegram.bot_harness import GROUP_ID, Bot, bot_settings, running_bot
 from tests.telegram.fake_telegram import RecordingRequest, UpdateFactory, application_builder
 from tests.telegram.test_bot_answers import send_packet
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path) as running:
-        yield running
 
 
 async def test_plugin_installs_beside_the_hosts_own_handlers(tmp_path: Path) -> None:

@@ -1,21 +1,10 @@
-"""The private result view (SPEC §5 rules 1–8), the kind switch, and user text rendering."""
+"""The private result view (docs/rules.md §5 rules 1–8), the kind switch, and user text rendering."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
-from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
+from tests.telegram.bot_harness import GROUP_ID, Bot
 from tests.telegram.fake_telegram import JSON, html_error
 from tests.telegram.test_bot_answers import send_packet
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path) as running:
-        yield running
 
 
 async def view(bot: Bot, user: JSON, packet_id: str) -> tuple[str, list[tuple[str, str]]]:

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.i18n import translate
-from tests.telegram.bot_harness import Bot, running_bot
+from tests.telegram.bot_harness import Bot
 from tests.telegram.fake_telegram import JSON
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(
-        tmp_path, bot_admin_ids="1", shake_interval_seconds=0, shake_max_wins=1
-    ) as running:
-        yield running
+def bot_overrides() -> dict[str, Any]:
+    return {"bot_admin_ids": "1", "shake_interval_seconds": 0, "shake_max_wins": 1}
 
 
 def people(bot: Bot, lang: str) -> tuple[JSON, JSON, JSON]:
