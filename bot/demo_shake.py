@@ -14,6 +14,7 @@ from core.packets import Member
 from core.shake import JACKPOT, CampaignRequest, Mode, prize_range
 from core.shake_service import Answer, ShakeService
 
+from bot.demo_words import tally_text
 from bot.engine import Engine
 
 ROUNDS = 10
@@ -73,8 +74,6 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         shakes.clock.advance(1)  # type: ignore[attr-defined]
         due = await shakes.end_due()
         ended = next((e for e in due if e.campaign.id == campaign.id), None)
-    from bot.demo import tally_text  # bot.demo imports this module lazily
-
     console_print(f"every shake answered: {tally_text(dict(tally))}")
     if ended is None:
         return
