@@ -1,4 +1,4 @@
-"""The redpacket command: run, demo, audit, bench, stats."""
+"""The redpacket command: run, demo, audit, bench, stats, verify."""
 
 from __future__ import annotations
 
@@ -71,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
     stats.add_argument("--chat", type=int, default=None, help="one chat id")
     stats.set_defaults(handler=_stats)
+
+    verify = sub.add_parser(
+        "verify", help="recompute a packet's shares from its revealed seed (docs/fairness.md)"
+    )
+    verify.add_argument("packet_id", nargs="?", help="a finished or expired packet")
+    verify.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
+    verify.add_argument("--seed", help="without a database: the seed, in hex")
+    verify.add_argument("--rule", choices=("double_mean", "segment", "fixed"))
+    verify.add_argument("--total", help="the packet's total, like 10.00")
+    verify.add_argument("--count", type=int, help="how many shares")
+    verify.add_argument("--cap", help="the largest share allowed (default: MAX_SHARE)")
+    verify.set_defaults(handler=_verify)
     return parser
 
 
@@ -147,6 +159,18 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     asyncio.run(print_stats(Path(db), chat_id=args.chat, console=Console()))
     return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from core.money import format_cents
+
+    from bot.verify_cli import run_verify
+
+    return run_verify(
+        packet_id=args.packet_id, db=args.db or settings.database_path, seed=args.seed,
+        rule=args.rule, total=args.total, count=args.count,
+        cap=args.cap or format_cents(settings.max_share),
+    )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,9 @@ class Engine:
     standing: SqliteStanding | None = None
 
     async def close(self) -> None:
+        await self.packets.aclose()
+        if self.shake is not None:
+            await self.shake.aclose()
         if self.gate is not None:
             await self.gate.aclose()
         await self.store.close()
@@ -67,7 +70,11 @@ async def open_engine(
     # The audit runs every check, packets' and campaigns' alike.
     store = SqliteStore(db_path or settings.database_path, audit_checks=ALL_CHECKS)
     await store.open()
-    gate = connect_gate(settings.redis_url) if use_gate else None
+    try:
+        gate = connect_gate(settings.redis_url) if use_gate else None
+    except BaseException:
+        await store.close()  # its worker thread would keep the process alive
+        raise
     standing = SqliteStanding(store)
     eligibility = Eligibility(standing, rule_defaults(settings), clock or SystemClock())
     packets = RedPackets(
@@ -81,7 +88,7 @@ async def open_engine(
     )
     shake = ShakeService(
         SqliteCampaigns(store),
-        RedisShakeGate(gate.client) if gate is not None else None,
+        RedisShakeGate(gate.client, gate.health) if gate is not None else None,
         clock=clock,
         limits=ShakeLimits(
             interval_ms=int(settings.shake_interval_seconds * 1000),

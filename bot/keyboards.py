@@ -16,11 +16,14 @@ from storage.sqlite.drafts import Draft
 DEEP_LINK_PREFIX = "p_"
 # ``/start topup``: the deep link a draft over the balance offers when top-ups are on.
 TOPUP_START = "topup"
+# The same view opened from /records: it shows the whole commitment (SHA-256).
+FULL_DEEP_LINK_PREFIX = "f_"
 
 
-def details_url(bot_username: str, packet_id: str) -> str:
+def details_url(bot_username: str, packet_id: str, *, full: bool = False) -> str:
     """The deep link that opens a packet's private result view."""
-    return f"https://t.me/{bot_username}?start={DEEP_LINK_PREFIX}{packet_id}"
+    prefix = FULL_DEEP_LINK_PREFIX if full else DEEP_LINK_PREFIX
+    return f"https://t.me/{bot_username}?start={prefix}{packet_id}"
 
 
 def packet_keyboard(

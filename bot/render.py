@@ -89,8 +89,13 @@ def share_line(ctx: BotContext, packet: Packet, share: Share, lang: str, best: b
     return f"{crown}{name} · {ctx.money(share.amount)} · {after}"
 
 
-def packet_text(ctx: BotContext, view: PacketView, lang: str, *, public: bool) -> str:
-    """The group message (``public``) or a member's private result view."""
+def packet_text(
+    ctx: BotContext, view: PacketView, lang: str, *, public: bool, reserve: int = 0
+) -> str:
+    """The group message (``public``) or a member's private result view.
+
+    ``reserve``: characters the caller appends, kept free of the message limit.
+    """
     packet = view.packet
     lines = [title(ctx, packet, lang), greeting(ctx, packet.greeting, lang)]
     if packet.phrase and not view.is_over:  # a password packet (bot.handlers.password)
@@ -114,7 +119,7 @@ def packet_text(ctx: BotContext, view: PacketView, lang: str, *, public: bool) -
         hidden = len(view.shares) - len(listed)
         lines.append("")
         lines.extend(listed)
-        while listed and len("\n".join(lines)) > MESSAGE_LIMIT - 40:
+        while listed and len("\n".join(lines)) > MESSAGE_LIMIT - 40 - reserve:
             lines.pop()
             listed.pop()
             hidden += 1

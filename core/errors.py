@@ -31,3 +31,7 @@ class InsufficientFunds(DomainError):
 
 class GateUnavailable(Exception):
     """The grab gate is slow, down or overloaded: answer "not this time"."""
+
+
+class StoreUnavailable(Exception):
+    """The durable store is busy, locked or failing (disk, I/O): nothing was decided."""

@@ -17,6 +17,7 @@ from core.money import Cents
 from core.packets import Member, Packet, Share
 from core.records import RecentPacket, RecordsSummary, StatsFacts, WalletLine
 from core.shake import Campaign, CampaignStatus, Ended, Win
+from core.trust import Leaderboard, PressFact
 
 
 class Grab(StrEnum):
@@ -97,7 +98,12 @@ class PacketStore(Protocol):
         same transaction if the sender's sends in the chat since then would pass it."""
         ...
 
-    async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened: ...
+    async def open_share(
+        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
+    ) -> Opened:
+        """``pressed_at_ms``: when the press reached the bot, stored with the share as
+        the delay since the packet appeared (the grabber report)."""
+        ...
 
     async def get_packet(self, packet_id: str) -> Packet | None: ...
 
@@ -105,13 +111,28 @@ class PacketStore(Protocol):
 
     async def share_of(self, packet_id: str, member_id: int) -> Share | None: ...
 
-    async def set_message(self, packet_id: str, message_id: int) -> None: ...
+    async def set_message(
+        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
+    ) -> None:
+        """``posted_at_ms``: when the message carrying Open was posted (presses count from it)."""
+        ...
 
     async def expire_due(self, now_ms: int, limit: int) -> list[Refund]: ...
 
     async def all_packets(self) -> list[Packet]: ...
 
     async def ledger_problems(self) -> list[str]: ...
+
+
+class TrustReader(Protocol):
+    """Facts for the grabber report and the leaderboard of one chat."""
+
+    async def press_facts(self, chat_id: int, since_ms: int) -> list[PressFact]:
+        """Shares taken in ``chat_id`` since ``since_ms``, other than personal packets'
+        and senders' own."""
+        ...
+
+    async def leaderboard(self, chat_id: int, since_ms: int | None, top: int) -> Leaderboard: ...
 
 
 class Clock(Protocol):

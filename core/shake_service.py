@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from random import Random, SystemRandom
 
+from core.doubts import Doubts
 from core.eligibility import Eligibility, Refusal, Traits
-from core.errors import GateUnavailable
+from core.errors import GateUnavailable, StoreUnavailable
 from core.ids import is_id, new_id
 from core.packets import Member, clip_text
 from core.ports import (  # the campaign ports, re-exported from their old home for now
@@ -112,6 +113,16 @@ class ShakeService:
         self._shaking: Counter[tuple[str, int]] = Counter()  # shakes in flight per member
         self._campaigns: dict[str, Campaign] = {}
         self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
+        self._background: set[asyncio.Future[None]] = set()
+        # Shakes that timed out on our side but may have won a prize in Redis.
+        self._doubts = Doubts(self._settle_round, self._background)
+
+    async def aclose(self) -> None:
+        """Stop background work (shakes in doubt) before the store closes."""
+        pending = list(self._background)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     @property
     def in_flight(self) -> int:
@@ -178,7 +189,7 @@ class ShakeService:
         if self.gate is not None:
             try:
                 await asyncio.wait_for(self.gate.reset(campaign_id), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, TimeoutError):
                 pass  # keys expire on their own
 
     # -- shaking -------------------------------------------------------------
@@ -189,7 +200,7 @@ class ShakeService:
         """``/shake`` typed in a chat: one shake of its live campaign."""
         try:
             campaign = await self.store.live_campaign(chat_id)
-        except Exception:
+        except StoreUnavailable:
             return ShakeResult(Answer.NOT_THIS_TIME)
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
@@ -214,7 +225,10 @@ class ShakeService:
                 del self._shaking[shaker]
 
     async def _shake(self, campaign_id: str, member: Member, traits: Traits) -> ShakeResult:
-        campaign = await self._campaign(campaign_id)
+        try:
+            campaign = await self._campaign(campaign_id)
+        except StoreUnavailable:
+            return ShakeResult(Answer.NOT_THIS_TIME)
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
         if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
@@ -226,18 +240,24 @@ class ShakeService:
         if self.gate is not None:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, StoreUnavailable, TimeoutError):
+                # The shake may have run in Redis (a prize taken) though its reply
+                # never came: settle it against the database once Redis answers.
+                self._doubts.add(campaign.id, member.id)
                 return ShakeResult(Answer.NOT_THIS_TIME, campaign)
             early = _early_answer(reply, campaign)
             if early is not None:
                 return early
         elif self.rng.random() >= self._chance(campaign):
             return ShakeResult(Answer.LOST, campaign)
+        settled = None
         try:
             settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
-        except Exception:
-            await self._release(campaign_id, member.id)
+        except StoreUnavailable:
             return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+        finally:
+            if settled is None:  # the win was not recorded (an outage, or a bug on its way up)
+                await self._release(campaign_id, member.id)
         return await self._after_settle(settled, campaign, member)
 
     async def _after_settle(self, settled: Settled, campaign: Campaign, member: Member) -> ShakeResult:
@@ -261,6 +281,7 @@ class ShakeService:
 
     async def _admit(self, campaign: Campaign, member: Member) -> GateReply:
         assert self.gate is not None
+        settled_once = False
         for _ in range(3):
             win = self.rng.random() < self._chance(campaign)
             reply = await self.gate.shake(
@@ -269,6 +290,10 @@ class ShakeService:
             )
             if reply.verdict is Verdict.MISSING:
                 await self.rebuild_gate(campaign.id)
+                continue
+            if reply.verdict is Verdict.EMPTY and not settled_once and campaign.id in self._doubts:
+                settled_once = True  # prizes that may be ours to give back: then shake again
+                await self._doubts.settle(campaign.id)
                 continue
             if (
                 reply.verdict is Verdict.MAXED
@@ -298,17 +323,30 @@ class ShakeService:
             return
         try:
             await asyncio.wait_for(self.gate.release(campaign_id, member_id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError):
-            pass  # the audit rebuilds a gate that drifted
+        except (GateUnavailable, TimeoutError):
+            self._doubts.add(campaign_id, member_id)  # given back once Redis answers again
+
+    async def _settle_round(self, campaign_id: str, member_ids: list[int]) -> bool:
+        """Shakes in doubt (``core.doubts``): wins the gate counts for a member
+        beyond the database's, with no shake of theirs running here, go back."""
+        assert self.gate is not None
+        state = await self.gate.state(campaign_id)
+        if state is None:
+            return False
+        _, gate_wins = state
+        for member_id in member_ids:
+            if self._shaking[(campaign_id, member_id)]:
+                continue
+            excess = gate_wins.get(member_id, 0) - await self.store.wins_of(campaign_id, member_id)
+            for _ in range(max(excess, 0)):
+                await self.gate.release(campaign_id, member_id)
+        return True
 
     async def _campaign(self, campaign_id: str) -> Campaign | None:
         cached = self._campaigns.get(campaign_id)
         if cached is not None:
             return cached
-        try:
-            campaign = await self.store.get_campaign(campaign_id)
-        except Exception:
-            return None
+        campaign = await self.store.get_campaign(campaign_id)
         if campaign is not None:
             if len(self._campaigns) > CAMPAIGN_CACHE_SIZE:
                 self._campaigns.clear()
@@ -336,7 +374,7 @@ class ShakeService:
                 self.gate.prime(campaign.id, campaign.prizes_left, wins, self._gate_ttl(campaign)),
                 self.gate_timeout_s,
             )
-        except (GateUnavailable, TimeoutError, OSError):
+        except (GateUnavailable, TimeoutError):
             pass  # rebuilt from the database on the first shake
 
     def _gate_ttl(self, campaign: Campaign) -> int:
@@ -386,7 +424,7 @@ class ShakeService:
         assert self.gate is not None
         try:
             state = await asyncio.wait_for(self.gate.state(campaign.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError) as exc:
+        except (GateUnavailable, TimeoutError) as exc:
             report.problems.append(f"gate unreachable while checking {campaign.id}: {exc!r}")
             return
         if state is None:

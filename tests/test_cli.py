@@ -163,3 +163,15 @@ def test_a_database_in_a_missing_directory_is_said_in_one_log_line(tmp_path: Pat
     warnings = [r for r in records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "DATABASE_URL" in warnings[0].getMessage()
     assert str(missing.parent) in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://foo", "redis://:badport/0"])
+@pytest.mark.parametrize("command", ["run", "audit"])
+def test_a_malformed_redis_url_stops_with_one_line(tmp_path: Path, command: str, url: str) -> None:
+    env = {"REDIS_URL": url, "TELEGRAM_BOT_TOKEN": "123:ABC",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    result = redpacket(command, env=env, cwd=tmp_path)  # a hang trips the timeout
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "REDIS_URL" in line and "redis://" in line and "unix://" in line

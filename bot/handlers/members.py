@@ -12,6 +12,8 @@ from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from core.errors import StoreUnavailable
+
 from bot.app import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 
@@ -28,7 +30,11 @@ async def greet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    if await ctx.packets.greet(member_of(user)):
+    try:
+        fresh = await ctx.packets.greet(member_of(user))
+    except StoreUnavailable:
+        return  # greeted on a later update; this one's own handler still answers
+    if fresh:
         ctx.fresh_members.add(user.id)
 
 

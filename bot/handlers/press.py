@@ -57,6 +57,7 @@ async def _is_this_message(ctx: BotContext, query: CallbackQuery, packet_id: str
 @guarded
 async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
+    pressed_at_ms = ctx.clock.now_ms()  # a callback query carries no time of its own
     await ctx.ready()
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
@@ -69,7 +70,9 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
-    result = await ctx.packets.press(parsed.arg, member_of(user), traits_of(user))
+    result = await ctx.packets.press(
+        parsed.arg, member_of(user), traits_of(user), pressed_at_ms=pressed_at_ms
+    )
     await answer(ctx, query, answer_text(ctx, result, lang), alert=result.answer in _ALERT)
     packet = result.packet
     if result.answer is Answer.GOT and packet is not None:

@@ -21,6 +21,8 @@ from core.money import Amount
 from core.packets import Member
 from core.records import Page, RecentPacket, RecordsSummary, records_page
 
+from storage.sqlite.keyboards import Keyboard
+
 from bot import callbacks
 from bot.app import BotContext, bot_context
 from bot.callbacks import Action
@@ -58,7 +60,7 @@ def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str)
         notes.append(ctx.html(lang, "records.item.live"))
     elif item.status == "expired":
         notes.append(ctx.html(lang, "records.item.expired"))
-    link = html.escape(details_url(bot_username, item.packet_id), quote=True)
+    link = html.escape(details_url(bot_username, item.packet_id, full=True), quote=True)
     tail = f" · {' · '.join(notes)}" if notes else ""
     return f'<code>{when}</code> <a href="{link}">{words}</a>{tail}'
 
@@ -121,7 +123,10 @@ async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         ))
         return
     text, keyboard, _ = await private_view(ctx, lang, member, 0, ctx.bot_username)
-    await reply_html(update, text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
+    sent = await reply_html(update, text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
+    if sent is not None and ctx.keyboards is not None:  # its page buttons act on it
+        await ctx.keyboards.remember(sent.chat.id, sent.message_id, Keyboard.RECORDS,
+                                     member.id, ctx.clock.now_ms())
 
 
 async def send_records(ctx: BotContext, member: Member, lang: str) -> bool:
@@ -129,12 +134,15 @@ async def send_records(ctx: BotContext, member: Member, lang: str) -> bool:
     assert ctx.application is not None
     text, keyboard, _ = await private_view(ctx, lang, member, 0, ctx.bot_username)
     try:
-        await ctx.application.bot.send_message(
+        sent = await ctx.application.bot.send_message(
             member.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
             link_preview_options=NO_PREVIEW,
         )
     except TelegramError:
         return False
+    if ctx.keyboards is not None:  # its page buttons act on it, as on /records'
+        await ctx.keyboards.remember(sent.chat.id, sent.message_id, Keyboard.RECORDS,
+                                     member.id, ctx.clock.now_ms())
     return True
 
 
@@ -154,6 +162,12 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
         await answer(ctx, query, ctx.text(lang, "records.not_here"), alert=True)
         return
     await ctx.ready()
+    assert ctx.keyboards is not None
+    if not await ctx.keyboards.is_a(message.chat.id, message.message_id, Keyboard.RECORDS,
+                                    ctx.clock.now_ms(), owner_id=member.id):
+        # Forged onto another of our messages: never overwrite it with records.
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
     lang = await lang_of(ctx, update)
     text, keyboard, page = await private_view(
         ctx, lang, member, int(match.group(1)), ctx.bot_username

@@ -294,7 +294,7 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     ctx.remember_packet_lang(packet.id, lang)
     text, markup = await render_packet_message(ctx, packet, lang)
     posted = await command.reply_html(text, reply_markup=markup)
-    await ctx.store.set_message(packet.id, posted.message_id)
+    await ctx.store.set_message(packet.id, posted.message_id, posted_at_ms=ctx.clock.now_ms())
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
     if packet.is_personal:  # the new message mentions them; a direct message too

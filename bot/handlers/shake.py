@@ -360,8 +360,13 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     match = CALLBACK.fullmatch(query.data or "")
     service = await service_of(ctx)
     campaign = await service.lookup(match.group(1)) if match else None
-    # Callback data can be forged: the campaign must belong to this very chat.
-    if campaign is None or campaign.chat_id != chat_id or user.is_bot:
+    # Callback data can be forged: the campaign must belong to this very chat and
+    # message (a cached copy may predate its message id: then ask the database).
+    message_id = query.message.message_id if query.message is not None else None
+    if campaign is not None and campaign.message_id != message_id:
+        campaign = await service.get(campaign.id)
+    if (campaign is None or campaign.chat_id != chat_id or campaign.message_id != message_id
+            or user.is_bot):
         await answer(ctx, query, ctx.text(lang, "shake.answer.gone"))
         return
     result = await service.shake(campaign.id, member_of(user), traits_of(user))
@@ -421,15 +426,15 @@ def schedule_end(application: AnyApplication, campaign: Campaign) -> None:
 
 async def on_start(application: AnyApplication, ctx: BotContext) -> None:
     """At start: end what is overdue, and schedule the end of every live campaign."""
+    # Scheduled first: a failing first sweep must not leave campaigns without an end.
+    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
     service = await service_of(ctx)
     for ended in await service.end_due():
         await finish(ctx, ended)
-    queue = application.job_queue
-    if queue is None:
+    if application.job_queue is None:
         return
     for campaign in await service.live_campaigns():
         schedule_end(application, campaign)
-    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
 
 
 async def on_stop(application: AnyApplication, ctx: BotContext) -> None:

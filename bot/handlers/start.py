@@ -10,10 +10,10 @@ from core.money import Amount
 
 from bot.app import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
+from bot.handlers.result import packet_id_of, show_result, wants_full_commitment
 from bot.handlers.wallet import BALANCE_START, show_balance
 from bot.keyboards import TOPUP_START
 from core.records import MAX_TOPUP_STARS
-from bot.handlers.result import packet_id_of, show_result
 
 
 @guarded
@@ -26,7 +26,9 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     payload = context.args[0] if context.args else ""
     packet_id = packet_id_of(payload)
     if packet_id is not None and chat.type == ChatType.PRIVATE:
-        await show_result(ctx, message, user, packet_id)
+        await show_result(
+            ctx, message, user, packet_id, full_commitment=wants_full_commitment(payload)
+        )
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if payload == BALANCE_START and chat.type == ChatType.PRIVATE:

@@ -13,7 +13,8 @@ import aiosqlite
 
 from core.allocation import Rule, share_amount
 from core.eligibility import DailyCap, Refused, over_daily_limit
-from core.errors import InsufficientFunds
+from core.errors import InsufficientFunds, StoreUnavailable
+from core.fairness import press_delay_ms
 from core.money import Cents
 from core.packets import Kind, Member, Packet, Share, Status
 from core.ports import Opened, Opening, Refund
@@ -21,6 +22,7 @@ from storage.sqlite import keys
 from storage.sqlite.audit import ALL_CHECKS, EXTRA_CHECKS, Check, ledger_problems
 from storage.sqlite.keys import MINT, LedgerKind
 from storage.sqlite.schema import configure, migrate
+from storage.sqlite.press_delays import appeared_at_ms
 from storage.sqlite.writer import BatchWriter, in_thread
 
 _log = logging.getLogger(__name__)
@@ -142,6 +144,23 @@ def _prepare_new_file(path: Path) -> None:
         _log.info("no database at %s: starting a new, empty one", path)
 
 
+# Primary result codes of a database that is there but cannot answer now
+# (busy, locked, out of memory or disk, I/O, cannot open): not a bug of ours.
+_UNAVAILABLE_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+})
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> Exception:
+    """``StoreUnavailable`` for a database that cannot answer; the error itself
+    (a bug: bad SQL, a missing table) otherwise."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+        return StoreUnavailable(f"sqlite: {exc}")
+    return exc
+
+
 class SqliteStore:
     """Writes go through one batching writer; reads use a second connection."""
 
@@ -190,11 +209,17 @@ class SqliteStore:
     async def write(self, fn: Any) -> Any:
         """Run ``fn(conn)`` in the next group commit and return its result."""
         assert self.writer is not None, "store is not open"
-        return await self.writer.submit(fn)
+        try:
+            return await self.writer.submit(fn)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         assert self._read_conn is not None, "store is not open"
-        return list(await self._read_conn.execute_fetchall(sql, params))
+        try:
+            return list(await self._read_conn.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         rows = await self.fetchall(sql, params)
@@ -270,8 +295,12 @@ class SqliteStore:
 
         return await self.write(write)
 
-    async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened:
-        return await self.write(lambda conn: open_share(conn, packet_id, member, now_ms))
+    async def open_share(
+        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
+    ) -> Opened:
+        return await self.write(
+            lambda conn: open_share(conn, packet_id, member, now_ms, pressed_at_ms)
+        )
 
     async def get_packet(self, packet_id: str) -> Packet | None:
         row = await self.fetchone(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,))
@@ -291,10 +320,14 @@ class SqliteStore:
         )
         return share_from_row(row) if row else None
 
-    async def set_message(self, packet_id: str, message_id: int) -> None:
+    async def set_message(
+        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
+    ) -> None:
         await self.write(
             lambda conn: conn.execute(
-                "UPDATE packets SET message_id = ? WHERE id = ?", (message_id, packet_id)
+                "UPDATE packets SET message_id = ?, posted_at_ms = COALESCE(?, posted_at_ms)"
+                " WHERE id = ?",
+                (message_id, posted_at_ms, packet_id),
             )
         )
 
@@ -316,12 +349,17 @@ class SqliteStore:
 
 
 
-def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
+def open_share(
+    conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int,
+    pressed_at_ms: int | None = None,
+) -> Opened:
     """The open transaction (docs/rules.md §3 step 2); runs inside the writer's savepoint."""
-    row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?", (packet_id,)
+    ).fetchone()
     if row is None:
         return Opened(Opening.NOT_FOUND)
-    packet = packet_from_row(row)
+    packet, posted_at_ms = packet_from_row(row[:-1]), row[-1]
     if packet.recipient_id is not None and packet.recipient_id != member.id:
         return Opened(Opening.EMPTY, None, packet)
     live = packet.status is Status.LIVE and now_ms < packet.expires_at
@@ -338,10 +376,14 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
     )
     finished = position == packet.count
     share = Share(packet_id, position, member.id, member.name, amount, now_ms)
+    delay = None
+    if pressed_at_ms is not None:
+        appeared = appeared_at_ms(conn, packet, member.id, posted_at_ms)
+        delay = press_delay_ms(appeared, pressed_at_ms)
     try:
         conn.execute(
-            f"INSERT INTO shares({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (packet_id, position, member.id, member.name, amount, now_ms),
+            f"INSERT INTO shares({SHARE_COLUMNS}, press_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (packet_id, position, member.id, member.name, amount, now_ms, delay),
         )  # the shares triggers advance the packet's counters
     except sqlite3.IntegrityError:
         held = _held_share(conn, packet_id, member.id)

@@ -28,8 +28,8 @@ async def test_records_private_view_pages_and_links(wallet_bot: Bot) -> None:
     assert "Red packets sent: 1 · ¥2.00 in all" in text
     assert "Shares received: 4 ·" in text and f"best luck: {bob_best[0]}" in text
     assert "Recent (page 1/1):" in text
-    assert f'href="https://t.me/{BOT_USERNAME}?start=p_{received}"' in message["text"]
-    assert all(f"start=p_{pid}" in message["text"] for pid in sent)
+    assert f'href="https://t.me/{BOT_USERNAME}?start=f_{received}"' in message["text"]
+    assert all(f"start=f_{pid}" in message["text"] for pid in sent)
     assert "reply_markup" not in message  # five items fit one page
 
     await bot.private(user(ALICE), "/records")
@@ -44,7 +44,7 @@ async def test_records_private_view_pages_and_links(wallet_bot: Bot) -> None:
     await bot.process(bot.updates.callback(chat, user(ALICE), mid, older))
     assert bot.req.last("answerCallbackQuery")["text"] == "Page 2/2"
     text = bot.req.plain_text(ALICE.id, mid)
-    assert "Recent (page 2/2):" in text and f"start=p_{sent[0]}" in bot.req.text(ALICE.id, mid)
+    assert "Recent (page 2/2):" in text and f"start=f_{sent[0]}" in bot.req.text(ALICE.id, mid)
     assert [b["text"] for b in bot.req.buttons(ALICE.id, mid)] == ["‹ Newer"]
 
     # Forged data: a page far away is clamped; garbage and other chats are refused.

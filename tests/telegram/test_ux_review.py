@@ -9,6 +9,7 @@ import pytest
 
 from bot.i18n import translate
 from tests.telegram.bot_harness import Bot
+from tests.telegram.test_bot_views import without_fairness
 from tests.telegram.fake_telegram import JSON
 
 
@@ -30,7 +31,8 @@ async def greet_all(bot: Bot, *users: JSON) -> None:
 
 
 def private_text(bot: Bot, user: JSON) -> str:
-    return bot.text(bot.last_bot_message(user["id"])["message_id"], user["id"])
+    """The last private message, a result view without its seal (see test_fairness.py)."""
+    return without_fairness(bot.text(bot.last_bot_message(user["id"])["message_id"], user["id"]))
 
 
 # -- /start ----------------------------------------------------------------------------
