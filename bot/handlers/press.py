@@ -26,7 +26,9 @@ _ALERT = frozenset({Answer.GOT, Answer.ALREADY, Answer.REFUSED})
 def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
     """The docs/rules.md §3 answer for a press result, plain text."""
     if result.answer is Answer.GOT and result.share is not None:
-        return ctx.text(lang, "press.got", amount=Amount(result.share.amount))
+        personal = result.packet is not None and result.packet.is_personal
+        key = "ux.press.got_personal" if personal else "press.got"
+        return ctx.text(lang, key, amount=Amount(result.share.amount))
     if result.answer is Answer.ALREADY and result.share is not None:
         return ctx.text(lang, "press.already", amount=Amount(result.share.amount))
     if result.answer is Answer.TOO_SLOW:
