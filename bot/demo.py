@@ -19,7 +19,7 @@ from core.packets import Kind, Member, PacketRequest
 from core.services import RedPackets
 from core.views import PacketView, packet_view
 
-from bot.app import BotContext
+from bot.context import BotContext
 from bot.demo_shake import run_demo_campaign
 from bot.engine import Engine, open_engine
 from bot.render import packet_text
@@ -59,7 +59,7 @@ def _plain(html_text: str) -> str:
 
 def describe(ctx: BotContext, view: PacketView, *, public: bool) -> str:
     """What Telegram would show, as plain text: the bot's own rendering, tags removed."""
-    text = _plain(packet_text(ctx, view, "en", public=public))
+    text = _plain(packet_text(ctx.words, view, "en", public=public))
     buttons = ["🧧 Open", "Details"] if public and not view.is_over else []
     buttons += [b for b, on in (("Send again", view.send_again), ("My red packets", view.my_packets)) if on]
     return text + ("\n[" + "] [".join(buttons) + "]" if buttons else "")

@@ -48,7 +48,7 @@ from core.views import packet_view
 from storage.sqlite.packet_messages import ClaimOutcome, PacketMessages, StaleMessage
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 __all__ = ["PacketEditor", "is_not_modified", "retry_seconds"]
 
@@ -337,10 +337,10 @@ class PacketEditor:
         view = packet_view(packet, shares, None, ctx.clock.now_ms())
         lang = await ctx.packet_lang(packet.id, packet.chat_id)
         if current or view.is_over:
-            text = packet_text(ctx, view, lang, public=True)
+            text = packet_text(ctx.words, view, lang, public=True)
         else:
             text = pointer_text(ctx, packet, lang)
-        markup = packet_keyboard(ctx, packet, lang, ctx.bot_username, live=not view.is_over)
+        markup = packet_keyboard(ctx.words, packet, lang, ctx.bot_username, live=not view.is_over)
         return text, markup, view.is_over
 
     async def _send_edit(
@@ -379,7 +379,7 @@ class PacketEditor:
 def pointer_text(ctx: BotContext, packet: Packet, lang: str) -> str:
     """A message left behind by Send again, while the packet is live."""
     return "\n".join([
-        title(ctx, packet, lang), greeting(ctx, packet.greeting, lang), "",
+        title(ctx.words, packet, lang), greeting(ctx.words, packet.greeting, lang), "",
         ctx.html(lang, "packet.sent_again_below"),
     ])
 

@@ -13,7 +13,7 @@ from core.fairness import commitment, revealed_seed, short_commitment
 from core.money import format_cents
 from core.packets import Packet
 
-from bot.app import BotContext
+from bot.words import Words
 
 
 def verify_command(packet: Packet, seed_hex: str) -> str:
@@ -26,15 +26,15 @@ def verify_command(packet: Packet, seed_hex: str) -> str:
 
 
 def fairness_lines(
-    ctx: BotContext, packet: Packet, lang: str, now_ms: int, *, full: bool = False
+    words: Words, packet: Packet, lang: str, now_ms: int, *, full: bool = False
 ) -> list[str]:
     digest = commitment(packet.seed) if full else short_commitment(packet.seed) + "…"
     seed_hex = revealed_seed(packet, now_ms)
     if seed_hex is None:
         key = "fair.sealed_full" if full else "fair.sealed_short"
-        return [ctx.html(lang, key, digest=digest)]
+        return [words.html(lang, key, digest=digest)]
     return [
-        ctx.html(lang, "fair.revealed", seed=seed_hex, digest=digest),
-        ctx.html(lang, "fair.how_to_check", command=verify_command(packet, seed_hex),
+        words.html(lang, "fair.revealed", seed=seed_hex, digest=digest),
+        words.html(lang, "fair.how_to_check", command=verify_command(packet, seed_hex),
                  packet_id=packet.id),
     ]

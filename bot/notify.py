@@ -16,14 +16,14 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.edits import retry_seconds
 from bot.keyboards import details_url
-from bot.app import Markup
+from bot.words import Markup
 from bot.render import duration, mention
 from core.money import Amount
 from core.packets import Packet
 from core.ports import Refund
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 _log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Notifier:
             text = ctx.html(lang, "notify.taken_personal", name=packet.recipient_name or "",
                             greeting=greeting, total=Amount(packet.total))
         else:
-            taken = duration(ctx, lang, packet.duration_ms() or 0)
+            taken = duration(ctx.words, lang, packet.duration_ms() or 0)
             text = ctx.html(lang, "notify.finished", greeting=greeting, duration=taken,
                             n=packet.count, total=Amount(packet.total))
         await self.send(packet.sender_id, text, self._details(packet, lang))

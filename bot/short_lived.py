@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 if TYPE_CHECKING:
-    from bot.app import BotContext
+    from bot.context import BotContext
 
 _log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from telegram.ext import Application, ContextTypes
 
 from core.audit import audit_everything
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from core.packets import Member
 from storage.sqlite.chats import member_by_username
 
 from bot.admins import is_admin
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 from bot.handlers.send import error_html
 

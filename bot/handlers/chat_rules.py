@@ -23,7 +23,8 @@ from core.packets import Member
 from storage.sqlite.chats import ChatRules
 
 from bot.admins import is_admin
-from bot.app import BotContext, Markup, bot_context
+from bot.context import BotContext, bot_context
+from bot.words import Markup
 from bot.handlers.common import guarded
 from bot.handlers.send import error_html
 

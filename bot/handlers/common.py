@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.retry import backoff, is_transient, post
 from core.eligibility import Traits
 from core.packets import Member
@@ -44,9 +44,9 @@ async def answer(
     ctx: BotContext, query: CallbackQuery, text: str | None = None, *, alert: bool = False
 ) -> None:
     """Answer a press once; a second call for the same press does nothing."""
-    if ctx.was_answered(query.id):
+    if query.id in ctx.answered:
         return
-    ctx.mark_answered(query.id)
+    ctx.answered.mark(query.id)
     for attempt in range(ANSWER_ATTEMPTS):
         try:
             await query.answer(clip_answer(text) if text else None, show_alert=alert)

@@ -20,7 +20,7 @@ from core.packets import switch_kind
 from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot import callbacks
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.callbacks import Action, DraftButton
 from bot.handlers.common import answer, guarded
 from bot.handlers.draft_lookup import draft_of_press, draft_send_key
@@ -192,9 +192,12 @@ async def _show(
     assert draft.message_id is not None
     if balance is None:
         balance = await ctx.store.balance(draft.sender.id)
-    text = draft_text(ctx, draft, lang, balance=balance, was_total=was_total, note=note)
-    await ctx.editor.edit(draft.chat_id, draft.message_id, text,
-                          draft_keyboard(ctx, draft, lang, balance=balance))
+    text = draft_text(ctx.words, ctx.settings, draft, lang,
+                      greeting_chars=ctx.packets.limits.greeting_chars, balance=balance,
+                      was_total=was_total, note=note)
+    keyboard = draft_keyboard(ctx.words, ctx.settings, draft, lang,
+                              bot_username=ctx.bot_username, balance=balance)
+    await ctx.editor.edit(draft.chat_id, draft.message_id, text, keyboard)
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

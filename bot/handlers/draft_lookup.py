@@ -16,7 +16,7 @@ from telegram import CallbackQuery, Message
 from storage.sqlite.drafts import Draft
 
 from bot import callbacks
-from bot.app import BotContext
+from bot.context import BotContext
 from bot.handlers.send import send_key
 
 

@@ -7,12 +7,11 @@ refunded by the sweep at start.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ BATCH = 500
 async def sweep(ctx: BotContext) -> int:
     """Expire and refund every packet that is due; returns how many."""
     done = 0
-    async with ctx.extra.setdefault("expiry_lock", asyncio.Lock()):
+    async with ctx.expiry.lock:
         while True:
             refunds = await ctx.packets.expire_due(BATCH)
             for refund in refunds:
@@ -37,14 +36,14 @@ async def sweep(ctx: BotContext) -> int:
 
 
 def sweep_soon(ctx: BotContext) -> None:
-    if not ctx.extra.get("sweep_pending"):
-        ctx.extra["sweep_pending"] = True
+    if not ctx.expiry.pending:
+        ctx.expiry.pending = True
 
         async def run() -> None:
             try:
                 await sweep(ctx)
             finally:
-                ctx.extra["sweep_pending"] = False
+                ctx.expiry.pending = False
 
         ctx.spawn(run())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.handlers.common import answer, error_handler, guarded
 
 

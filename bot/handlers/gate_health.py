@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.app import BotContext
+from bot.context import BotContext
 
 _log = logging.getLogger(__name__)
 

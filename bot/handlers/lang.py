@@ -16,7 +16,7 @@ from storage.sqlite.keyboards import Keyboard
 
 from bot import callbacks
 from bot.admins import is_admin
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.callbacks import Action
 from bot.handlers.common import answer, guarded
 from bot.keyboards import lang_keyboard
@@ -45,7 +45,7 @@ async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         ))
         return
     sent = await message.reply_html(ctx.html(lang, "lang.choose"),
-                                    reply_markup=lang_keyboard(ctx, lang))
+                                    reply_markup=lang_keyboard(ctx.words, lang))
     await ctx.keyboards.remember(chat.id, sent.message_id, Keyboard.LANG, user.id,
                                  ctx.clock.now_ms())
 

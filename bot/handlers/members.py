@@ -14,7 +14,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from core.errors import StoreUnavailable
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 
 GREET_GROUP = -1  # runs before every other handler of the update

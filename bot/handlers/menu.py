@@ -8,7 +8,7 @@ from telegram import BotCommand
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.app import BotContext
+from bot.context import BotContext
 
 _log = logging.getLogger(__name__)
 

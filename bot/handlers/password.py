@@ -18,7 +18,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 
 from core.eligibility import phrase_matches
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.handlers.common import guarded
 from bot.handlers.send import password_command
 

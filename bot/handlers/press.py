@@ -15,7 +15,7 @@ from core.packets import Status
 from core.services import Answer, PressResult
 
 from bot import callbacks
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.callbacks import Action
 from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.handlers.expiry import sweep_soon

@@ -24,7 +24,7 @@ from core.records import Page, RecentPacket, RecordsSummary, records_page
 from storage.sqlite.keyboards import Keyboard
 
 from bot import callbacks
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.callbacks import Action
 from bot.handlers.common import answer, guarded
 from bot.handlers.wallet import lang_of, member_of, records_of, reply_html, turn_of

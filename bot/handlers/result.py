@@ -13,7 +13,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot import callbacks
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.callbacks import Action
 from bot.handlers.common import answer, guarded, member_of
 from bot.fairness_view import fairness_lines
@@ -54,9 +54,9 @@ async def show_result(
     packet, shares = found
     now = ctx.clock.now_ms()
     view = packet_view(packet, shares, user.id, now)
-    fairness = "\n\n" + "\n".join(fairness_lines(ctx, packet, lang, now, full=full_commitment))
-    text = packet_text(ctx, view, lang, public=False, reserve=len(fairness)) + fairness
-    await message.reply_html(text, reply_markup=result_keyboard(ctx, view, lang))
+    fairness = "\n\n" + "\n".join(fairness_lines(ctx.words, packet, lang, now, full=full_commitment))
+    text = packet_text(ctx.words, view, lang, public=False, reserve=len(fairness)) + fairness
+    await message.reply_html(text, reply_markup=result_keyboard(ctx.words, view, lang))
 
 
 def _in_own_private_chat(query: CallbackQuery, user: User) -> bool:
@@ -96,8 +96,8 @@ async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     group_lang = await ctx.packet_lang(packet.id, packet.chat_id)
     posted = await post(
         lambda: context.bot.send_message(
-            packet.chat_id, packet_text(ctx, view, group_lang, public=True),
-            reply_markup=packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=True),
+            packet.chat_id, packet_text(ctx.words, view, group_lang, public=True),
+            reply_markup=packet_keyboard(ctx.words, packet, group_lang, ctx.bot_username, live=True),
             parse_mode=ParseMode.HTML,
         ),
         f"sending packet {packet.id} again in {packet.chat_id}",

@@ -12,7 +12,7 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)

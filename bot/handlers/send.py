@@ -23,7 +23,7 @@ from core.views import packet_view
 from storage.sqlite.chats import member_by_username
 from storage.sqlite.drafts import Draft, DraftStatus
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.handlers.common import apologize_in, guarded, member_of
 from bot.keyboards import draft_keyboard, packet_keyboard
 from bot.render import draft_text, packet_text, short_of_money
@@ -226,12 +226,12 @@ async def render_packet_message(
     ctx: BotContext, packet: Packet, lang: str
 ) -> tuple[str, InlineKeyboardMarkup]:
     view = packet_view(packet, [], None, ctx.clock.now_ms())
-    text = packet_text(ctx, view, lang, public=True)
-    return text, packet_keyboard(ctx, packet, lang, ctx.bot_username, live=not view.is_over)
+    text = packet_text(ctx.words, view, lang, public=True)
+    return text, packet_keyboard(ctx.words, packet, lang, ctx.bot_username, live=not view.is_over)
 
 
 async def insufficient_note(ctx: BotContext, lang: str, error: InsufficientFunds) -> str:
-    return short_of_money(ctx, lang, error.balance, error.needed)
+    return short_of_money(ctx.words, ctx.settings, lang, error.balance, error.needed)
 
 
 async def _command(
@@ -270,8 +270,10 @@ async def _command(
     balance = await ctx.store.balance(user.id)
     sent = await post(
         lambda: message.reply_html(
-            draft_text(ctx, draft, lang, balance=balance),
-            reply_markup=draft_keyboard(ctx, draft, lang, balance=balance),
+            draft_text(ctx.words, ctx.settings, draft, lang,
+                       greeting_chars=ctx.packets.limits.greeting_chars, balance=balance),
+            reply_markup=draft_keyboard(ctx.words, ctx.settings, draft, lang,
+                                        bot_username=ctx.bot_username, balance=balance),
         ),
         f"posting the draft of command {message.message_id} in {chat.id}",
     )

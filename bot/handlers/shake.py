@@ -9,10 +9,8 @@ result and tells the funder by direct message.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
-from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,7 +27,8 @@ from core.shake_service import Answer, ShakeResult, ShakeService
 from bot import callbacks
 from bot.admins import is_admin
 from bot.callbacks import Action
-from bot.app import BotContext, bot_context
+from bot.campaign_messages import CampaignMessages
+from bot.context import BotContext, bot_context
 from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.render import duration
 from bot.jobs import repeat, stop_repeating
@@ -41,7 +40,6 @@ SWEEP_JOB = "shake-sweep"
 
 CALLBACK = callbacks.FORMATS[Action.SHAKE]
 MAX_WINNER_LINES = 30
-FINISHED_REMEMBERED = 1_000  # ended campaigns whose message must not be edited back
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -49,28 +47,8 @@ def shake_button(campaign_id: str) -> str:
     return callbacks.shake(campaign_id)
 
 
-class CampaignMessages:
-    """Where each campaign's message is, in which language, and the figure it shows."""
-
-    def __init__(self) -> None:
-        self.langs: dict[str, str] = {}
-        self.shown_left: dict[str, int] = {}
-        self.locks: dict[str, asyncio.Lock] = {}
-        self.finished: OrderedDict[str, None] = OrderedDict()  # oldest first
-
-    def lock(self, campaign_id: str) -> asyncio.Lock:
-        return self.locks.setdefault(campaign_id, asyncio.Lock())
-
-    def mark_finished(self, campaign_id: str) -> None:
-        """Remember that a campaign ended; the oldest ended ones are forgotten."""
-        self.finished[campaign_id] = None
-        while len(self.finished) > FINISHED_REMEMBERED:
-            old, _ = self.finished.popitem(last=False)
-            self.langs.pop(old, None)
-
-
 def messages_of(ctx: BotContext) -> CampaignMessages:
-    return ctx.extra.setdefault("shake", CampaignMessages())
+    return ctx.campaigns
 
 
 async def service_of(ctx: BotContext) -> ShakeService:
@@ -119,7 +97,7 @@ def _how(ctx: BotContext, campaign: Campaign, lang: str) -> str:
     seconds = _seconds(campaign.interval_ms)
     if seconds <= 0:  # no cooldown configured: "every 0 s" reads like a bug
         return ctx.html(lang, "shake.message.how_any")
-    return ctx.html(lang, "shake.message.how", wait=duration(ctx, lang, seconds * 1000))
+    return ctx.html(lang, "shake.message.how", wait=duration(ctx.words, lang, seconds * 1000))
 
 
 def campaign_keyboard(ctx: BotContext, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
@@ -171,10 +149,10 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
     if result.answer is Answer.LOST:
         if interval <= 0:
             return render(lang, "shake.answer.lost_now")
-        return render(lang, "shake.answer.lost", wait=duration(ctx, lang, interval * 1000))
+        return render(lang, "shake.answer.lost", wait=duration(ctx.words, lang, interval * 1000))
     if result.answer is Answer.COOLDOWN:
         wait = max(1, -(-result.wait_ms // 1000)) * 1000  # whole seconds, rounded up
-        return render(lang, "shake.answer.cooldown", wait=duration(ctx, lang, wait))
+        return render(lang, "shake.answer.cooldown", wait=duration(ctx.words, lang, wait))
     if result.answer is Answer.MAXED:
         return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
     if result.answer is Answer.OVER:

@@ -8,7 +8,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.money import Amount
 
-from bot.app import BotContext, bot_context
+from bot.context import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 from bot.handlers.result import packet_id_of, show_result, wants_full_commitment
 from bot.handlers.wallet import BALANCE_START, show_balance
@@ -43,7 +43,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if user.id in ctx.fresh_members and ctx.settings.welcome_bonus > 0:
         ctx.fresh_members.discard(user.id)
         lines.append(ctx.html(lang, "start.bonus", amount=Amount(ctx.settings.welcome_bonus)))
-    lines += ["", ctx.translator.translate(lang, "help.text")]
+    lines += ["", ctx.words.translator.translate(lang, "help.text")]
     await message.reply_html("\n".join(lines))
 
 
@@ -55,7 +55,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if message is None or chat is None:
         return
     lang = await ctx.lang_of(chat.id, user.language_code if user else None)
-    await message.reply_html(ctx.translator.translate(lang, "help.text"))
+    await message.reply_html(ctx.words.translator.translate(lang, "help.text"))
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

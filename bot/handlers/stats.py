@@ -22,7 +22,7 @@ from core.records import MemberCount, Stats, StatsFacts, summarize, with_unflush
 from storage.sqlite.records import SqliteRecords
 
 from bot.admins import is_admin
-from bot.app import AnyApplication, BotContext, bot_context
+from bot.context import AnyApplication, BotContext, bot_context
 from bot.charts import ChartLabels, render_stats_chart
 from bot.short_lived import reply_briefly
 from bot.handlers.common import guarded

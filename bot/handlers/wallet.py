@@ -46,9 +46,11 @@ from core.records import (
 )
 from storage.sqlite.records import SqliteRecords
 
-from bot.app import BotContext, Markup, bot_context
+from bot.context import BotContext, bot_context
+from bot.words import Markup
 from bot.handlers import common
 from bot.handlers.common import guarded
+from bot.render import how_to_get_more
 from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
@@ -118,17 +120,6 @@ def duration_text(ctx: BotContext, lang: str, ms: int) -> str:
 # --- /balance -------------------------------------------------------------------
 
 
-def how_to_get_more(ctx: BotContext, lang: str) -> str:
-    """The ways money comes in, as the draft and /balance list them."""
-    lines = [ctx.html(lang, "balance.get_more"), ctx.html(lang, "balance.way_packets")]
-    if ctx.settings.daily_bonus > 0:
-        lines.append(ctx.html(lang, "balance.way_daily", amount=Amount(ctx.settings.daily_bonus)))
-    lines.append(ctx.html(lang, "balance.way_grant"))
-    if ctx.settings.topup_enabled:
-        lines.append(ctx.html(lang, "balance.way_topup"))
-    return "\n".join(lines)
-
-
 def signed_money(ctx: BotContext, cents: int) -> str:
     sign = "+" if cents > 0 else "−" if cents < 0 else ""
     return f"{sign}{ctx.settings.currency_symbol}{format_cents(abs(cents))}"
@@ -150,7 +141,7 @@ async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, 
         lines.extend(entry_line(ctx, lang, entry) for entry in entries)
     else:
         lines.append(ctx.html(lang, "wallet.balance.empty"))
-    lines += ["", how_to_get_more(ctx, lang)]
+    lines += ["", how_to_get_more(ctx.words, ctx.settings, lang)]
     return "\n".join(lines)
 
 

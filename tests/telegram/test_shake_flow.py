@@ -12,7 +12,9 @@ import pytest
 from telegram import Update
 
 import bot.app as app_module
-from bot.app import BotContext, bot_context, build_application, start, stop
+from bot.app import build_application
+from bot.context import BotContext, bot_context, start, stop
+from bot.handlers import shake as shake_feature
 from bot.settings import load_settings
 from core.packets import Member
 from core.shake_service import ShakeService
@@ -37,7 +39,7 @@ def member(i: int, lang: str = "en") -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def only_shake(monkeypatch: pytest.MonkeyPatch) -> None:
     # The shake feature alone: these tests must not depend on the others' handlers.
-    monkeypatch.setattr(app_module, "FEATURES", ["bot.handlers.shake"])
+    monkeypatch.setattr(app_module, "FEATURES", [shake_feature])
 
 
 def make_app(req: RecordingRequest, db: Path, clock: FakeClock, redis_url: str,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from telegram.constants import ReactionEmoji
 
-from bot.handlers.trust import OncePerMinute
+from bot.once_per_minute import OncePerMinute
 from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
 from tests.telegram.fake_telegram import JSON, TelegramReply
 

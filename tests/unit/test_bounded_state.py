@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.handlers.shake import FINISHED_REMEMBERED, CampaignMessages
+from bot.campaign_messages import FINISHED_REMEMBERED, CampaignMessages
 
 
 def test_ended_campaigns_are_remembered_up_to_a_bound() -> None:
