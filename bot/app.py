@@ -257,6 +257,8 @@ def build_application(
     """The standalone bot: HTML defaults, concurrent updates, flood limits, our features.
 
     ``request`` replaces the network (tests pass a recording ``BaseRequest``);
+    without it the bot talks through ``bot.request.AiohttpRequest`` (one for
+    calls, one long-lived for ``getUpdates``), via ``TELEGRAM_PROXY_URL`` if set.
     ``rate_limiter=True`` uses ``AIORateLimiter`` with retries on 429.
     """
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
@@ -269,6 +271,11 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        from bot.request import bot_requests
+
+        calls, updates = bot_requests(settings.telegram_proxy_url or None)
+        builder = builder.request(calls).get_updates_request(updates)
     if rate_limiter is True:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     elif rate_limiter:
