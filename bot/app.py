@@ -69,7 +69,9 @@ FEATURES: list[str] = [
     "bot.handlers.records",  # /records and its page buttons
     "bot.handlers.stats",  # /stats, turned-away flush job
     "bot.handlers.lang",  # /lang
-    "bot.handlers.chat_rules",  # /settings: the chat's split rule and draft skip
+    "bot.handlers.chat_rules",  # /settings: split rule, draft skip, who may open
+    "bot.handlers.password",  # /password (口令红包) and the replies that unlock it
+    "bot.handlers.blocks",  # /block, /unblock
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS
     "bot.handlers.shake",  # /shake campaigns, the Shake button, the end sweep

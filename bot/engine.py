@@ -6,17 +6,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.allocation import Rule
+from core.eligibility import ChatRules, Eligibility
 from core.packets import Limits
 from core.ports import Clock
-from core.services import RedPackets
+from core.services import RedPackets, SystemClock
 from core.shake import ShakeLimits
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns
+from storage.sqlite.standing import SqliteStanding
 from storage.sqlite.store import SqliteStore
 
 from bot.settings import Settings
+
+
+def rule_defaults(settings: Settings) -> ChatRules:
+    """Who may open, for chats that chose nothing (``.env``)."""
+    return ChatRules(
+        newcomer_hours=settings.newcomer_hours,
+        premium_only=settings.premium_only,
+        daily_limit=settings.daily_send_limit,
+        personal=settings.personal_packets,
+    )
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -34,6 +46,8 @@ class Engine:
     gate: RedisGate | None
     packets: RedPackets
     shake: ShakeService | None = None
+    eligibility: Eligibility | None = None
+    standing: SqliteStanding | None = None
 
     async def close(self) -> None:
         if self.gate is not None:
@@ -52,6 +66,8 @@ async def open_engine(
     store = SqliteStore(db_path or settings.database_path)
     await store.open()
     gate = connect_gate(settings.redis_url) if use_gate else None
+    standing = SqliteStanding(store)
+    eligibility = Eligibility(standing, rule_defaults(settings), clock or SystemClock())
     packets = RedPackets(
         store,
         gate,
@@ -59,6 +75,7 @@ async def open_engine(
         limits=limits_from(settings),
         lucky_rule=Rule(settings.lucky_rule),
         welcome_bonus=settings.welcome_bonus,
+        eligibility=eligibility,
     )
     shake = ShakeService(
         SqliteCampaigns(store),
@@ -69,5 +86,7 @@ async def open_engine(
             max_wins=settings.shake_max_wins,
             max_pool=settings.max_total,
         ),
+        eligibility=eligibility,
     )
-    return Engine(store=store, gate=gate, packets=packets, shake=shake)
+    return Engine(store=store, gate=gate, packets=packets, shake=shake,
+                  eligibility=eligibility, standing=standing)

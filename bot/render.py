@@ -93,6 +93,8 @@ def packet_text(ctx: BotContext, view: PacketView, lang: str, *, public: bool) -
     """The group message (``public``) or a member's private result view."""
     packet = view.packet
     lines = [title(ctx, packet, lang), greeting(ctx, packet.greeting, lang)]
+    if packet.phrase and not view.is_over:  # a password packet (bot.handlers.password)
+        lines.append(ctx.html(lang, "rules.packet_phrase", phrase=packet.phrase))
     if view.viewer_share is not None and not public:
         lines.append(ctx.html(lang, "packet.your_share", amount=Amount(view.viewer_share.amount)))
     lines.append("")
@@ -136,6 +138,8 @@ def draft_text(
     # Shown as the packet will carry it: clipped to the greeting limit.
     shown = clip_text(draft.greeting, ctx.packets.limits.greeting_chars)
     lines = [head, greeting(ctx, shown, lang)]
+    if draft.phrase:
+        lines.append(ctx.html(lang, "rules.draft_phrase", phrase=draft.phrase))
     if draft.total_changed and was_total is not None:
         lines.append(ctx.html(lang, "draft.total_changed", each=Amount(draft.amount),
                               total=Amount(draft.total), was=Amount(was_total)))

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
         "double_mean"
     )
     default_language: Annotated[Literal["en", "zh"], BeforeValidator(_lower)] = "en"
+    # Who may open, for chats that chose nothing with /settings (docs/rules.md).
+    newcomer_hours: int = Field(0, ge=0, le=24 * 365)
+    premium_only: bool = False
+    daily_send_limit: CentsOrZero = "0"  # type: ignore[assignment]
+    personal_packets: bool = True
 
     webhook_url: str = ""
     webhook_listen: str = "0.0.0.0"

@@ -61,6 +61,7 @@ class Packet:
     refunded: Cents = 0
     message_id: int | None = None
     seed: bytes = field(default=b"", repr=False)
+    phrase: str = ""  # a password packet opens after a reply with it (core.eligibility)
 
     @property
     def each(self) -> Cents:
@@ -108,6 +109,7 @@ class PacketRequest:
     greeting: str = ""
     recipient: Member | None = None
     chat_members: int | None = None
+    phrase: str = ""  # a password packet: core.eligibility.clean_phrase
 
     @property
     def total(self) -> Cents:

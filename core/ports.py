@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from core.eligibility import DailyCap, RuleChoices
 from core.money import Cents
 from core.packets import Member, Packet, Share
 
@@ -82,7 +83,12 @@ class PacketStore(Protocol):
 
     async def balance(self, member_id: int) -> Cents: ...
 
-    async def create_packet(self, packet: Packet, key: str) -> Packet: ...
+    async def create_packet(
+        self, packet: Packet, key: str, daily: DailyCap | None = None
+    ) -> Packet:
+        """Debit and create; with ``daily``, raise ``core.eligibility.Refused`` in the
+        same transaction if the sender's sends in the chat since then would pass it."""
+        ...
 
     async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened: ...
 
@@ -103,3 +109,32 @@ class PacketStore(Protocol):
 
 class Clock(Protocol):
     def now_ms(self) -> int: ...
+
+
+class StandingStore(Protocol):
+    """What decides who may open (core.eligibility): chat rules, joins, blocks,
+    password unlocks and what a member sent."""
+
+    async def rule_choices(self, chat_id: int) -> RuleChoices: ...
+
+    async def set_rule_choices(self, chat_id: int, choices: RuleChoices, now_ms: int) -> None: ...
+
+    async def joined_at(self, chat_id: int, member_id: int) -> int | None: ...
+
+    async def record_join(self, chat_id: int, member_id: int, now_ms: int) -> None: ...
+
+    async def blocked_ids(self, chat_id: int) -> list[int]: ...
+
+    async def blocked_members(self, chat_id: int) -> list[Member]: ...
+
+    async def block(
+        self, chat_id: int, member_id: int, name: str, by: int, now_ms: int
+    ) -> bool: ...
+
+    async def unblock(self, chat_id: int, member_id: int) -> bool: ...
+
+    async def is_unlocked(self, packet_id: str, member_id: int) -> bool: ...
+
+    async def unlock(self, packet_id: str, member_id: int, now_ms: int) -> bool: ...
+
+    async def sent_since(self, chat_id: int, member_id: int, since_ms: int) -> Cents: ...

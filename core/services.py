@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.allocation import Rule, share_amount
+from core.eligibility import DailyCap, Eligibility, Refusal, Refused, Traits
 from core.errors import GateUnavailable
 from core.money import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
@@ -34,6 +35,7 @@ class Answer(StrEnum):
     NOT_FOR_YOU = "not_for_you"
     NOT_THIS_TIME = "not_this_time"
     NOT_FOUND = "not_found"
+    REFUSED = "refused"  # a chat rule (core.eligibility): see ``refusal``
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,7 @@ class PressResult:
     packet: Packet | None = None
     share: Share | None = None
     finished: bool = False  # this press took the last share
+    refusal: Refusal | None = None
 
 
 @dataclass(slots=True)
@@ -78,8 +81,10 @@ class RedPackets:
         gate_timeout_s: float = 1.0,
         max_in_flight: int = 10_000,
         audit_grace_s: float = 2.0,
+        eligibility: Eligibility | None = None,
     ) -> None:
         self.store = store
+        self.eligibility = eligibility  # who may open and send (None: everyone)
         self.gate = gate
         self.clock = clock or SystemClock()
         self.limits = limits
@@ -117,6 +122,7 @@ class RedPackets:
         ``lucky_rule``: the chat's own split rule for lucky packets, if it chose one.
         """
         validate_request(request, self.limits)
+        daily = await self._send_rules(request)
         now = self.clock.now_ms()
         rule = Rule.FIXED if request.kind is Kind.FIXED else lucky_rule or self.lucky_rule
         recipient = request.recipient
@@ -136,9 +142,10 @@ class RedPackets:
             recipient_id=recipient.id if recipient else None,
             recipient_name=clip_text(recipient.name, self.limits.name_chars) if recipient else None,
             seed=secrets.token_bytes(16),
+            phrase=request.phrase,
         )
         await self.greet(request.sender)
-        stored = await self.store.create_packet(packet, key)
+        stored = await self.store.create_packet(packet, key, daily)
         if stored.id == packet.id and self.gate is not None:
             try:
                 await asyncio.wait_for(
@@ -149,9 +156,24 @@ class RedPackets:
                 pass  # rebuilt from the database on the first press
         return stored
 
+    async def _send_rules(self, request: PacketRequest) -> DailyCap | None:
+        """Raise ``Refused`` if a chat rule forbids this send; the daily limit is
+        left to the debit's own transaction (a replay of this key must still pass)."""
+        if self.eligibility is None:
+            return None
+        refusal = await self.eligibility.refuse_send(
+            request.chat_id, request.sender.id, request.total,
+            personal=request.recipient is not None, count_daily=False,
+        )
+        if refusal is not None:
+            raise Refused(refusal)
+        return await self.eligibility.daily_cap(request.chat_id)
+
     # -- pressing ------------------------------------------------------------
 
-    async def press(self, packet_id: str, member: Member) -> PressResult:
+    async def press(
+        self, packet_id: str, member: Member, traits: Traits | None = None
+    ) -> PressResult:
         """One press of **Open**: grab in the gate, then open in the database."""
         if not is_packet_id(packet_id):
             return PressResult(Answer.NOT_FOUND)
@@ -168,18 +190,24 @@ class RedPackets:
         self._presses[key] = outcome
         result = PressResult(Answer.NOT_THIS_TIME)
         try:
-            result = await self._press(packet_id, member)
+            result = await self._press(packet_id, member, traits or Traits(member.id))
             return result
         finally:
             del self._presses[key]
             outcome.set_result(result)
 
-    async def _press(self, packet_id: str, member: Member) -> PressResult:
+    async def _press(self, packet_id: str, member: Member, traits: Traits) -> PressResult:
         packet = await self._packet(packet_id)
         if packet is None:
             return PressResult(Answer.NOT_FOUND)
         if packet.is_personal and member.id != packet.recipient_id:
             return PressResult(Answer.NOT_FOR_YOU, packet)
+        if self.eligibility is not None:  # before the gate: a refused press costs no ticket
+            refusal = await self.eligibility.refuse_open(
+                packet.chat_id, packet.id, packet.phrase, traits
+            )
+            if refusal is not None:
+                return PressResult(Answer.REFUSED, packet, refusal=refusal)
         if self.clock.now_ms() >= packet.expires_at and packet_id not in self._final:
             await self._remember_final(packet_id)
         settled = self._final_answer(packet_id, member)

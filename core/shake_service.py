@@ -14,6 +14,7 @@ from enum import StrEnum
 from random import Random, SystemRandom
 from typing import Protocol
 
+from core.eligibility import Eligibility, Refusal, Traits
 from core.errors import GateUnavailable
 from core.packets import Member, clip_text
 from core.ports import Clock
@@ -132,6 +133,7 @@ class Answer(StrEnum):
     OVER = "over"  # no prize left, or the campaign has ended
     NOT_THIS_TIME = "not_this_time"
     NO_CAMPAIGN = "no_campaign"
+    REFUSED = "refused"  # a chat rule (core.eligibility): see ``refusal``
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,7 @@ class ShakeResult:
     ended: Ended | None = None  # this shake took the last prize and ended the campaign
     refresh: bool = False  # the prizes-left figure crossed a step: edit the message
     wait_ms: int = 0
+    refusal: Refusal | None = None
 
 
 @dataclass(slots=True)
@@ -176,8 +179,10 @@ class ShakeService:
         rng: Random | None = None,
         gate_timeout_s: float = 1.0,
         max_in_flight: int = 2_000,
+        eligibility: Eligibility | None = None,
     ) -> None:
         self.store = store
+        self.eligibility = eligibility  # who may shake (None: everyone)
         self.gate = gate
         self.clock = clock or SystemClock()
         self.limits = limits
@@ -254,7 +259,9 @@ class ShakeService:
 
     # -- shaking -------------------------------------------------------------
 
-    async def shake_in_chat(self, chat_id: int, member: Member) -> ShakeResult:
+    async def shake_in_chat(
+        self, chat_id: int, member: Member, traits: Traits | None = None
+    ) -> ShakeResult:
         """``/shake`` typed in a chat: one shake of its live campaign."""
         try:
             campaign = await self.store.live_campaign(chat_id)
@@ -263,9 +270,11 @@ class ShakeService:
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
         self._campaigns[campaign.id] = campaign
-        return await self.shake(campaign.id, member)
+        return await self.shake(campaign.id, member, traits)
 
-    async def shake(self, campaign_id: str, member: Member) -> ShakeResult:
+    async def shake(
+        self, campaign_id: str, member: Member, traits: Traits | None = None
+    ) -> ShakeResult:
         """One shake: the gate decides cheaply, the database settles a win."""
         if not is_campaign_id(campaign_id):
             return ShakeResult(Answer.NO_CAMPAIGN)
@@ -275,19 +284,23 @@ class ShakeService:
         shaker = (campaign_id, member.id)
         self._shaking[shaker] += 1
         try:
-            return await self._shake(campaign_id, member)
+            return await self._shake(campaign_id, member, traits or Traits(member.id))
         finally:
             self.in_flight -= 1
             self._shaking[shaker] -= 1
             if not self._shaking[shaker]:
                 del self._shaking[shaker]
 
-    async def _shake(self, campaign_id: str, member: Member) -> ShakeResult:
+    async def _shake(self, campaign_id: str, member: Member, traits: Traits) -> ShakeResult:
         campaign = await self._campaign(campaign_id)
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
         if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
             return ShakeResult(Answer.OVER, campaign)
+        if self.eligibility is not None:  # before the gate: a refused shake costs nothing
+            refusal = await self.eligibility.refuse_shake(campaign.chat_id, traits)
+            if refusal is not None:
+                return ShakeResult(Answer.REFUSED, campaign, refusal=refusal)
         if self.gate is not None:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)

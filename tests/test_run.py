@@ -97,6 +97,8 @@ def test_run_polls_greets_a_new_member_and_stops_cleanly(tmp_path: Path) -> None
         welcome = api.sent_to(42)
         assert welcome, "the bot never answered /start"
         assert welcome[0]["parse_mode"] == "HTML" and "Ada" in welcome[0]["text"]
+        polls = [p for m, p in list(api.calls) if m == "getUpdates"]
+        assert "chat_member" in polls[0]["allowed_updates"]  # joins, for the newcomer rule
     finally:
         bot.send_signal(signal.SIGINT)
         output, _ = bot.communicate(timeout=30)

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.app import BotContext, bot_context
+from core.eligibility import Traits
 from core.packets import Member
 
 _log = logging.getLogger("bot.handlers")
@@ -24,6 +25,11 @@ Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
 
 def member_of(user: User) -> Member:
     return Member(user.id, user.full_name or str(user.id), user.username)
+
+
+def traits_of(user: User) -> Traits:
+    """What the chat rules look at (core.eligibility)."""
+    return Traits(user.id, is_premium=bool(user.is_premium), is_bot=user.is_bot)
 
 
 def clip_answer(text: str) -> str:

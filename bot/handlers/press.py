@@ -17,10 +17,10 @@ from core.services import Answer, PressResult
 from bot import callbacks
 from bot.app import BotContext, bot_context
 from bot.callbacks import Action
-from bot.handlers.common import answer, guarded, member_of
+from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.handlers.expiry import sweep_soon
 
-_ALERT = frozenset({Answer.GOT, Answer.ALREADY})
+_ALERT = frozenset({Answer.GOT, Answer.ALREADY, Answer.REFUSED})
 
 
 def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
@@ -37,6 +37,8 @@ def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
         return ctx.text(lang, "press.not_for_you", name=result.packet.recipient_name or "")
     if result.answer is Answer.NOT_FOUND:
         return ctx.text(lang, "press.invalid")
+    if result.answer is Answer.REFUSED and result.refusal is not None:  # a chat rule
+        return ctx.text(lang, result.refusal.key, **result.refusal.params)
     return ctx.text(lang, "press.not_this_time")
 
 
@@ -65,7 +67,7 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
-    result = await ctx.packets.press(parsed.arg, member_of(user))
+    result = await ctx.packets.press(parsed.arg, member_of(user), traits_of(user))
     await answer(ctx, query, answer_text(ctx, result, lang), alert=result.answer in _ALERT)
     packet = result.packet
     if result.answer is Answer.GOT and packet is not None:

@@ -15,6 +15,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
+from core.eligibility import Refused, clean_phrase
 from core.errors import DomainError, InsufficientFunds
 from core.money import parse_amount, parse_count
 from core.packets import Kind, Member, Packet, PacketRequest, validate_request
@@ -94,18 +95,31 @@ async def _recipient(
         author = replied.from_user
         if not author.is_bot and author.id != sender.id:
             return member_of(author), None
+        if author.is_bot and not _names_group_packet(_rest_of(message).split()):
+            raise DomainError("error.bot_recipient")  # "/hongbao 5" in reply to a bot
     return None, None
+
+
+def _names_group_packet(words: list[str]) -> bool:
+    """``TOTAL COUNT …``: a packet for the chat, whoever the command replies to."""
+    if len(words) < 2:
+        return False
+    try:
+        parse_count(words[1], maximum=10**9)
+    except DomainError:
+        return False
+    return True
 
 
 async def parse_request(
     ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: Message, chat: Chat,
-    sender: User, kind: Kind,
+    sender: User, kind: Kind, *, password: bool = False,
 ) -> PacketRequest:
     """What the command asks for; raises ``DomainError`` naming what is allowed."""
     limits = ctx.packets.limits
     recipient, mention = (
         await _recipient(ctx, message, sender, context.bot.username)
-        if kind is Kind.LUCKY else (None, None)
+        if kind is Kind.LUCKY and not password else (None, None)
     )
     rest = _rest_of(message)
     before_mention = ""
@@ -126,6 +140,9 @@ async def parse_request(
             chat_id=chat.id, sender=who, kind=Kind.FIXED, count=count, amount=amount,
             greeting=" ".join(greeting_words), recipient=recipient,
         )
+    if password:  # /password TOTAL COUNT PHRASE: the rest is the phrase, no greeting
+        members = await _chat_members(context, chat.id)
+        return _password_request(ctx, chat, who, words, members)
     if len(words) < 2:
         raise DomainError(usage)
     amount = parse_amount(words[0], maximum=limits.max_total)
@@ -136,12 +153,39 @@ async def parse_request(
     )
 
 
+def _password_request(
+    ctx: BotContext, chat: Chat, who: Member, words: list[str], members: int | None
+) -> PacketRequest:
+    if len(words) < 3:
+        raise DomainError("usage.password")
+    limits = ctx.packets.limits
+    return PacketRequest(
+        chat_id=chat.id, sender=who, kind=Kind.LUCKY,
+        amount=parse_amount(words[0], maximum=limits.max_total),
+        count=parse_count(words[1], maximum=limits.max_count),
+        phrase=clean_phrase(" ".join(words[2:])), chat_members=members,
+    )
+
+
+async def refuse_by_chat_rules(ctx: BotContext, request: PacketRequest) -> None:
+    """Raise ``Refused`` if the chat's rules forbid this send (core.eligibility)."""
+    eligibility = ctx.engine.eligibility if ctx.engine is not None else None
+    if eligibility is None:
+        return
+    refusal = await eligibility.refuse_send(
+        request.chat_id, request.sender.id, request.total,
+        personal=request.recipient is not None,
+    )
+    if refusal is not None:
+        raise Refused(refusal)
+
+
 def draft_from(request: PacketRequest, command: Message, lang: str, now_ms: int) -> Draft:
     return Draft(
         chat_id=request.chat_id, command_message_id=command.message_id, message_id=None,
         sender=request.sender, kind=request.kind, amount=request.amount, count=request.count,
         greeting=request.greeting, recipient=request.recipient,
-        chat_members=request.chat_members, lang=lang, created_at=now_ms,
+        chat_members=request.chat_members, lang=lang, created_at=now_ms, phrase=request.phrase,
     )
 
 
@@ -162,7 +206,9 @@ async def insufficient_note(ctx: BotContext, lang: str, error: InsufficientFunds
     return error_html(ctx, lang, error) + "\n" + how_to_get_more(ctx, lang)
 
 
-async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kind) -> None:
+async def _command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kind, *, password: bool = False
+) -> None:
     ctx = bot_context(context)
     await ctx.ready()
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
@@ -173,8 +219,10 @@ async def _command(update: Update, context: ContextTypes.DEFAULT_TYPE, kind: Kin
         await message.reply_html(ctx.html(lang, "error.group_only"))
         return
     try:
-        request = await parse_request(ctx, context, message, chat, user, kind)
+        request = await parse_request(ctx, context, message, chat, user, kind, password=password)
         validate_request(request, ctx.packets.limits)
+        if await ctx.drafts.by_command(chat.id, message.message_id) is None:  # not a replay
+            await refuse_by_chat_rules(ctx, request)  # shown now; Send checks again
     except DomainError as error:
         await message.reply_html(error_html(ctx, lang, error))
         return
@@ -225,6 +273,11 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     await ctx.store.set_message(packet.id, posted.message_id)
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
+
+
+async def password_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/password TOTAL COUNT PHRASE``: a lucky packet with a phrase (bot.handlers.password)."""
+    await _command(update, context, Kind.LUCKY, password=True)
 
 
 @guarded

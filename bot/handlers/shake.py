@@ -28,7 +28,7 @@ from core.shake_service import Answer, ShakeResult, ShakeService
 
 from bot.admins import is_admin
 from bot.app import BotContext, bot_context
-from bot.handlers.common import answer, guarded, member_of
+from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)
@@ -160,6 +160,8 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
         return render(lang, "shake.answer.over")
     if result.answer is Answer.NO_CAMPAIGN:
         return render(lang, "shake.none")
+    if result.answer is Answer.REFUSED and result.refusal is not None:  # a chat rule
+        return render(lang, result.refusal.key, **result.refusal.params)
     return render(lang, "shake.answer.not_this_time")
 
 
@@ -314,7 +316,9 @@ async def _status(ctx: BotContext, message: Message, lang: str) -> None:
 async def _typed_shake(ctx: BotContext, message: Message, lang: str) -> None:
     assert message.from_user is not None
     member = member_of(message.from_user)
-    result = await (await service_of(ctx)).shake_in_chat(message.chat.id, member)
+    result = await (await service_of(ctx)).shake_in_chat(
+        message.chat.id, member, traits_of(message.from_user)
+    )
     await _reply(message, result_text(ctx, result, lang, public=True, name=member.name))
     _after(ctx, result)
 
@@ -334,9 +338,9 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if campaign is None or campaign.chat_id != chat_id or user.is_bot:
         await answer(ctx, query, ctx.text(lang, "shake.answer.gone"))
         return
-    result = await service.shake(campaign.id, member_of(user))
+    result = await service.shake(campaign.id, member_of(user), traits_of(user))
     text = result_text(ctx, result, lang, public=False)
-    await answer(ctx, query, text, alert=result.answer is Answer.WON)
+    await answer(ctx, query, text, alert=result.answer in (Answer.WON, Answer.REFUSED))
     _after(ctx, result)
 
 

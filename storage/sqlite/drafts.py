@@ -35,13 +35,14 @@ class Draft:
     status: DraftStatus = DraftStatus.OPEN
     packet_id: str | None = None
     created_at: int = 0
+    phrase: str = ""  # a password packet's phrase
 
     @property
     def request(self) -> PacketRequest:
         return PacketRequest(
             chat_id=self.chat_id, sender=self.sender, kind=self.kind, count=self.count,
             amount=self.amount, greeting=self.greeting, recipient=self.recipient,
-            chat_members=self.chat_members,
+            chat_members=self.chat_members, phrase=self.phrase,
         )
 
     @property
@@ -58,14 +59,14 @@ class Draft:
 _COLUMNS = (
     "chat_id, command_message_id, message_id, sender_id, sender_name, sender_username, kind,"
     " amount, count, greeting, recipient_id, recipient_name, recipient_username, chat_members,"
-    " lang, total_changed, status, packet_id, created_at"
+    " lang, total_changed, status, packet_id, created_at, phrase"
 )
 
 
 def _from_row(row: Any) -> Draft:
     (chat_id, command_id, message_id, sender_id, sender_name, sender_username, kind, amount,
      count, greeting, recipient_id, recipient_name, recipient_username, chat_members, lang,
-     total_changed, status, packet_id, created_at) = row
+     total_changed, status, packet_id, created_at, phrase) = row
     recipient = (
         Member(recipient_id, recipient_name or "", recipient_username)
         if recipient_id is not None else None
@@ -75,7 +76,7 @@ def _from_row(row: Any) -> Draft:
         sender=Member(sender_id, sender_name, sender_username), kind=Kind(kind), amount=amount,
         count=count, greeting=greeting, recipient=recipient, chat_members=chat_members,
         lang=lang, total_changed=bool(total_changed), status=DraftStatus(status),
-        packet_id=packet_id, created_at=created_at,
+        packet_id=packet_id, created_at=created_at, phrase=phrase,
     )
 
 
@@ -91,14 +92,14 @@ class Drafts:
 
         def write(conn: sqlite3.Connection) -> bool:
             return bool(conn.execute(
-                f"INSERT INTO drafts({_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+                f"INSERT INTO drafts({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
                 " ON CONFLICT(chat_id, command_message_id) DO NOTHING",
                 (d.chat_id, d.command_message_id, d.message_id, d.sender.id, d.sender.name,
                  d.sender.username, d.kind.value, d.amount, d.count, d.greeting,
                  d.recipient.id if d.recipient else None,
                  d.recipient.name if d.recipient else None,
                  d.recipient.username if d.recipient else None, d.chat_members, d.lang,
-                 int(d.total_changed), d.status.value, d.packet_id, d.created_at),
+                 int(d.total_changed), d.status.value, d.packet_id, d.created_at, d.phrase),
             ).rowcount)
 
         return await self.store.write(write)

@@ -10,6 +10,7 @@ from typing import Any
 import aiosqlite
 
 from core.allocation import Rule, share_amount
+from core.eligibility import DailyCap, Refused, over_daily_limit
 from core.errors import InsufficientFunds
 from core.money import Cents
 from core.packets import Kind, Member, Packet, Share, Status
@@ -23,7 +24,7 @@ MINT = "mint"
 PACKET_COLUMNS = (
     "id, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,"
     " expires_at, cap, recipient_id, recipient_name, claimed_count, claimed_amount, status,"
-    " finished_at, refunded, message_id, seed"
+    " finished_at, refunded, message_id, seed, phrase"
 )
 SHARE_COLUMNS = "packet_id, position, member_id, member_name, amount, taken_at"
 
@@ -39,14 +40,14 @@ def escrow(packet_id: str) -> str:
 def packet_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Packet:
     (pid, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,
      expires_at, cap, recipient_id, recipient_name, claimed_count, claimed_amount, status,
-     finished_at, refunded, message_id, seed) = row
+     finished_at, refunded, message_id, seed, phrase) = row
     return Packet(
         id=pid, chat_id=chat_id, sender_id=sender_id, sender_name=sender_name,
         kind=Kind(kind), rule=Rule(rule), total=total, count=count, greeting=greeting,
         created_at=created_at, expires_at=expires_at, cap=cap, recipient_id=recipient_id,
         recipient_name=recipient_name, claimed_count=claimed_count,
         claimed_amount=claimed_amount, status=Status(status), finished_at=finished_at,
-        refunded=refunded, message_id=message_id, seed=bytes(seed),
+        refunded=refunded, message_id=message_id, seed=bytes(seed), phrase=phrase,
     )
 
 
@@ -88,6 +89,16 @@ def transfer(
         (src, amount, amount, src, dst),
     )
     return True
+
+
+def sent_since(conn: sqlite3.Connection, chat_id: int, sender_id: int, since_ms: int) -> Cents:
+    """What ``sender_id`` put into packets in ``chat_id`` since ``since_ms``."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(total), 0) FROM packets"
+        " WHERE sender_id = ? AND created_at >= ? AND chat_id = ?",
+        (sender_id, since_ms, chat_id),
+    ).fetchone()
+    return int(row[0])
 
 
 def balance_of(conn: sqlite3.Connection, account: str) -> Cents:
@@ -203,25 +214,32 @@ class SqliteStore:
 
     # -- packets -------------------------------------------------------------
 
-    async def create_packet(self, packet: Packet, key: str) -> Packet:
+    async def create_packet(
+        self, packet: Packet, key: str, daily: DailyCap | None = None
+    ) -> Packet:
         def write(conn: sqlite3.Connection) -> Packet:
             existing = conn.execute(
                 f"SELECT {PACKET_COLUMNS} FROM packets WHERE key = ?", (key,)
             ).fetchone()
             if existing is not None:
                 return packet_from_row(existing)
+            if daily is not None:  # in the debit's transaction: two sends cannot both pass
+                sent = sent_since(conn, packet.chat_id, packet.sender_id, daily.since_ms)
+                refusal = over_daily_limit(daily.limit, sent, packet.total)
+                if refusal is not None:
+                    raise Refused(refusal)
             upsert_member(conn, Member(packet.sender_id, packet.sender_name), packet.created_at)
             available = balance_of(conn, wallet(packet.sender_id))
             if available < packet.total:
                 raise InsufficientFunds(available, packet.total)
             conn.execute(
                 "INSERT INTO packets(id, key, chat_id, sender_id, sender_name, kind, rule, total,"
-                " count, cap, greeting, recipient_id, recipient_name, seed, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " count, cap, greeting, recipient_id, recipient_name, seed, created_at, expires_at,"
+                " phrase) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (packet.id, key, packet.chat_id, packet.sender_id, packet.sender_name,
                  packet.kind.value, packet.rule.value, packet.total, packet.count, packet.cap,
                  packet.greeting, packet.recipient_id, packet.recipient_name, packet.seed,
-                 packet.created_at, packet.expires_at),
+                 packet.created_at, packet.expires_at, packet.phrase),
             )
             transfer(
                 conn, key=f"send:{packet.id}", kind="send", src=wallet(packet.sender_id),
