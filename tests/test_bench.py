@@ -53,6 +53,7 @@ def test_without_a_gate_nothing_is_reported_turned_away(tmp_path: Path) -> None:
     assert figures["turned_away"] is None and figures["audit_ok"] is True
 
 
+@pytest.mark.timeout(600)  # three processes on a shared machine; no speed is asserted
 def test_through_the_bot_every_press_is_answered_once_and_the_audit_is_clean(
     tmp_path: Path,
 ) -> None:
