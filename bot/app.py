@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from core.money import Amount, format_cents
@@ -35,6 +35,7 @@ from core.ports import Clock
 from core.services import RedPackets, SystemClock
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
+from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.store import SqliteStore
 
 from bot.engine import Engine, open_engine
@@ -60,6 +61,7 @@ CONTEXT_KEY = "redpacket"
 # (the first matching handler of a group wins). Add your feature module here.
 FEATURES: list[str] = [
     "bot.handlers.members",  # group -1: open lazily, greet (welcome bonus)
+    "bot.handlers.gate_health",  # at start: warn (log, bot admins) when Redis does not answer
     "bot.handlers.send",  # /hongbao, /fixed
     "bot.handlers.draft",  # draft buttons
     "bot.handlers.press",  # Open
@@ -75,6 +77,7 @@ FEATURES: list[str] = [
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS
     "bot.handlers.shake",  # /shake campaigns, the Shake button, the end sweep
+    "bot.handlers.trust",  # /suspects (grabber report), /top (leaderboard)
     "bot.handlers.menu",  # setMyCommands in English and Chinese, at start
 ]
 
@@ -102,6 +105,8 @@ class BotContext:
     # Set by ``start`` once the database is open.
     drafts: Drafts | None = None
     chats: ChatSettings | None = None
+    # Which bot message carries which keyboard (checked before a press acts on it).
+    keyboards: KeyboardMessages | None = None
     # Commands of the menu (``setMyCommands``); each needs ``command.<name>`` in the catalogs.
     commands: list[str] = field(default_factory=list)
     # Free room for features: ``ctx.extra["shake"] = ...``.
@@ -254,14 +259,15 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Clock | None = None,
     db_path: str | None = None,
-    rate_limiter: AIORateLimiter | None | bool = True,
+    rate_limiter: BaseRateLimiter[Any] | None | bool = True,
 ) -> AnyApplication:
     """The standalone bot: HTML defaults, concurrent updates, flood limits, our features.
 
     ``request`` replaces the network (tests pass a recording ``BaseRequest``);
     without it the bot talks through ``bot.request.AiohttpRequest`` (one for
     calls, one long-lived for ``getUpdates``), via ``TELEGRAM_PROXY_URL`` if set.
-    ``rate_limiter=True`` uses ``AIORateLimiter`` with retries on 429.
+    ``rate_limiter=True`` uses ``bot.ratelimit.PriorityRateLimiter``: Telegram's limits,
+    retries on 429, and a chat's edits before its other messages.
     """
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder()
@@ -279,7 +285,9 @@ def build_application(
         calls, updates = bot_requests(settings.telegram_proxy_url or None)
         builder = builder.request(calls).get_updates_request(updates)
     if rate_limiter is True:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        from bot.ratelimit import PriorityRateLimiter
+
+        builder = builder.rate_limiter(PriorityRateLimiter(max_retries=3))
     elif rate_limiter:
         builder = builder.rate_limiter(rate_limiter)
     application = builder.build()
@@ -341,7 +349,8 @@ async def start(application: AnyApplication) -> BotContext:
         if ctx.engine is None:
             ctx.engine = await open_engine(ctx.settings, db_path=ctx.db_path, clock=ctx.clock)
         ctx.drafts = Drafts(ctx.engine.store)
-        ctx.chats = ChatSettings(ctx.engine.store)
+        ctx.chats = ChatSettings(ctx.engine.store, ctx.clock.now_ms)
+        ctx.keyboards = KeyboardMessages(ctx.engine.store)
         ctx.started = True
         for hook in ctx.on_start:
             try:

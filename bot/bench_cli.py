@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -93,13 +94,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _services(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bench import run_bench
 
+    db_path = args.db or Path(tempfile.mkdtemp(prefix="redpacket-bench-")) / "bench.db"
     result = asyncio.run(run_bench(
         settings, packets=args.packets, shares=args.shares, members=args.members,
         presses=args.presses, concurrency=args.concurrency, gate=args.gate == "on",
-        db_path=args.db,
+        db_path=db_path,
     ))
     if args.json:
-        print(json.dumps(result.as_dict()))
+        print(json.dumps({**result.as_dict(), "db": str(db_path)}))
         return 0 if result.audit_ok else 1
     console = Console()
     console.print(f"[bold]redpacket bench[/] on {result.machine}")
@@ -117,6 +119,7 @@ def _services(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"  db batches     {result.db_batches:>12}")
     console.print(f"  answers        {result.answers}")
     console.print(f"  audit          {'clean' if result.audit_ok else result.audit_problems}")
+    console.print(f"  database       {db_path}")
     return 0 if result.audit_ok else 1
 
 

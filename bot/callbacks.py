@@ -9,7 +9,10 @@ makes (which packet, which message, whose draft).
 | --------------- | ----------------------------------- |
 | ``o:<packet>``  | Open on a packet message            |
 | ``d:k``/``d:s``/``d:c`` | draft: switch kind / send / cancel (the draft is the message) |
+| ``d:b``/``d:f`` | draft over the balance: daily bonus / look again |
 | ``r:<packet>``  | Send again (result view)            |
+| ``sk:<campaign>`` | Shake on a campaign message       |
+| ``rec:<page>``  | /records: newer / older page (0 = newest) |
 | ``my``          | My red packets (result view)        |
 | ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
 """
@@ -20,7 +23,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.ids import ID_PATTERN
+
 CALLBACK_DATA_LIMIT = 64
+MAX_RECORDS_PAGE = 9999
 
 
 class Action(StrEnum):
@@ -29,12 +35,16 @@ class Action(StrEnum):
     SEND_AGAIN = "r"
     MY_PACKETS = "my"
     LANG = "l"
+    SHAKE = "sk"
+    RECORDS_PAGE = "rec"
 
 
 class DraftButton(StrEnum):
     SWITCH = "k"
     SEND = "s"
     CANCEL = "c"
+    BONUS = "b"  # claim the daily bonus (a draft over the balance)
+    REFRESH = "f"  # look at the balance again (a draft over the balance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +53,21 @@ class Callback:
     arg: str = ""
 
 
-_PACKET = r"[A-Za-z0-9]{10}"
+# Packet and campaign ids, as core.ids makes them. ``sk:`` is also the prefix
+# of the shake gate's Redis keys; the two never meet (button data, keys in
+# Redis) and neither is renamed: posted campaign messages carry ``sk:<id>``.
+_PACKET = ID_PATTERN
 _FORMATS: dict[Action, re.Pattern[str]] = {
     Action.OPEN: re.compile(rf"o:({_PACKET})"),
-    Action.DRAFT: re.compile(r"d:([ksc])"),
+    Action.DRAFT: re.compile(r"d:([kscbf])"),
     Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
     Action.MY_PACKETS: re.compile(r"my()"),
     Action.LANG: re.compile(r"l:(en|zh|auto)"),
+
+    Action.SHAKE: re.compile(rf"sk:({_PACKET})"),
+    Action.RECORDS_PAGE: re.compile(rf"rec:([0-9]{{1,{len(str(MAX_RECORDS_PAGE))}}})"),
 }
+FORMATS = _FORMATS
 # Prefix patterns for CallbackQueryHandler: each sends its whole family to one
 # handler, which then parses strictly (so a malformed "o:..." is answered by us).
 PATTERNS: dict[Action, str] = {
@@ -59,6 +76,8 @@ PATTERNS: dict[Action, str] = {
     Action.SEND_AGAIN: r"^r:",
     Action.MY_PACKETS: r"^my$",
     Action.LANG: r"^l:",
+    Action.SHAKE: r"^sk:",
+    Action.RECORDS_PAGE: r"^rec:",
 }
 
 
@@ -91,3 +110,12 @@ def my_packets() -> str:
 
 def lang(code: str) -> str:
     return f"l:{code}"
+
+
+def shake(campaign_id: str) -> str:
+    return f"sk:{campaign_id}"
+
+
+def records_page(page: int) -> str:
+    """A /records page button; the page is clamped to what the format holds."""
+    return f"rec:{min(max(page, 0), MAX_RECORDS_PAGE)}"

@@ -1,4 +1,4 @@
-"""The `redpacket` command: run, demo, audit, bench, stats."""
+"""The redpacket command: run, demo, audit, bench, stats, verify."""
 
 from __future__ import annotations
 
@@ -24,13 +24,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="redpacket", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="redpacket",
+        description="WeChat-style red packets for Telegram groups: run the bot, try it "
+                    "offline, check or measure it.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the Telegram bot (polling, or webhook if WEBHOOK_URL)")
+    run = sub.add_parser(
+        "run", help="run the Telegram bot (polling, or webhook if WEBHOOK_URL)",
+        description="Run the Telegram bot with the settings from the environment and .env "
+                    "(TELEGRAM_BOT_TOKEN is required): long polling, or a webhook server "
+                    "when WEBHOOK_URL is set. Stops cleanly on Ctrl-C.",
+    )
     run.set_defaults(handler=_run)
 
-    demo = sub.add_parser("demo", help="a simulated busy group on the embedded defaults")
+    demo = sub.add_parser(
+        "demo", help="a simulated busy group on the embedded defaults",
+        description="A simulated group of 50 members, offline (no Telegram, no Redis): lucky, "
+                    "fixed and personal packets under concurrent presses, an expiry with its "
+                    "refund, a shake campaign, then the audit. The database it leaves is "
+                    "printed at the end, for redpacket stats --db.",
+    )
     demo.set_defaults(handler=_demo)
 
     audit = sub.add_parser("audit", help="check the ledger, the packets and the gate")
@@ -46,6 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
     stats.add_argument("--chat", type=int, default=None, help="one chat id")
     stats.set_defaults(handler=_stats)
+
+    verify = sub.add_parser(
+        "verify", help="recompute a packet's shares from its revealed seed (docs/fairness.md)"
+    )
+    verify.add_argument("packet_id", nargs="?", help="a finished or expired packet")
+    verify.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
+    verify.add_argument("--seed", help="without a database: the seed, in hex")
+    verify.add_argument("--rule", choices=("double_mean", "segment", "fixed"))
+    verify.add_argument("--total", help="the packet's total, like 10.00")
+    verify.add_argument("--count", type=int, help="how many shares")
+    verify.add_argument("--cap", help="the largest share allowed (default: MAX_SHARE)")
+    verify.set_defaults(handler=_verify)
     return parser
 
 
@@ -85,6 +112,18 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     asyncio.run(print_stats(Path(db), chat_id=args.chat, console=Console()))
     return 0
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from core.money import format_cents
+
+    from bot.verify_cli import run_verify
+
+    return run_verify(
+        packet_id=args.packet_id, db=args.db or settings.database_path, seed=args.seed,
+        rule=args.rule, total=args.total, count=args.count,
+        cap=args.cap or format_cents(settings.max_share),
+    )
 
 
 if __name__ == "__main__":

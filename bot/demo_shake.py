@@ -1,4 +1,4 @@
-"""The shake campaign in ``redpacket demo``, and the campaign part of ``redpacket audit``."""
+"""The shake campaign in ``redpacket demo``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from typing import Any
 
 from core.money import format_cents
 from core.packets import Member
-from core.shake import CampaignRequest, Mode
+from core.shake import JACKPOT, CampaignRequest, Mode, prize_range
 from core.shake_service import Answer, ShakeService
 
+from bot.demo_words import tally_text
 from bot.engine import Engine
 
 ROUNDS = 10
@@ -44,10 +45,12 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
     campaign = await shakes.start(
         CampaignRequest(DEMO_CHAT, funder, 150_00, 30, minutes * 60_000, Mode.TIERS), "demo:shake"
     )
+    shown = prize_range(campaign.mode, campaign.tiers, campaign.pool, campaign.count)
+    jackpot = f", or the {_money(JACKPOT)} jackpot" if shown.jackpot else ""
     console_print(
         f"\n[bold]🎲 {funder.name}[/] starts a shake campaign: {_money(campaign.pool)} in "
-        f"{campaign.count} prizes over {minutes} minutes (tiers: 85% ¥2–5, 10% ¥5–20, "
-        f"4.99% ¥20–50, 0.01% the ¥618.00 jackpot)"
+        f"{campaign.count} prizes over {minutes} minutes (prizes {_money(shown.low)} to "
+        f"{_money(shown.high or shown.low)}{jackpot}: what this pool can pay)"
     )
     tally: Counter[str] = Counter()
     ended = None
@@ -71,7 +74,7 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         shakes.clock.advance(1)  # type: ignore[attr-defined]
         due = await shakes.end_due()
         ended = next((e for e in due if e.campaign.id == campaign.id), None)
-    console_print(f"every shake answered: {dict(tally)}")
+    console_print(f"every shake answered: {tally_text(dict(tally))}")
     if ended is None:
         return
     final = ended.campaign
@@ -85,16 +88,3 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         console_print(f"  🏆 jackpot: {win.member_name} {_money(win.amount)}")
     console_print(f"Refunded {_money(final.refunded)} to {final.funder_name}; "
                   f"a second sweep ends {len(await shakes.end_due())} campaigns.")
-
-
-async def audit_campaigns(engine: Engine, *, repair: bool = True) -> list[str]:
-    """Campaign problems the packet audit does not already report.
-
-    The campaign ledger checks run inside ``engine.packets.audit()`` (they are
-    registered in ``storage.sqlite.audit.EXTRA_CHECKS``); this adds every win
-    recomputed from its seed, and the gate of live campaigns.
-    """
-    if engine.shake is None:
-        return []
-    report = await engine.shake.audit(repair=repair, ledger=False)
-    return list(report.problems)

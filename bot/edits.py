@@ -1,4 +1,4 @@
-"""Coalesced edits of packet messages (SPEC §5, §11).
+"""Coalesced edits of packet messages (docs/rules.md §5, §11).
 
 Telegram allows about 20 edits a minute per group, so a busy packet must not
 edit its message on every share. Each packet gets at most one edit in flight;

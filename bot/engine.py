@@ -14,6 +14,7 @@ from core.shake import ShakeLimits
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
+from storage.sqlite.audit import ALL_CHECKS
 from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.standing import SqliteStanding
 from storage.sqlite.store import SqliteStore
@@ -50,6 +51,9 @@ class Engine:
     standing: SqliteStanding | None = None
 
     async def close(self) -> None:
+        await self.packets.aclose()
+        if self.shake is not None:
+            await self.shake.aclose()
         if self.gate is not None:
             await self.gate.aclose()
         await self.store.close()
@@ -63,9 +67,14 @@ async def open_engine(
     use_gate: bool = True,
 ) -> Engine:
     """Open the SQLite store and the gate (Redis, or embedded when no URL)."""
-    store = SqliteStore(db_path or settings.database_path)
+    # The audit runs every check, packets' and campaigns' alike.
+    store = SqliteStore(db_path or settings.database_path, audit_checks=ALL_CHECKS)
     await store.open()
-    gate = connect_gate(settings.redis_url) if use_gate else None
+    try:
+        gate = connect_gate(settings.redis_url) if use_gate else None
+    except BaseException:
+        await store.close()  # its worker thread would keep the process alive
+        raise
     standing = SqliteStanding(store)
     eligibility = Eligibility(standing, rule_defaults(settings), clock or SystemClock())
     packets = RedPackets(
@@ -79,7 +88,7 @@ async def open_engine(
     )
     shake = ShakeService(
         SqliteCampaigns(store),
-        RedisShakeGate(gate.client) if gate is not None else None,
+        RedisShakeGate(gate.client, gate.health) if gate is not None else None,
         clock=clock,
         limits=ShakeLimits(
             interval_ms=int(settings.shake_interval_seconds * 1000),

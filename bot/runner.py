@@ -1,4 +1,4 @@
-"""``redpacket run``: the standalone bot, long polling or a webhook (SPEC §10).
+"""``redpacket run``: the standalone bot, long polling or a webhook (docs/rules.md §10).
 
 Problems a self-hoster can fix (no token, a token Telegram refuses, a database
 that cannot be opened, an unreachable Bot API) stop start-up with one

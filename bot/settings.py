@@ -1,4 +1,4 @@
-"""Deployment settings from the environment and a ``.env`` file (SPEC §10).
+"""Deployment settings from the environment and a ``.env`` file (docs/rules.md §10).
 
 Money limits are written in ``.env`` as decimal amounts (``200.00``) and held
 here as ``int`` cents. Programmatic overrides may pass either form: a ``str``
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -33,6 +34,10 @@ _ZERO_AMOUNT = re.compile(r"0+(?:\.0{0,2})?|\.0{1,2}")
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret", "telegram_proxy_url"})
+_REDIS_HELP = (
+    "must be empty (the embedded gate) or redis://[:password@]host[:port][/db], "
+    "rediss://... (TLS) or unix:///path/to/redis.sock"
+)
 _AMOUNT_HELP = "an amount like 10 or 10.50 (at most two decimals, no separators)"
 
 
@@ -122,7 +127,7 @@ class Settings(BaseSettings):
         "double_mean"
     )
     default_language: Annotated[Literal["en", "zh"], BeforeValidator(_lower)] = "en"
-    # Who may open, for chats that chose nothing with /settings (docs/rules.md).
+    # Who may open, for chats that chose nothing with /settings (docs/rules.md §12).
     newcomer_hours: int = Field(0, ge=0, le=24 * 365)
     premium_only: bool = False
     daily_send_limit: CentsOrZero = "0"  # type: ignore[assignment]
@@ -138,6 +143,8 @@ class Settings(BaseSettings):
     audit_interval_seconds: float = Field(3600, ge=0)
     shake_interval_seconds: float = Field(5, ge=0)
     shake_max_wins: int = Field(1, ge=1)
+    suspect_median_seconds: float = Field(0.5, gt=0, le=60)
+    suspect_first_percent: float = Field(60, ge=0, le=100)
     topup_enabled: bool = False
     topup_cents_per_star: int = Field(1, ge=1)
     log_level: Annotated[
@@ -189,6 +196,16 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value and not _is_redis_url(value):
+            raise PydanticCustomError("redis_url", _REDIS_HELP)
+        return value
+
     @field_validator("webhook_secret")
     @classmethod
     def _secret_chars(cls, value: SecretStr) -> SecretStr:
@@ -235,6 +252,23 @@ class Settings(BaseSettings):
         return token
 
 
+def _is_redis_url(url: str) -> bool:
+    """What redis-py's ``from_url`` accepts and can connect with, checked up front."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a port that is no number
+    except ValueError:
+        return False
+    if parts.scheme == "unix":
+        return bool(parts.path) and not parts.netloc
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        return False
+    if port is not None and not 0 < port < 65_536:
+        return False
+    db = parts.path.strip("/")
+    return db == "" or db.isdigit()
+
+
 _UNSET: Any = object()
 
 
@@ -268,6 +302,7 @@ def _describe(exc: ValidationError) -> str:
         )
         shown = error.get("input")
         if field not in _SECRET_FIELDS and isinstance(shown, (str, int, float)):
-            line += f" (got {str(shown)[:60]!r})"
+            shown = re.sub(r"//[^@/]*@", "//***@", str(shown))  # a password in a URL
+            line += f" (got {shown[:60]!r})"
         problems.append(line)
     return "Invalid setting: " + "; ".join(problems)

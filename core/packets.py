@@ -1,4 +1,4 @@
-"""Packets, shares and the rules a packet obeys (SPEC §1, §2, §5)."""
+"""Packets, shares and the rules a packet obeys (docs/rules.md §1, §2, §5)."""
 
 from __future__ import annotations
 
@@ -64,20 +64,8 @@ class Packet:
     phrase: str = ""  # a password packet opens after a reply with it (core.eligibility)
 
     @property
-    def each(self) -> Cents:
-        return self.total // self.count
-
-    @property
     def is_personal(self) -> bool:
         return self.recipient_id is not None
-
-    @property
-    def remaining(self) -> Cents:
-        return self.total - self.claimed_amount
-
-    @property
-    def escrow(self) -> Cents:
-        return self.total - self.claimed_amount - self.refunded
 
     @property
     def is_finished(self) -> bool:
@@ -161,7 +149,7 @@ class KindSwitch:
 
 
 def switch_kind(request: PacketRequest) -> KindSwitch:
-    """Lucky ↔ fixed keeping what was typed (SPEC §2)."""
+    """Lucky ↔ fixed keeping what was typed (docs/rules.md §2)."""
     if request.kind is Kind.LUCKY:
         each = request.amount // request.count
         changed = each * request.count != request.amount

@@ -1,4 +1,9 @@
-"""The ports the services are written against; storage/ implements them."""
+"""Every port the use cases are written against; storage/ implements them.
+
+Packets: ``Gate`` (admission, Redis or embedded) and ``PacketStore`` (the
+durable truth). Campaigns: ``ShakeGate`` and ``CampaignStore``. Records and
+stats: ``RecordsReader``. And the ``Clock`` they all read.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,9 @@ from typing import Protocol
 from core.eligibility import DailyCap, RuleChoices
 from core.money import Cents
 from core.packets import Member, Packet, Share
+from core.records import RecentPacket, RecordsSummary, StatsFacts, WalletLine
+from core.shake import Campaign, CampaignStatus, Ended, Win
+from core.trust import Leaderboard, PressFact
 
 
 class Grab(StrEnum):
@@ -90,7 +98,12 @@ class PacketStore(Protocol):
         same transaction if the sender's sends in the chat since then would pass it."""
         ...
 
-    async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened: ...
+    async def open_share(
+        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
+    ) -> Opened:
+        """``pressed_at_ms``: when the press reached the bot, stored with the share as
+        the delay since the packet appeared (the grabber report)."""
+        ...
 
     async def get_packet(self, packet_id: str) -> Packet | None: ...
 
@@ -98,13 +111,28 @@ class PacketStore(Protocol):
 
     async def share_of(self, packet_id: str, member_id: int) -> Share | None: ...
 
-    async def set_message(self, packet_id: str, message_id: int) -> None: ...
+    async def set_message(
+        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
+    ) -> None:
+        """``posted_at_ms``: when the message carrying Open was posted (presses count from it)."""
+        ...
 
     async def expire_due(self, now_ms: int, limit: int) -> list[Refund]: ...
 
     async def all_packets(self) -> list[Packet]: ...
 
     async def ledger_problems(self) -> list[str]: ...
+
+
+class TrustReader(Protocol):
+    """Facts for the grabber report and the leaderboard of one chat."""
+
+    async def press_facts(self, chat_id: int, since_ms: int) -> list[PressFact]:
+        """Shares taken in ``chat_id`` since ``since_ms``, other than personal packets'
+        and senders' own."""
+        ...
+
+    async def leaderboard(self, chat_id: int, since_ms: int | None, top: int) -> Leaderboard: ...
 
 
 class Clock(Protocol):
@@ -138,3 +166,101 @@ class StandingStore(Protocol):
     async def unlock(self, packet_id: str, member_id: int, now_ms: int) -> bool: ...
 
     async def sent_since(self, chat_id: int, member_id: int, since_ms: int) -> Cents: ...
+
+
+# -- campaigns (the shake) ---------------------------------------------------
+
+class Verdict(StrEnum):
+    WIN = "win"  # a prize ticket was taken for this member
+    LOSE = "lose"  # the shake counted, no prize
+    COOLDOWN = "cooldown"  # shook too recently
+    MAXED = "maxed"  # already won the most a member may
+    EMPTY = "empty"  # no prize left
+    MISSING = "missing"  # the gate knows nothing of this campaign: rebuild it
+
+
+@dataclass(frozen=True, slots=True)
+class GateReply:
+    verdict: Verdict
+    prizes_left: int = 0
+    shakes: int = 0
+    wait_ms: int = 0
+
+
+class ShakeGate(Protocol):
+    """Prize counter, cooldowns and win counts of a campaign, atomically."""
+
+    async def shake(
+        self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool
+    ) -> GateReply: ...
+
+    async def prime(
+        self, campaign_id: str, prizes: int, wins: dict[int, int], ttl_ms: int
+    ) -> None: ...
+
+    async def release(self, campaign_id: str, member_id: int) -> None: ...
+
+    async def reset(self, campaign_id: str) -> None: ...
+
+    async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
+
+
+class Settlement(StrEnum):
+    WON = "won"
+    ENDED = "ended"  # the campaign is over (or past its time)
+    MAXED = "maxed"  # the database says this member already won the most
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    outcome: Settlement
+    campaign: Campaign | None = None
+    win: Win | None = None
+    ended: Ended | None = None  # this win took the last prize
+
+
+class CampaignStore(Protocol):
+    """Durable truth for campaigns (SQLite)."""
+
+    async def create_campaign(self, campaign: Campaign, key: str) -> Campaign: ...
+
+    async def get_campaign(self, campaign_id: str) -> Campaign | None: ...
+
+    async def live_campaign(self, chat_id: int) -> Campaign | None: ...
+
+    async def live_campaigns(self) -> list[Campaign]: ...
+
+    async def all_campaigns(self) -> list[Campaign]: ...
+
+    async def wins(self, campaign_id: str) -> list[Win]: ...
+
+    async def win_counts(self, campaign_id: str) -> dict[int, int]: ...
+
+    async def wins_of(self, campaign_id: str, member_id: int) -> int: ...
+
+    async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled: ...
+
+    async def end_campaign(
+        self, campaign_id: str, status: CampaignStatus, now_ms: int
+    ) -> Ended | None: ...
+
+    async def end_due(self, now_ms: int, limit: int) -> list[Ended]: ...
+
+    async def set_campaign_message(self, campaign_id: str, message_id: int) -> None: ...
+
+    async def campaign_problems(self) -> list[str]: ...
+
+
+# -- records and stats ----------------------------------------------------------
+
+class RecordsReader(Protocol):
+    async def wallet_lines(self, member_id: int, limit: int) -> list[WalletLine]: ...
+
+    async def records_summary(self, member_id: int) -> RecordsSummary: ...
+
+    async def recent_packets(
+        self, member_id: int, limit: int, offset: int
+    ) -> tuple[list[RecentPacket], int]: ...
+
+    async def stats_facts(self, chat_id: int | None, *, top: int) -> StatsFacts: ...

@@ -1,4 +1,4 @@
-"""Wallets and insight (SPEC §8, §9): plain-words ledger entries, records, stats.
+"""Wallets and insight (docs/rules.md §8, §9): plain-words ledger entries, records, stats.
 
 Everything here is pure: storage answers the ``RecordsReader`` port with facts,
 these functions turn the facts into what members and admins read.
@@ -10,11 +10,14 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from core.ledger import CAMPAIGN_KINDS, LedgerKind
 from core.money import Cents
 from core.packets import Member
-from core.ports import PacketStore
+
+if TYPE_CHECKING:  # annotations only: core.ports imports this module's facts
+    from core.ports import PacketStore, RecordsReader
 
 # --- the ledger in plain words ----------------------------------------------
 
@@ -44,15 +47,17 @@ class Entry:
 
 
 # Money-in kinds written by this feature (transfer kinds in the ledger).
-DAILY = "daily"
-GRANT = "grant"
-TOPUP = "topup"
-WELCOME = "welcome"
+DAILY = LedgerKind.DAILY
+GRANT = LedgerKind.GRANT
+TOPUP = LedgerKind.TOPUP
+WELCOME = LedgerKind.WELCOME
 
 _SIMPLE_KINDS = {
-    WELCOME: "wallet.line.welcome",
-    DAILY: "wallet.line.daily",
-    "refund": "wallet.line.refund",
+    LedgerKind.WELCOME: "wallet.line.welcome",
+    LedgerKind.DAILY: "wallet.line.daily",
+    LedgerKind.REFUND: "wallet.line.refund",
+    LedgerKind.GRANT: "wallet.line.grant",
+    LedgerKind.TOPUP: "wallet.line.topup",
 }
 
 
@@ -65,27 +70,25 @@ def describe(line: WalletLine) -> Entry:
 def _words(line: WalletLine) -> tuple[str, dict[str, Any]]:
     kind = line.kind
     if kind in _SIMPLE_KINDS:
-        return _SIMPLE_KINDS[kind], {}
-    if kind == "share":
+        return _SIMPLE_KINDS[LedgerKind(kind)], {}
+    if kind in CAMPAIGN_KINDS:
+        if line.amount < 0:  # out of the wallet: funding a campaign
+            return "wallet.line.campaign_fund", {}
+        if kind == LedgerKind.SHAKE_REFUND:
+            return "wallet.line.campaign_refund", {}
+        return "wallet.line.campaign_win", {}
+    if kind == LedgerKind.SHARE:
         if line.recipient_name is not None:
             return "wallet.line.share_personal", {"name": line.sender_name or "?"}
         if line.packet_kind == "fixed":
             return "wallet.line.share_fixed", {"name": line.sender_name or "?"}
         return "wallet.line.share_lucky", {"name": line.sender_name or "?"}
-    if kind == "send":
+    if kind == LedgerKind.SEND:
         if line.recipient_name is not None:
             return "wallet.line.send_personal", {"name": line.recipient_name}
         if line.packet_kind == "fixed":
             return "wallet.line.send_fixed", {}
         return "wallet.line.send_lucky", {}
-    if kind == GRANT:
-        return "wallet.line.grant", {}
-    if kind == TOPUP:
-        return "wallet.line.topup", {}
-    if "shake" in kind or "campaign" in kind:
-        if line.amount < 0:
-            return "wallet.line.campaign_fund", {}
-        return ("wallet.line.campaign_refund" if "refund" in kind else "wallet.line.campaign_win"), {}
     return "wallet.line.other", {"kind": kind}
 
 
@@ -180,6 +183,7 @@ class RecentPacket:
     sender_name: str
     recipient_name: str | None = None
     best_luck: bool = False
+    own: bool = False  # a share of a packet the member sent themselves
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,31 +299,19 @@ def share_ratio_histogram(
 
 
 def format_duration(ms: int) -> tuple[str, dict[str, Any]]:
-    """A duration as a shared catalog key (``duration.*``) and its params."""
-    seconds = max(ms, 0) / 1000
-    if seconds < 60:
-        return "duration.seconds", {"s": f"{seconds:.1f}".rstrip("0").rstrip(".")}
-    whole = int(seconds)
+    """A duration as a shared catalog key (``duration.*``) and its params: the one
+    wording of every duration members read (rounded down)."""
+    tenths = max(ms, 0) // 100
+    if tenths < 100:  # "0.4 s", "5.1 s": under ten seconds the tenth is news
+        return "duration.seconds", {"s": f"{tenths // 10}.{tenths % 10}".removesuffix(".0")}
+    whole = tenths // 10
+    if whole < 60:
+        return "duration.seconds", {"s": whole}
     if whole < 3600:
         return "duration.minutes", {"m": whole // 60, "s": whole % 60}
     if whole < 86_400:
         return "duration.hours", {"h": whole // 3600, "m": whole % 3600 // 60}
     return "duration.days", {"d": whole // 86_400, "h": whole % 86_400 // 3600}
-
-
-# --- ports ---------------------------------------------------------------------
-
-
-class RecordsReader(Protocol):
-    async def wallet_lines(self, member_id: int, limit: int) -> list[WalletLine]: ...
-
-    async def records_summary(self, member_id: int) -> RecordsSummary: ...
-
-    async def recent_packets(
-        self, member_id: int, limit: int, offset: int
-    ) -> tuple[list[RecentPacket], int]: ...
-
-    async def stats_facts(self, chat_id: int | None, *, top: int) -> StatsFacts: ...
 
 
 # --- use cases -------------------------------------------------------------------
@@ -363,3 +355,4 @@ async def credit_topup(
         member, stars * cents_per_star, kind=TOPUP, key=topup_key(charge_id),
         memo=f"{stars} stars, charge {charge_id}", now_ms=now_ms,
     )
+

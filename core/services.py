@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import string
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from core.allocation import Rule, share_amount
+from core.doubts import Doubts
 from core.eligibility import DailyCap, Eligibility, Refusal, Refused, Traits
-from core.errors import GateUnavailable
+from core.errors import GateUnavailable, StoreUnavailable
+from core.ids import is_id, new_id
 from core.money import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
 from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
 
-PACKET_ID_ALPHABET = string.ascii_letters + string.digits
-PACKET_ID_LENGTH = 10
-GATE_TTL_MARGIN_MS = 3600 * 1000
+GATE_TTL_MARGIN_MS = 3_600_000  # gate keys outlive their packet by an hour
+MAX_PRESSES_IN_FLIGHT = 10_000  # beyond this, a press is answered "not this time"
+PACKET_CACHE_SIZE = 10_000  # packets kept in memory (least recently used goes)
+FINAL_CACHE_SIZE = 10_000  # packets whose final shares answer presses from memory
+FINAL_CHECKS_REMEMBERED = 50_000  # when each packet was last checked for being over
+FINAL_RECHECK_MS = 100  # a packet not over yet is checked again at most this often
+LOADING_MS = 3_600_000  # "checked" far ahead while a load runs, so one runs at a time
+GREETED_REMEMBERED = 100_000  # members known to be stored; past it, greet() asks again
 
 
 class SystemClock:
@@ -58,12 +64,8 @@ class AuditReport:
         return not self.problems
 
 
-def is_packet_id(text: str) -> bool:
-    return len(text) == PACKET_ID_LENGTH and all(c in PACKET_ID_ALPHABET for c in text)
-
-
-def new_packet_id() -> str:
-    return "".join(secrets.choice(PACKET_ID_ALPHABET) for _ in range(PACKET_ID_LENGTH))
+is_packet_id = is_id
+new_packet_id = new_id
 
 
 class RedPackets:
@@ -79,7 +81,7 @@ class RedPackets:
         lucky_rule: Rule = Rule.DOUBLE_MEAN,
         welcome_bonus: Cents = 0,
         gate_timeout_s: float = 1.0,
-        max_in_flight: int = 10_000,
+        max_in_flight: int = MAX_PRESSES_IN_FLIGHT,
         audit_grace_s: float = 2.0,
         eligibility: Eligibility | None = None,
     ) -> None:
@@ -99,8 +101,23 @@ class RedPackets:
         self._final: OrderedDict[str, tuple[Packet, dict[int, Share]]] = OrderedDict()
         self._final_checked: dict[str, int] = {}
         self._background: set[asyncio.Future[None]] = set()
+        # Grabs that timed out on our side but may have run in Redis.
+        self._doubts = Doubts(self._settle_round, self._background)
+        self._leak_checked: dict[str, float] = {}
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
+
+    async def idle(self) -> None:
+        """Wait until the background loads of final shares are done."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop background work (final loads, tickets in doubt) before the store closes."""
+        pending = list(self._background)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     # -- members -------------------------------------------------------------
 
@@ -109,6 +126,8 @@ class RedPackets:
         if member.id in self._greeted:
             return False
         is_new = await self.store.greet(member, self.welcome_bonus, self.clock.now_ms())
+        if len(self._greeted) >= GREETED_REMEMBERED:
+            self._greeted.clear()  # greeting again is harmless: the bonus is keyed per member
         self._greeted.add(member.id)
         return is_new
 
@@ -172,9 +191,14 @@ class RedPackets:
     # -- pressing ------------------------------------------------------------
 
     async def press(
-        self, packet_id: str, member: Member, traits: Traits | None = None
+        self, packet_id: str, member: Member, traits: Traits | None = None, *,
+        pressed_at_ms: int | None = None,
     ) -> PressResult:
-        """One press of **Open**: grab in the gate, then open in the database."""
+        """One press of **Open**: grab in the gate, then open in the database.
+
+        ``pressed_at_ms``: when the press reached the bot (taken by the handler),
+        stored with the share for the grabber report.
+        """
         if not is_packet_id(packet_id):
             return PressResult(Answer.NOT_FOUND)
         key = (packet_id, member.id)
@@ -190,13 +214,17 @@ class RedPackets:
         self._presses[key] = outcome
         result = PressResult(Answer.NOT_THIS_TIME)
         try:
-            result = await self._press(packet_id, member, traits or Traits(member.id))
+            result = await self._press(
+                packet_id, member, traits or Traits(member.id), pressed_at_ms
+            )
             return result
         finally:
             del self._presses[key]
             outcome.set_result(result)
 
-    async def _press(self, packet_id: str, member: Member, traits: Traits) -> PressResult:
+    async def _press(
+        self, packet_id: str, member: Member, traits: Traits, pressed_at_ms: int | None = None
+    ) -> PressResult:
         packet = await self._packet(packet_id)
         if packet is None:
             return PressResult(Answer.NOT_FOUND)
@@ -217,18 +245,26 @@ class RedPackets:
         if self.gate is not None:
             try:  # the gate's own socket timeout bounds a slow or dead Redis
                 early = await self._admit(packet, member)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, StoreUnavailable):
+                # The grab may have run in Redis though its reply never came:
+                # settle it against the database once Redis answers again.
+                self._doubts.add(packet_id, member.id)
                 return PressResult(Answer.NOT_THIS_TIME, packet)
             if early is not None:
                 self.turned_away[packet.chat_id] += 1
                 if early.answer is Answer.TOO_SLOW:
                     self._look_for_final(packet_id)
                 return early
+        opened = None
         try:
-            opened = await self.store.open_share(packet_id, member, self.clock.now_ms())
-        except Exception:
-            await self._release(packet_id, member.id)
+            opened = await self.store.open_share(
+                packet_id, member, self.clock.now_ms(), pressed_at_ms=pressed_at_ms
+            )
+        except StoreUnavailable:
             return PressResult(Answer.NOT_THIS_TIME, packet)
+        finally:
+            if opened is None:  # the open failed (an outage, or a bug on its way up)
+                await self._release(packet_id, member.id)
         outcome = opened.outcome
         packet = opened.packet or packet
         if outcome is Opening.OPENED:
@@ -261,13 +297,14 @@ class RedPackets:
 
     def _look_for_final(self, packet_id: str) -> None:
         """Load a packet's final shares in the background: one load at a time,
-        and at most every 100 ms while the packet turns out not to be over."""
+        and at most every ``FINAL_RECHECK_MS`` while the packet turns out not to be over."""
         now = self.clock.now_ms()
-        if packet_id in self._final or now - self._final_checked.get(packet_id, 0) < 100:
+        checked = self._final_checked.get(packet_id, 0)
+        if packet_id in self._final or now - checked < FINAL_RECHECK_MS:
             return
-        if len(self._final_checked) > 50_000:
+        if len(self._final_checked) > FINAL_CHECKS_REMEMBERED:
             self._final_checked.clear()
-        self._final_checked[packet_id] = now + 3_600_000  # until the load is done
+        self._final_checked[packet_id] = now + LOADING_MS  # until the load is done
         task = asyncio.ensure_future(self._remember_final(packet_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -279,13 +316,19 @@ class RedPackets:
                 packet.status is not Status.LIVE or self.clock.now_ms() >= packet.expires_at
             )
             shares = await self.store.shares(packet_id) if over else []
-        except Exception:
+        except StoreUnavailable:
             over = False  # an optimisation only: the gate and the database still answer
+            packet = None
         self._final_checked[packet_id] = self.clock.now_ms()
+        if packet is not None and not over and self.gate is not None:
+            # The gate said "none left" but the database has shares left: opens on
+            # their way, or tickets whose open never landed (another process
+            # crashed or lost its reply). Give back those still unsettled soon.
+            self._check_for_leaks(packet_id)
         if not over or packet is None:
             return
         self._final[packet_id] = (packet, {s.member_id: s for s in shares})
-        if len(self._final) > 10_000:
+        if len(self._final) > FINAL_CACHE_SIZE:
             self._final.popitem(last=False)
 
     async def _admit(self, packet: Packet, member: Member) -> PressResult | None:
@@ -296,6 +339,10 @@ class RedPackets:
             if grab is Grab.GRANTED:
                 return None
             if grab is Grab.EMPTY:
+                if packet.id in self._doubts:  # tickets that may be ours to give back
+                    await self._doubts.settle(packet.id)
+                    if await self.gate.grab(packet.id, member.id) is Grab.GRANTED:
+                        return None
                 return PressResult(Answer.TOO_SLOW, packet)
             if grab is Grab.MISSING:
                 await self.rebuild_gate(packet.id)
@@ -313,8 +360,55 @@ class RedPackets:
             return
         try:
             await self.gate.release(packet_id, member_id)
-        except (GateUnavailable, TimeoutError, OSError):
-            pass  # the audit rebuilds a gate that drifted
+        except GateUnavailable:
+            self._doubts.add(packet_id, member_id)  # given back once Redis answers again
+
+    async def _settle_round(self, packet_id: str, member_ids: list[int]) -> bool:
+        """Tickets in doubt (``core.doubts``): a holder with no share and no press
+        of theirs running here gets the ticket back."""
+        assert self.gate is not None
+        state = await self.gate.state(packet_id)
+        if state is None:
+            return False
+        settled = {s.member_id for s in await self.store.shares(packet_id)}
+        for member_id in member_ids:
+            unsettled = member_id in state.holders and member_id not in settled
+            if unsettled and (packet_id, member_id) not in self._presses:
+                await self.gate.release(packet_id, member_id)
+        return True
+
+    def _check_for_leaks(self, packet_id: str) -> None:
+        """At most one check per packet every few seconds, in the background."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._leak_checked.get(packet_id, -1e9) < max(self.audit_grace_s, 1.0):
+            return
+        if len(self._leak_checked) > 10_000:
+            self._leak_checked.clear()
+        self._leak_checked[packet_id] = loop.time() + 3600  # until the check is done
+        task = asyncio.ensure_future(self._give_back_leaks(packet_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _give_back_leaks(self, packet_id: str) -> None:
+        """Holders without a share now and still after a grace period (an open
+        takes milliseconds) took a ticket whose open never landed: give it back."""
+        assert self.gate is not None
+        try:
+            state = await self.gate.state(packet_id)
+            if state is None:
+                return
+            settled = {s.member_id for s in await self.store.shares(packet_id)}
+            suspects = state.holders - settled
+            if suspects:
+                await asyncio.sleep(self.audit_grace_s)
+                settled = {s.member_id for s in await self.store.shares(packet_id)}
+                for member_id in sorted(suspects - settled):
+                    if (packet_id, member_id) not in self._presses:
+                        await self.gate.release(packet_id, member_id)
+        except (GateUnavailable, StoreUnavailable):
+            pass  # the next "none left" or the periodic audit tries again
+        finally:
+            self._leak_checked[packet_id] = asyncio.get_running_loop().time()
 
     async def rebuild_gate(self, packet_id: str) -> None:
         """Rebuild one packet's gate from the database (the truth)."""
@@ -339,7 +433,7 @@ class RedPackets:
         packet = await self.store.get_packet(packet_id)
         if packet is not None:
             self._packets[packet_id] = packet
-            if len(self._packets) > 10_000:
+            if len(self._packets) > PACKET_CACHE_SIZE:
                 self._packets.popitem(last=False)
         return packet
 
@@ -362,14 +456,14 @@ class RedPackets:
             for refund in refunds:
                 try:
                     await asyncio.wait_for(self.gate.reset(refund.packet.id), self.gate_timeout_s)
-                except (GateUnavailable, TimeoutError, OSError):
+                except (GateUnavailable, TimeoutError):
                     pass
         return refunds
 
     # -- audit ---------------------------------------------------------------
 
     async def audit(self, *, repair: bool = True) -> AuditReport:
-        """SPEC §6: ledger, wallets, escrow, the seeds, and the gate."""
+        """docs/rules.md §6: ledger, wallets, escrow, the seeds, and the gate."""
         report = AuditReport(problems=await self.store.ledger_problems())
         packets = await self.store.all_packets()
         report.packets = len(packets)
@@ -405,7 +499,7 @@ class RedPackets:
         assert self.gate is not None
         try:
             state = await asyncio.wait_for(self.gate.state(packet.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError) as exc:
+        except (GateUnavailable, TimeoutError) as exc:
             report.problems.append(f"gate unreachable while checking {packet.id}: {exc!r}")
             return frozenset()
         if state is None:

@@ -1,4 +1,4 @@
-"""The shake campaign's use cases: start, shake, stop, end and audit (SPEC §7).
+"""The shake campaign's use cases: start, shake, stop, end and audit (docs/rules.md §7).
 
 Written against two ports: ``ShakeGate`` (prize counter, cooldowns and win
 counts, atomically: Redis) and ``CampaignStore`` (the durable truth: SQLite).
@@ -12,16 +12,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 from random import Random, SystemRandom
-from typing import Protocol
 
+from core.doubts import Doubts
 from core.eligibility import Eligibility, Refusal, Traits
-from core.errors import GateUnavailable
+from core.errors import GateUnavailable, StoreUnavailable
+from core.ids import is_id, new_id
 from core.packets import Member, clip_text
-from core.ports import Clock
+from core.ports import (  # the campaign ports, re-exported from their old home for now
+    CampaignStore,
+    Clock,
+    GateReply,
+    Settled,
+    Settlement,
+    ShakeGate,
+    Verdict,
+)
 from core.services import SystemClock
 from core.shake import (
-    CAMPAIGN_ID_ALPHABET,
-    CAMPAIGN_ID_LENGTH,
     Campaign,
     CampaignRequest,
     CampaignStatus,
@@ -37,92 +44,10 @@ from core.shake import (
 )
 
 
-# -- ports -------------------------------------------------------------------
-
-
-class Verdict(StrEnum):
-    WIN = "win"  # a prize ticket was taken for this member
-    LOSE = "lose"  # the shake counted, no prize
-    COOLDOWN = "cooldown"  # shook too recently
-    MAXED = "maxed"  # already won the most a member may
-    EMPTY = "empty"  # no prize left
-    MISSING = "missing"  # the gate knows nothing of this campaign: rebuild it
-
-
-@dataclass(frozen=True, slots=True)
-class GateReply:
-    verdict: Verdict
-    prizes_left: int = 0
-    shakes: int = 0
-    wait_ms: int = 0
-
-
-class ShakeGate(Protocol):
-    """Prize counter, cooldowns and win counts of a campaign, atomically."""
-
-    async def shake(
-        self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool
-    ) -> GateReply: ...
-
-    async def prime(
-        self, campaign_id: str, prizes: int, wins: dict[int, int], ttl_ms: int
-    ) -> None: ...
-
-    async def release(self, campaign_id: str, member_id: int) -> None: ...
-
-    async def reset(self, campaign_id: str) -> None: ...
-
-    async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
-
-
-class Settlement(StrEnum):
-    WON = "won"
-    ENDED = "ended"  # the campaign is over (or past its time)
-    MAXED = "maxed"  # the database says this member already won the most
-    NOT_FOUND = "not_found"
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    outcome: Settlement
-    campaign: Campaign | None = None
-    win: Win | None = None
-    ended: Ended | None = None  # this win took the last prize
-
-
-class CampaignStore(Protocol):
-    """Durable truth for campaigns (SQLite)."""
-
-    async def create_campaign(self, campaign: Campaign, key: str) -> Campaign: ...
-
-    async def get_campaign(self, campaign_id: str) -> Campaign | None: ...
-
-    async def live_campaign(self, chat_id: int) -> Campaign | None: ...
-
-    async def live_campaigns(self) -> list[Campaign]: ...
-
-    async def all_campaigns(self) -> list[Campaign]: ...
-
-    async def wins(self, campaign_id: str) -> list[Win]: ...
-
-    async def win_counts(self, campaign_id: str) -> dict[int, int]: ...
-
-    async def wins_of(self, campaign_id: str, member_id: int) -> int: ...
-
-    async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled: ...
-
-    async def end_campaign(
-        self, campaign_id: str, status: CampaignStatus, now_ms: int
-    ) -> Ended | None: ...
-
-    async def end_due(self, now_ms: int, limit: int) -> list[Ended]: ...
-
-    async def set_campaign_message(self, campaign_id: str, message_id: int) -> None: ...
-
-    async def campaign_problems(self) -> list[str]: ...
-
-
 # -- the use cases -----------------------------------------------------------
+
+MAX_SHAKES_IN_FLIGHT = 2_000  # beyond this, a shake is answered "not this time"
+CAMPAIGN_CACHE_SIZE = 1_000  # campaigns (and their last gate figures) kept in memory
 
 
 class Answer(StrEnum):
@@ -158,12 +83,8 @@ class CampaignAudit:
         return not self.problems
 
 
-def new_campaign_id() -> str:
-    return "".join(secrets.choice(CAMPAIGN_ID_ALPHABET) for _ in range(CAMPAIGN_ID_LENGTH))
-
-
-def is_campaign_id(text: str) -> bool:
-    return len(text) == CAMPAIGN_ID_LENGTH and all(c in CAMPAIGN_ID_ALPHABET for c in text)
+new_campaign_id = new_id
+is_campaign_id = is_id
 
 
 class ShakeService:
@@ -178,7 +99,7 @@ class ShakeService:
         limits: ShakeLimits = ShakeLimits(),
         rng: Random | None = None,
         gate_timeout_s: float = 1.0,
-        max_in_flight: int = 2_000,
+        max_in_flight: int = MAX_SHAKES_IN_FLIGHT,
         eligibility: Eligibility | None = None,
     ) -> None:
         self.store = store
@@ -189,10 +110,24 @@ class ShakeService:
         self.rng = rng or SystemRandom()
         self.gate_timeout_s = gate_timeout_s
         self.max_in_flight = max_in_flight
-        self.in_flight = 0
         self._shaking: Counter[tuple[str, int]] = Counter()  # shakes in flight per member
         self._campaigns: dict[str, Campaign] = {}
         self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
+        self._background: set[asyncio.Future[None]] = set()
+        # Shakes that timed out on our side but may have won a prize in Redis.
+        self._doubts = Doubts(self._settle_round, self._background)
+
+    async def aclose(self) -> None:
+        """Stop background work (shakes in doubt) before the store closes."""
+        pending = list(self._background)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        """Shakes under way now, of every member and campaign."""
+        return self._shaking.total()
 
     # -- start and stop ------------------------------------------------------
 
@@ -254,7 +189,7 @@ class ShakeService:
         if self.gate is not None:
             try:
                 await asyncio.wait_for(self.gate.reset(campaign_id), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, TimeoutError):
                 pass  # keys expire on their own
 
     # -- shaking -------------------------------------------------------------
@@ -265,7 +200,7 @@ class ShakeService:
         """``/shake`` typed in a chat: one shake of its live campaign."""
         try:
             campaign = await self.store.live_campaign(chat_id)
-        except Exception:
+        except StoreUnavailable:
             return ShakeResult(Answer.NOT_THIS_TIME)
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
@@ -280,19 +215,20 @@ class ShakeService:
             return ShakeResult(Answer.NO_CAMPAIGN)
         if self.in_flight >= self.max_in_flight:
             return ShakeResult(Answer.NOT_THIS_TIME)
-        self.in_flight += 1
         shaker = (campaign_id, member.id)
         self._shaking[shaker] += 1
         try:
             return await self._shake(campaign_id, member, traits or Traits(member.id))
         finally:
-            self.in_flight -= 1
             self._shaking[shaker] -= 1
             if not self._shaking[shaker]:
                 del self._shaking[shaker]
 
     async def _shake(self, campaign_id: str, member: Member, traits: Traits) -> ShakeResult:
-        campaign = await self._campaign(campaign_id)
+        try:
+            campaign = await self._campaign(campaign_id)
+        except StoreUnavailable:
+            return ShakeResult(Answer.NOT_THIS_TIME)
         if campaign is None:
             return ShakeResult(Answer.NO_CAMPAIGN)
         if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
@@ -304,18 +240,24 @@ class ShakeService:
         if self.gate is not None:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
+            except (GateUnavailable, StoreUnavailable, TimeoutError):
+                # The shake may have run in Redis (a prize taken) though its reply
+                # never came: settle it against the database once Redis answers.
+                self._doubts.add(campaign.id, member.id)
                 return ShakeResult(Answer.NOT_THIS_TIME, campaign)
             early = _early_answer(reply, campaign)
             if early is not None:
                 return early
         elif self.rng.random() >= self._chance(campaign):
             return ShakeResult(Answer.LOST, campaign)
+        settled = None
         try:
             settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
-        except Exception:
-            await self._release(campaign_id, member.id)
+        except StoreUnavailable:
             return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+        finally:
+            if settled is None:  # the win was not recorded (an outage, or a bug on its way up)
+                await self._release(campaign_id, member.id)
         return await self._after_settle(settled, campaign, member)
 
     async def _after_settle(self, settled: Settled, campaign: Campaign, member: Member) -> ShakeResult:
@@ -339,6 +281,7 @@ class ShakeService:
 
     async def _admit(self, campaign: Campaign, member: Member) -> GateReply:
         assert self.gate is not None
+        settled_once = False
         for _ in range(3):
             win = self.rng.random() < self._chance(campaign)
             reply = await self.gate.shake(
@@ -347,6 +290,10 @@ class ShakeService:
             )
             if reply.verdict is Verdict.MISSING:
                 await self.rebuild_gate(campaign.id)
+                continue
+            if reply.verdict is Verdict.EMPTY and not settled_once and campaign.id in self._doubts:
+                settled_once = True  # prizes that may be ours to give back: then shake again
+                await self._doubts.settle(campaign.id)
                 continue
             if (
                 reply.verdict is Verdict.MAXED
@@ -358,6 +305,8 @@ class ShakeService:
                 # give it back and shake again.
                 await self.gate.release(campaign.id, member.id)
                 continue
+            if len(self._shakes_seen) > CAMPAIGN_CACHE_SIZE:
+                self._shakes_seen.clear()  # only a hint for the win chance
             self._shakes_seen[campaign.id] = (reply.prizes_left, reply.shakes)
             return reply
         raise GateUnavailable("shake gate did not settle")
@@ -374,19 +323,32 @@ class ShakeService:
             return
         try:
             await asyncio.wait_for(self.gate.release(campaign_id, member_id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError):
-            pass  # the audit rebuilds a gate that drifted
+        except (GateUnavailable, TimeoutError):
+            self._doubts.add(campaign_id, member_id)  # given back once Redis answers again
+
+    async def _settle_round(self, campaign_id: str, member_ids: list[int]) -> bool:
+        """Shakes in doubt (``core.doubts``): wins the gate counts for a member
+        beyond the database's, with no shake of theirs running here, go back."""
+        assert self.gate is not None
+        state = await self.gate.state(campaign_id)
+        if state is None:
+            return False
+        _, gate_wins = state
+        for member_id in member_ids:
+            if self._shaking[(campaign_id, member_id)]:
+                continue
+            excess = gate_wins.get(member_id, 0) - await self.store.wins_of(campaign_id, member_id)
+            for _ in range(max(excess, 0)):
+                await self.gate.release(campaign_id, member_id)
+        return True
 
     async def _campaign(self, campaign_id: str) -> Campaign | None:
         cached = self._campaigns.get(campaign_id)
         if cached is not None:
             return cached
-        try:
-            campaign = await self.store.get_campaign(campaign_id)
-        except Exception:
-            return None
+        campaign = await self.store.get_campaign(campaign_id)
         if campaign is not None:
-            if len(self._campaigns) > 1_000:
+            if len(self._campaigns) > CAMPAIGN_CACHE_SIZE:
                 self._campaigns.clear()
             self._campaigns[campaign_id] = campaign
         return campaign
@@ -412,7 +374,7 @@ class ShakeService:
                 self.gate.prime(campaign.id, campaign.prizes_left, wins, self._gate_ttl(campaign)),
                 self.gate_timeout_s,
             )
-        except (GateUnavailable, TimeoutError, OSError):
+        except (GateUnavailable, TimeoutError):
             pass  # rebuilt from the database on the first shake
 
     def _gate_ttl(self, campaign: Campaign) -> int:
@@ -462,7 +424,7 @@ class ShakeService:
         assert self.gate is not None
         try:
             state = await asyncio.wait_for(self.gate.state(campaign.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError) as exc:
+        except (GateUnavailable, TimeoutError) as exc:
             report.problems.append(f"gate unreachable while checking {campaign.id}: {exc!r}")
             return
         if state is None:

@@ -1,4 +1,4 @@
-"""Who sees what (SPEC §5): pure functions from (packet, shares, viewer) to a view."""
+"""Who sees what (docs/rules.md §5): pure functions from (packet, shares, viewer) to a view."""
 
 from __future__ import annotations
 

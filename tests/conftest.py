@@ -17,6 +17,7 @@ from core.packets import Limits
 from core.services import RedPackets
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.sqlite.store import SqliteStore
+from tests.clock import FakeClock  # noqa: F401 - tests import it from here too
 
 
 def free_port() -> int:
@@ -63,7 +64,8 @@ class RedisServer:
 def pytest_report_header(config: pytest.Config) -> str:
     if shutil.which("redis-server"):
         return "redis: real redis-server on a free loopback port"
-    return "redis: NO redis-server found - Redis tests run on the embedded gate only"
+    return ("redis: NO redis-server found - tests needing real Redis are skipped; "
+            "the embedded gate's run")
 
 
 @pytest.fixture(scope="session")
@@ -121,19 +123,6 @@ def db_path(tmp_path: Path) -> Path:
 async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
     async with SqliteStore(db_path) as s:
         yield s
-
-
-class FakeClock:
-    """A settable clock for expiry; starts at the real time."""
-
-    def __init__(self) -> None:
-        self.now = time.time_ns() // 1_000_000
-
-    def now_ms(self) -> int:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += int(seconds * 1000)
 
 
 @pytest.fixture

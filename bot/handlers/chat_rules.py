@@ -1,5 +1,5 @@
-"""/settings: a chat's own lucky split rule and draft-skip amount (SPEC §2, §4), and
-who may open (docs/rules.md): newcomers, Premium only, the daily sending limit,
+"""/settings: a chat's own lucky split rule and draft-skip amount (docs/rules.md §2, §4), and
+who may open (docs/rules.md §12): newcomers, Premium only, the daily sending limit,
 personal packets; the view lists blocked members too.
 
 Chat admins (and bot admins) choose; ``default`` returns a choice to the
@@ -150,7 +150,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await message.reply_html(ctx.html(lang, "error.group_only"))
+        await message.reply_html(ctx.html(lang, "ux.settings.group_only"))
         return
     rules = await ctx.chats.rules(chat.id)
     args = list(context.args or [])

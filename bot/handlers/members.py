@@ -1,4 +1,4 @@
-"""First contact: open the engine if needed and pay the welcome bonus once (SPEC §10);
+"""First contact: open the engine if needed and pay the welcome bonus once (docs/rules.md §10);
 and the joins the bot witnesses, per chat, for the newcomer rule (core.eligibility).
 
 A join is seen in the "X joined" service message (privacy mode lets it through)
@@ -11,6 +11,8 @@ from __future__ import annotations
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, TypeHandler
+
+from core.errors import StoreUnavailable
 
 from bot.app import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
@@ -28,7 +30,11 @@ async def greet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
-    if await ctx.packets.greet(member_of(user)):
+    try:
+        fresh = await ctx.packets.greet(member_of(user))
+    except StoreUnavailable:
+        return  # greeted on a later update; this one's own handler still answers
+    if fresh:
         ctx.fresh_members.add(user.id)
 
 

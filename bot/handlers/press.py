@@ -1,4 +1,4 @@
-"""The Open button (SPEC §3): grab then open, answer once with the result, edit later.
+"""The Open button (docs/rules.md §3): grab then open, answer once with the result, edit later.
 
 The press is answered before any edit is awaited; the group message is edited
 by the coalescing ``PacketEditor``. Callback data is untrusted: the packet must
@@ -24,9 +24,11 @@ _ALERT = frozenset({Answer.GOT, Answer.ALREADY, Answer.REFUSED})
 
 
 def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
-    """The SPEC §3 answer for a press result, plain text."""
+    """The docs/rules.md §3 answer for a press result, plain text."""
     if result.answer is Answer.GOT and result.share is not None:
-        return ctx.text(lang, "press.got", amount=Amount(result.share.amount))
+        personal = result.packet is not None and result.packet.is_personal
+        key = "ux.press.got_personal" if personal else "press.got"
+        return ctx.text(lang, key, amount=Amount(result.share.amount))
     if result.answer is Answer.ALREADY and result.share is not None:
         return ctx.text(lang, "press.already", amount=Amount(result.share.amount))
     if result.answer is Answer.TOO_SLOW:
@@ -55,6 +57,7 @@ async def _is_this_message(ctx: BotContext, query: CallbackQuery, packet_id: str
 @guarded
 async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
+    pressed_at_ms = ctx.clock.now_ms()  # a callback query carries no time of its own
     await ctx.ready()
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
@@ -67,7 +70,9 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ):
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
-    result = await ctx.packets.press(parsed.arg, member_of(user), traits_of(user))
+    result = await ctx.packets.press(
+        parsed.arg, member_of(user), traits_of(user), pressed_at_ms=pressed_at_ms
+    )
     await answer(ctx, query, answer_text(ctx, result, lang), alert=result.answer in _ALERT)
     packet = result.packet
     if result.answer is Answer.GOT and packet is not None:

@@ -1,4 +1,4 @@
-"""/shake: the shake-lottery campaign in Telegram (SPEC §7, §9, §11).
+"""/shake: the shake-lottery campaign in Telegram (docs/rules.md §7, §9, §11).
 
 ``/shake start|stop|status`` for chat admins and bot admins; ``/shake`` alone
 or the **Shake** button is one shake. The prizes-left figure on the campaign
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import re
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,25 +23,30 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from core.errors import DomainError, InsufficientFunds
 from core.money import Amount
-from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
+from core.shake import JACKPOT, Campaign, CampaignStatus, Ended, parse_start, prize_range
 from core.shake_service import Answer, ShakeResult, ShakeService
 
+from bot import callbacks
 from bot.admins import is_admin
+from bot.callbacks import Action
 from bot.app import BotContext, bot_context
 from bot.handlers.common import answer, guarded, member_of, traits_of
+from bot.render import duration
 from bot.jobs import repeat, stop_repeating
+from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
 
 SWEEP_JOB = "shake-sweep"
 
-CALLBACK = re.compile(r"sk:([A-Za-z0-9]{10})")
+CALLBACK = callbacks.FORMATS[Action.SHAKE]
 MAX_WINNER_LINES = 30
+FINISHED_REMEMBERED = 1_000  # ended campaigns whose message must not be edited back
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def shake_button(campaign_id: str) -> str:
-    return f"sk:{campaign_id}"
+    return callbacks.shake(campaign_id)
 
 
 class CampaignMessages:
@@ -51,11 +56,17 @@ class CampaignMessages:
         self.langs: dict[str, str] = {}
         self.shown_left: dict[str, int] = {}
         self.locks: dict[str, asyncio.Lock] = {}
-        self.finished: set[str] = set()
-        self.edits = 0
+        self.finished: OrderedDict[str, None] = OrderedDict()  # oldest first
 
     def lock(self, campaign_id: str) -> asyncio.Lock:
         return self.locks.setdefault(campaign_id, asyncio.Lock())
+
+    def mark_finished(self, campaign_id: str) -> None:
+        """Remember that a campaign ended; the oldest ended ones are forgotten."""
+        self.finished[campaign_id] = None
+        while len(self.finished) > FINISHED_REMEMBERED:
+            old, _ = self.finished.popitem(last=False)
+            self.langs.pop(old, None)
 
 
 def messages_of(ctx: BotContext) -> CampaignMessages:
@@ -76,17 +87,10 @@ def _utc(ms: int) -> str:
 
 
 def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
-    if campaign.mode is Mode.TIERS:
-        top = max((t.top() for t in campaign.tiers if t.top() < JACKPOT), default=MIN_PRIZE)
-        prizes = ctx.html(lang, "shake.message.tiers", low=Amount(MIN_PRIZE), high=Amount(top),
-                          jackpot=Amount(JACKPOT))
-    else:
-        prizes = ctx.html(lang, "shake.message.bounded", low=Amount(MIN_PRIZE),
-                          jackpot=Amount(JACKPOT))
     lines = [
         ctx.html(lang, "shake.message.title", funder=campaign.funder_name),
         ctx.html(lang, "shake.message.pool", pool=Amount(campaign.pool), count=campaign.count),
-        prizes,
+        prizes_line(ctx, campaign, lang),
         "",
         ctx.html(lang, "shake.message.left", left=campaign.prizes_left, count=campaign.count),
         ctx.html(lang, "shake.message.ends", time=_utc(campaign.ends_at)),
@@ -95,11 +99,27 @@ def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
     return "\n".join(lines)
 
 
+def prizes_line(ctx: BotContext, campaign: Campaign, lang: str) -> str:
+    """Only what the pool left can pay: the allocator's own rule (``core.shake.prize_range``)."""
+    shown = prize_range(campaign.mode, campaign.tiers, campaign.money_left,
+                        max(campaign.prizes_left, 1))
+    if shown.high is None:
+        key = "ux.shake.prizes_from"
+    elif shown.high == shown.low:
+        key = "ux.shake.prizes_each"
+    else:
+        key = "ux.shake.prizes_range"
+    line = ctx.html(lang, key, low=Amount(shown.low), high=Amount(shown.high or shown.low))
+    if shown.jackpot:
+        line += ctx.html(lang, "ux.shake.and_jackpot", jackpot=Amount(JACKPOT))
+    return line
+
+
 def _how(ctx: BotContext, campaign: Campaign, lang: str) -> str:
     seconds = _seconds(campaign.interval_ms)
     if seconds <= 0:  # no cooldown configured: "every 0 s" reads like a bug
         return ctx.html(lang, "shake.message.how_any")
-    return ctx.html(lang, "shake.message.how", seconds=seconds)
+    return ctx.html(lang, "shake.message.how", wait=duration(ctx, lang, seconds * 1000))
 
 
 def campaign_keyboard(ctx: BotContext, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
@@ -151,9 +171,10 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
     if result.answer is Answer.LOST:
         if interval <= 0:
             return render(lang, "shake.answer.lost_now")
-        return render(lang, "shake.answer.lost", seconds=interval)
+        return render(lang, "shake.answer.lost", wait=duration(ctx, lang, interval * 1000))
     if result.answer is Answer.COOLDOWN:
-        return render(lang, "shake.answer.cooldown", seconds=max(1, -(-result.wait_ms // 1000)))
+        wait = max(1, -(-result.wait_ms // 1000)) * 1000  # whole seconds, rounded up
+        return render(lang, "shake.answer.cooldown", wait=duration(ctx, lang, wait))
     if result.answer is Answer.MAXED:
         return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
     if result.answer is Answer.OVER:
@@ -179,10 +200,7 @@ async def _lang_of_campaign(ctx: BotContext, campaign: Campaign) -> str:
 
 async def _edit(ctx: BotContext, chat_id: int, message_id: int, text: str,
                 markup: InlineKeyboardMarkup | None) -> bool:
-    edited = await ctx.editor.edit(chat_id, message_id, text, markup)
-    if edited:
-        messages_of(ctx).edits += 1
-    return edited
+    return await ctx.editor.edit(chat_id, message_id, text, markup)
 
 
 async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
@@ -202,20 +220,22 @@ async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
             book.shown_left[campaign.id] = campaign.prizes_left
 
 
-async def finish(ctx: BotContext, ended: Ended) -> None:
+async def finish(ctx: BotContext, ended: Ended, reply_to: Message | None = None) -> None:
     """The end: the message shows winners, jackpot and refund; the funder is told."""
     campaign = ended.campaign
     book = messages_of(ctx)
     lang = await _lang_of_campaign(ctx, campaign)
     async with book.lock(campaign.id):
-        book.finished.add(campaign.id)
+        book.mark_finished(campaign.id)
         message_id = campaign.message_id
         if message_id is None:  # ended by a win, whose row was read before the message was set
             fresh = await (await service_of(ctx)).get(campaign.id)
             message_id = fresh.message_id if fresh else None
         text = end_text(ctx, ended, lang)
         if message_id is None or not await _edit(ctx, campaign.chat_id, message_id, text, None):
-            await _post(ctx, campaign.chat_id, text)  # the campaign message is gone
+            # the campaign message is gone: post the result (under the /shake stop, if any)
+            if reply_to is None or await _reply(reply_to, text) is None:
+                await _post(ctx, campaign.chat_id, text)
     book.shown_left.pop(campaign.id, None)
     book.locks.pop(campaign.id, None)
     paid = campaign.won_amount
@@ -243,13 +263,13 @@ async def on_shake(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await _reply(message, ctx.html(lang, "shake.error.group_only"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.group_only"))
         return
     args = context.args or []
     word = args[0].lower() if args else ""
     if word in ("start", "stop"):
         if not await is_admin(context.bot, chat.id, user.id, ctx.settings.bot_admin_ids):
-            await _reply(message, ctx.html(lang, "shake.error.admins_only"))
+            await reply_briefly(ctx, message, ctx.html(lang, "shake.error.admins_only"))
             return
     if word == "start":
         await _start(ctx, context, message, args[1:], lang)
@@ -258,9 +278,9 @@ async def on_shake(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif word == "status":
         await _status(ctx, message, lang)
     elif word in ("help", "?"):
-        await _reply(message, ctx.html(lang, "shake.usage"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.usage"))
     elif args:
-        await _reply(message, ctx.html(lang, "shake.error.usage"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.usage"))
     else:
         await _typed_shake(ctx, message, lang)
 
@@ -274,10 +294,11 @@ async def _start(ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: M
         request = parse_start(args, message.chat.id, funder, service.limits)
         campaign = await service.start(request, f"shake:{message.chat.id}:{message.message_id}")
     except InsufficientFunds as error:  # the generic wording speaks of a red packet
-        await _reply(message, ctx.html(lang, "shake.error.insufficient_funds", **error.params))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.insufficient_funds",
+                                                   **error.params))
         return
     except DomainError as error:
-        await _reply(message, ctx.html(lang, error.key, **error.params))
+        await reply_briefly(ctx, message, ctx.html(lang, error.key, **error.params))
         return
     if campaign.message_id is not None:
         return  # a replayed update: the campaign and its message exist
@@ -295,17 +316,16 @@ async def _stop(ctx: BotContext, message: Message, lang: str) -> None:
     service = await service_of(ctx)
     ended = await service.stop(message.chat.id)
     if ended is None:
-        await _reply(message, ctx.html(lang, "shake.none"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.none"))
         return
-    await _reply(message, ctx.html(lang, "shake.stopped", amount=Amount(ended.refunded),
-                                   funder=ended.campaign.funder_name))
-    await finish(ctx, ended)
+    # The campaign message turns into the result (refund included): that is the answer.
+    await finish(ctx, ended, reply_to=message)
 
 
 async def _status(ctx: BotContext, message: Message, lang: str) -> None:
     campaign = await (await service_of(ctx)).status(message.chat.id)
     if campaign is None:
-        await _reply(message, ctx.html(lang, "shake.none"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.none"))
         return
     await _reply(message, ctx.html(
         lang, "shake.status", funder=campaign.funder_name, left=campaign.prizes_left,
@@ -319,7 +339,13 @@ async def _typed_shake(ctx: BotContext, message: Message, lang: str) -> None:
     result = await (await service_of(ctx)).shake_in_chat(
         message.chat.id, member, traits_of(message.from_user)
     )
-    await _reply(message, result_text(ctx, result, lang, public=True, name=member.name))
+    text = result_text(ctx, result, lang, public=True, name=member.name)
+    if result.answer is Answer.WON:
+        await _reply(message, text, quote=True)  # a win is news for the group: it stays
+    else:
+        if result.campaign is not None and result.answer is not Answer.OVER:
+            text += "\n" + ctx.html(lang, "ux.shake.use_button")
+        await reply_briefly(ctx, message, text)
     _after(ctx, result)
 
 
@@ -334,8 +360,13 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     match = CALLBACK.fullmatch(query.data or "")
     service = await service_of(ctx)
     campaign = await service.lookup(match.group(1)) if match else None
-    # Callback data can be forged: the campaign must belong to this very chat.
-    if campaign is None or campaign.chat_id != chat_id or user.is_bot:
+    # Callback data can be forged: the campaign must belong to this very chat and
+    # message (a cached copy may predate its message id: then ask the database).
+    message_id = query.message.message_id if query.message is not None else None
+    if campaign is not None and campaign.message_id != message_id:
+        campaign = await service.get(campaign.id)
+    if (campaign is None or campaign.chat_id != chat_id or campaign.message_id != message_id
+            or user.is_bot):
         await answer(ctx, query, ctx.text(lang, "shake.answer.gone"))
         return
     result = await service.shake(campaign.id, member_of(user), traits_of(user))
@@ -353,10 +384,11 @@ async def _post(ctx: BotContext, chat_id: int, text: str) -> None:
 
 
 async def _reply(message: Message, text: str,
-                 markup: InlineKeyboardMarkup | None = None) -> Message | None:
+                 markup: InlineKeyboardMarkup | None = None, *, quote: bool = False,
+                 ) -> Message | None:
     try:
         return await message.reply_text(
-            text, reply_markup=markup, do_quote=False, parse_mode=ParseMode.HTML
+            text, reply_markup=markup, do_quote=quote, parse_mode=ParseMode.HTML
         )
     except TelegramError as error:
         _log.info("reply in chat %s failed: %s", message.chat.id, error)
@@ -394,15 +426,15 @@ def schedule_end(application: AnyApplication, campaign: Campaign) -> None:
 
 async def on_start(application: AnyApplication, ctx: BotContext) -> None:
     """At start: end what is overdue, and schedule the end of every live campaign."""
+    # Scheduled first: a failing first sweep must not leave campaigns without an end.
+    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
     service = await service_of(ctx)
     for ended in await service.end_due():
         await finish(ctx, ended)
-    queue = application.job_queue
-    if queue is None:
+    if application.job_queue is None:
         return
     for campaign in await service.live_campaigns():
         schedule_end(application, campaign)
-    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
 
 
 async def on_stop(application: AnyApplication, ctx: BotContext) -> None:
@@ -422,7 +454,7 @@ def _guarded_job(job: Any) -> Any:
 
 def register(application: AnyApplication, ctx: BotContext) -> None:
     application.add_handler(CommandHandler("shake", guarded(on_shake)), ctx.group)
-    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=r"^sk:"), ctx.group)
+    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=callbacks.PATTERNS[Action.SHAKE]), ctx.group)
     ctx.on_start.append(on_start)
     ctx.on_stop.append(on_stop)
     if "shake" not in ctx.commands:

@@ -1,4 +1,4 @@
-"""Packet drafts (SPEC §2): what the sender typed, kept until Send or Cancel."""
+"""Packet drafts (docs/rules.md §2): what the sender typed, kept until Send or Cancel."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from storage.sqlite.store import SqliteStore
 
 class DraftStatus(StrEnum):
     OPEN = "open"
-    SENT = "sent"
+    SENT = "sent"  # with no packet_id yet: being sent (see ``Drafts.claim``)
     CANCELLED = "cancelled"
 
 
@@ -44,6 +44,11 @@ class Draft:
             amount=self.amount, greeting=self.greeting, recipient=self.recipient,
             chat_members=self.chat_members, phrase=self.phrase,
         )
+
+    @property
+    def sending(self) -> bool:
+        """Send won, and its packet is not recorded yet."""
+        return self.status is DraftStatus.SENT and self.packet_id is None
 
     @property
     def total(self) -> Cents:
@@ -144,20 +149,51 @@ class Drafts:
 
         return await self.store.write(write)
 
-    async def close(
-        self, draft: Draft, status: DraftStatus, packet_id: str | None = None,
-        *, overrule: bool = False,
-    ) -> bool:
-        """Mark the draft sent or cancelled; False if it was already closed.
+    async def claim(self, draft: Draft, status: DraftStatus) -> bool:
+        """Decide Send against Cancel in one conditional UPDATE: True if this press
+        moved the open draft to ``status``, False if another press decided first.
 
-        ``overrule``: a packet was sent from this draft, so it is sent even if a
-        Cancel pressed at the same moment closed it first.
+        A draft claimed by Send is ``sent`` with no ``packet_id`` until the packet
+        exists (``sent_as``); a Send pressed then finishes the send with the same
+        idempotency key, so a crash in between never strands the draft.
         """
         def write(conn: sqlite3.Connection) -> bool:
             return bool(conn.execute(
+                "UPDATE drafts SET status = ?"
+                " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",
+                (status.value, draft.chat_id, draft.command_message_id),
+            ).rowcount)
+
+        return await self.store.write(write)
+
+    async def sent_as(self, draft: Draft, packet_id: str) -> None:
+        """The packet a claimed Send made."""
+        await self.store.write(lambda conn: conn.execute(
+            "UPDATE drafts SET packet_id = ?"
+            " WHERE chat_id = ? AND command_message_id = ? AND status = 'sent'",
+            (packet_id, draft.chat_id, draft.command_message_id),
+        ))
+
+    async def reopen(self, draft: Draft) -> bool:
+        """A claimed Send that was refused (not enough balance): the draft is open again."""
+        def write(conn: sqlite3.Connection) -> bool:
+            return bool(conn.execute(
+                "UPDATE drafts SET status = 'open' WHERE chat_id = ? AND command_message_id = ?"
+                " AND status = 'sent' AND packet_id IS NULL",
+                (draft.chat_id, draft.command_message_id),
+            ).rowcount)
+
+        return await self.store.write(write)
+
+    async def close(
+        self, draft: Draft, status: DraftStatus, packet_id: str | None = None
+    ) -> bool:
+        """Mark an open draft sent or cancelled; False if it was already closed."""
+        def write(conn: sqlite3.Connection) -> bool:
+            return bool(conn.execute(
                 "UPDATE drafts SET status = ?, packet_id = COALESCE(?, packet_id)"
-                " WHERE chat_id = ? AND command_message_id = ? AND (status = 'open' OR ?)",
-                (status.value, packet_id, draft.chat_id, draft.command_message_id, overrule),
+                " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",
+                (status.value, packet_id, draft.chat_id, draft.command_message_id),
             ).rowcount)
 
         return await self.store.write(write)

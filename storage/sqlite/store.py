@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,15 +13,19 @@ import aiosqlite
 
 from core.allocation import Rule, share_amount
 from core.eligibility import DailyCap, Refused, over_daily_limit
-from core.errors import InsufficientFunds
+from core.errors import InsufficientFunds, StoreUnavailable
+from core.fairness import press_delay_ms
 from core.money import Cents
 from core.packets import Kind, Member, Packet, Share, Status
 from core.ports import Opened, Opening, Refund
-from storage.sqlite.audit import ledger_problems
+from storage.sqlite import keys
+from storage.sqlite.audit import ALL_CHECKS, EXTRA_CHECKS, Check, ledger_problems
+from storage.sqlite.keys import MINT, LedgerKind
 from storage.sqlite.schema import configure, migrate
+from storage.sqlite.press_delays import appeared_at_ms
 from storage.sqlite.writer import BatchWriter, in_thread
 
-MINT = "mint"
+_log = logging.getLogger(__name__)
 
 PACKET_COLUMNS = (
     "id, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,"
@@ -30,11 +36,11 @@ SHARE_COLUMNS = "packet_id, position, member_id, member_name, amount, taken_at"
 
 
 def wallet(member_id: int) -> str:
-    return f"w:{member_id}"
+    return keys.WALLET(member_id)
 
 
 def escrow(packet_id: str) -> str:
-    return f"p:{packet_id}"
+    return keys.PACKET_ESCROW(packet_id)
 
 
 def packet_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Packet:
@@ -124,17 +130,50 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     return bool(inserted)
 
 
+def _prepare_new_file(path: Path) -> None:
+    """A missing directory is made for a new database, and said in one log line: a
+    mistyped ``DATABASE_URL`` otherwise starts an empty ledger without a word."""
+    if path.exists() or str(path) == ":memory:":
+        return
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, exist_ok=True)
+        _log.warning("no database at %s: created the directory %s and a new, empty database"
+                     " (check DATABASE_URL if you expected an existing one)", path, parent)
+    else:
+        _log.info("no database at %s: starting a new, empty one", path)
+
+
+# Primary result codes of a database that is there but cannot answer now
+# (busy, locked, out of memory or disk, I/O, cannot open): not a bug of ours.
+_UNAVAILABLE_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+})
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> Exception:
+    """``StoreUnavailable`` for a database that cannot answer; the error itself
+    (a bug: bad SQL, a missing table) otherwise."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+        return StoreUnavailable(f"sqlite: {exc}")
+    return exc
+
+
 class SqliteStore:
     """Writes go through one batching writer; reads use a second connection."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, audit_checks: Sequence[Check] = ALL_CHECKS) -> None:
+        """``audit_checks``: what ``ledger_problems`` runs (every check, unless told)."""
         self.path = str(path)
+        self.audit_checks = tuple(audit_checks)
         self._write_conn: aiosqlite.Connection | None = None
         self._read_conn: aiosqlite.Connection | None = None
         self.writer: BatchWriter | None = None
 
     async def open(self) -> None:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_new_file(Path(self.path))
         try:
             self._write_conn = await aiosqlite.connect(self.path, isolation_level=None)
             await in_thread(self._write_conn, configure)
@@ -170,11 +209,17 @@ class SqliteStore:
     async def write(self, fn: Any) -> Any:
         """Run ``fn(conn)`` in the next group commit and return its result."""
         assert self.writer is not None, "store is not open"
-        return await self.writer.submit(fn)
+        try:
+            return await self.writer.submit(fn)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         assert self._read_conn is not None, "store is not open"
-        return list(await self._read_conn.execute_fetchall(sql, params))
+        try:
+            return list(await self._read_conn.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         rows = await self.fetchall(sql, params)
@@ -190,7 +235,7 @@ class SqliteStore:
             # Keyed by member, so it is paid once ever, even to a member first
             # stored by someone else's action (a /grant, say) before saying hello.
             return transfer(
-                conn, key=f"welcome:{member.id}", kind="welcome", src=MINT,
+                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=MINT,
                 dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
             )
 
@@ -242,7 +287,7 @@ class SqliteStore:
                  packet.created_at, packet.expires_at, packet.phrase),
             )
             transfer(
-                conn, key=f"send:{packet.id}", kind="send", src=wallet(packet.sender_id),
+                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND, src=wallet(packet.sender_id),
                 dst=escrow(packet.id), amount=packet.total, at=packet.created_at,
                 packet_id=packet.id,
             )
@@ -250,8 +295,12 @@ class SqliteStore:
 
         return await self.write(write)
 
-    async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened:
-        return await self.write(lambda conn: open_share(conn, packet_id, member, now_ms))
+    async def open_share(
+        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
+    ) -> Opened:
+        return await self.write(
+            lambda conn: open_share(conn, packet_id, member, now_ms, pressed_at_ms)
+        )
 
     async def get_packet(self, packet_id: str) -> Packet | None:
         row = await self.fetchone(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,))
@@ -271,10 +320,14 @@ class SqliteStore:
         )
         return share_from_row(row) if row else None
 
-    async def set_message(self, packet_id: str, message_id: int) -> None:
+    async def set_message(
+        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
+    ) -> None:
         await self.write(
             lambda conn: conn.execute(
-                "UPDATE packets SET message_id = ? WHERE id = ?", (message_id, packet_id)
+                "UPDATE packets SET message_id = ?, posted_at_ms = COALESCE(?, posted_at_ms)"
+                " WHERE id = ?",
+                (message_id, posted_at_ms, packet_id),
             )
         )
 
@@ -291,16 +344,22 @@ class SqliteStore:
 
     async def ledger_problems(self) -> list[str]:
         assert self._read_conn is not None
-        return await in_thread(self._read_conn, ledger_problems)
+        checks = (*self.audit_checks, *(c for c in EXTRA_CHECKS if c not in self.audit_checks))
+        return await in_thread(self._read_conn, lambda conn: ledger_problems(conn, checks))
 
 
 
-def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
-    """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint."""
-    row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
+def open_share(
+    conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int,
+    pressed_at_ms: int | None = None,
+) -> Opened:
+    """The open transaction (docs/rules.md §3 step 2); runs inside the writer's savepoint."""
+    row = conn.execute(
+        f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?", (packet_id,)
+    ).fetchone()
     if row is None:
         return Opened(Opening.NOT_FOUND)
-    packet = packet_from_row(row)
+    packet, posted_at_ms = packet_from_row(row[:-1]), row[-1]
     if packet.recipient_id is not None and packet.recipient_id != member.id:
         return Opened(Opening.EMPTY, None, packet)
     live = packet.status is Status.LIVE and now_ms < packet.expires_at
@@ -317,10 +376,14 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
     )
     finished = position == packet.count
     share = Share(packet_id, position, member.id, member.name, amount, now_ms)
+    delay = None
+    if pressed_at_ms is not None:
+        appeared = appeared_at_ms(conn, packet, member.id, posted_at_ms)
+        delay = press_delay_ms(appeared, pressed_at_ms)
     try:
         conn.execute(
-            f"INSERT INTO shares({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (packet_id, position, member.id, member.name, amount, now_ms),
+            f"INSERT INTO shares({SHARE_COLUMNS}, press_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (packet_id, position, member.id, member.name, amount, now_ms, delay),
         )  # the shares triggers advance the packet's counters
     except sqlite3.IntegrityError:
         held = _held_share(conn, packet_id, member.id)
@@ -333,7 +396,7 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
             (now_ms, packet_id),
         )
     transfer(
-        conn, key=f"share:{packet_id}:{position}", kind="share", src=escrow(packet_id),
+        conn, key=keys.SHARE(packet_id, position), kind=LedgerKind.SHARE, src=escrow(packet_id),
         dst=wallet(member.id), amount=amount, at=now_ms, packet_id=packet_id,
     )
     packet = replace(
@@ -371,7 +434,7 @@ def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund
             continue
         if left > 0:
             transfer(
-                conn, key=f"refund:{packet.id}", kind="refund", src=escrow(packet.id),
+                conn, key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, src=escrow(packet.id),
                 dst=wallet(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
             )
         refunds.append(Refund(replace(packet, status=Status.EXPIRED, refunded=left), left))

@@ -11,6 +11,7 @@ from pathlib import Path
 from core.money import Cents
 from core.packets import Kind, Member, PacketRequest
 from core.services import Answer, PressResult, RedPackets
+from storage.sqlite import keys
 from storage.sqlite.store import SqliteStore
 
 CHAT_ID = -100_123
@@ -59,25 +60,40 @@ async def storm(
 @dataclass(frozen=True)
 class Money:
     wallets: Cents
-    escrow: Cents
+    packet_escrow: Cents
+    campaign_escrow: Cents
     minted: Cents
+
+    @property
+    def escrow(self) -> Cents:
+        """Everything held for packets and campaigns."""
+        return self.packet_escrow + self.campaign_escrow
 
 
 async def money(store: SqliteStore) -> Money:
     rows = await store.fetchall(
         "SELECT"
-        " COALESCE(SUM(CASE WHEN id LIKE 'w:%' THEN balance END), 0),"
-        " COALESCE(SUM(CASE WHEN id LIKE 'p:%' THEN balance END), 0),"
-        " -COALESCE(SUM(CASE WHEN id = 'mint' THEN balance END), 0)"
+        f" COALESCE(SUM(CASE WHEN id LIKE {keys.WALLET.sql_like()} THEN balance END), 0),"
+        f" COALESCE(SUM(CASE WHEN id LIKE {keys.PACKET_ESCROW.sql_like()} THEN balance END), 0),"
+        f" COALESCE(SUM(CASE WHEN id LIKE {keys.CAMPAIGN_ESCROW.sql_like()} THEN balance END), 0),"
+        f" -COALESCE(SUM(CASE WHEN id = '{keys.MINT}' THEN balance END), 0)"
         " FROM accounts"
     )
     return Money(*rows[0])
 
 
 async def assert_conserved(store: SqliteStore) -> None:
-    """SPEC §1: all wallets plus all escrow equal all money ever minted."""
+    """docs/rules.md §1: all wallets plus all escrow (packets and campaigns) equal
+    all money ever minted, and no account is anything else."""
     m = await money(store)
     assert m.wallets + m.escrow == m.minted, m
+    (others,) = await store.fetchone(
+        "SELECT COUNT(*) FROM accounts WHERE id <> ?"
+        f" AND id NOT LIKE {keys.WALLET.sql_like()} AND id NOT LIKE {keys.PACKET_ESCROW.sql_like()}"
+        f" AND id NOT LIKE {keys.CAMPAIGN_ESCROW.sql_like()}",
+        (keys.MINT,),
+    )
+    assert others == 0, "an account outside wallets, escrow and the mint"
 
 
 @dataclass(frozen=True)

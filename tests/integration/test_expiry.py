@@ -1,4 +1,4 @@
-"""SPEC §6: expiry refunds the rest to this packet's sender, exactly once."""
+"""docs/rules.md §6: expiry refunds the rest to this packet's sender, exactly once."""
 
 from __future__ import annotations
 

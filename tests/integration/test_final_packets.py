@@ -11,11 +11,6 @@ from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import lucky, member, members
 
 
-async def _settle(packets: RedPackets) -> None:
-    while packets._background:  # the final shares load in the background
-        await asyncio.sleep(0.01)
-
-
 async def test_presses_on_a_finished_packet_are_answered_from_memory(
     packets: RedPackets, gate: RedisGate
 ) -> None:
@@ -26,19 +21,20 @@ async def test_presses_on_a_finished_packet_are_answered_from_memory(
         *(packets.press(packet.id, m) for m in crowd)) if r.share}
     assert len(got) == 3
     await packets.press(packet.id, member(50))  # too slow: the final shares start loading
-    await _settle(packets)
+    await packets.idle()
 
     await gate.reset(packet.id)  # were the gate asked, it would have to be rebuilt
-    writes = packets.store.writer.writes
+    await packets.store.close()  # were the database asked, the press would fail
     turned_away = packets.turned_away[packet.chat_id]
-
-    late = await packets.press(packet.id, member(60))
-    again = await packets.press(packet.id, crowd[0])
+    try:
+        late = await packets.press(packet.id, member(60))
+        again = await packets.press(packet.id, crowd[0])
+    finally:
+        await packets.store.open()
 
     assert late.answer is Answer.TOO_SLOW
     assert again.answer is Answer.ALREADY and again.share == got[crowd[0].id]
     assert await gate.state(packet.id) is None  # the gate was never asked
-    assert packets.store.writer.writes == writes
     assert packets.turned_away[packet.chat_id] == turned_away + 2
     await assert_audit_clean(packets)
 

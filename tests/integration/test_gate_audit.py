@@ -19,7 +19,6 @@ async def test_a_leaked_ticket_is_reported_then_given_back(
     assert (await packets.press(packet.id, member(1))).answer is Answer.GOT
     await gate.client.sadd(holders_key(packet.id), member(2).id)  # a grab whose open never landed
 
-    assert (await packets.press(packet.id, member(3))).answer is Answer.TOO_SLOW
     report = await packets.audit(repair=False)
     assert any("held 1 ticket(s) with no share" in p for p in report.problems), report.problems
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from core import services
+from core.ports import Grab
 from core.services import Answer, RedPackets
 from storage.gate.redis_gate import RedisGate
 from storage.sqlite.store import SqliteStore
@@ -87,20 +93,44 @@ async def test_double_tap_moves_money_once(packets: RedPackets) -> None:
     await assert_audit_clean(packets)
 
 
+class CountedGate:
+    """The real gate, counting the grabs each member makes through it."""
+
+    def __init__(self, gate: RedisGate) -> None:
+        self.gate = gate
+        self.grabs: Counter[int] = Counter()
+
+    async def grab(self, packet_id: str, member_id: int) -> Grab:
+        self.grabs[member_id] += 1
+        return await self.gate.grab(packet_id, member_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.gate, name)
+
+
 async def test_a_cancelled_double_tap_leaves_the_first_press_its_answer(
-    packets: RedPackets,
+    store: SqliteStore, gate: RedisGate, clock: FakeClock
 ) -> None:
-    """A second tap whose handler is cancelled must not take the first press's amount away."""
+    """A second tap whose handler is cancelled must not take the first press's amount away;
+    the taps made while the first is in flight wait for it and never reach the gate."""
+    counted = CountedGate(gate)
+    packets = RedPackets(
+        store, counted, clock=clock, welcome_bonus=WELCOME_BONUS  # type: ignore[arg-type]
+    )
     packet = await packets.send(lucky(member(0), 3, 10_00), key="cancelled-tap")
     taker = member(1)
     first = asyncio.ensure_future(packets.press(packet.id, taker))
     await asyncio.sleep(0)  # the first press is in flight
     second = asyncio.ensure_future(packets.press(packet.id, taker))
-    await asyncio.sleep(0)  # the second waits on the first
+    third = asyncio.ensure_future(packets.press(packet.id, taker))
+    await asyncio.sleep(0)  # both wait on the first
     second.cancel()
     result = await first
     assert result.answer is Answer.GOT and result.share is not None
     assert second.cancelled()
+    waited = await third
+    assert waited.answer is Answer.ALREADY and waited.share == result.share
+    assert counted.grabs[taker.id] == 1  # one grab for three taps
     again = await packets.press(packet.id, taker)
     assert again.answer is Answer.ALREADY and again.share == result.share
     assert await packets.store.balance(taker.id) == result.share.amount
@@ -178,3 +208,17 @@ async def test_double_tap_across_two_instances_keeps_a_live_gate_exact(
     assert state is not None
     assert (state.tickets, state.holders) == (2, frozenset(m.id for m in tappers))
     await assert_audit_clean(one)  # no repair: the gate agrees by itself
+
+
+async def test_members_greeted_past_the_remembered_bound_get_the_welcome_once(
+    packets: RedPackets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set of greeted members is bounded; forgetting one asks the store again,
+    which pays the welcome bonus once per member all the same."""
+    monkeypatch.setattr(services, "GREETED_REMEMBERED", 2)
+    crowd = members(5, start=1)
+    assert [await packets.greet(m) for m in crowd] == [True] * 5
+    assert [await packets.greet(m) for m in crowd] == [False] * 5
+    for m in crowd:
+        assert await packets.store.balance(m.id) == packets.welcome_bonus
+    await assert_audit_clean(packets)

@@ -37,10 +37,13 @@ class Lucky(random.Random):
 
 
 def shake_service(store: SqliteStore, redis_url: str, interval_ms: int, max_wins: int) -> ShakeService:
-    gate = connect_gate(redis_url)
+    # Generous timeouts: this test is about limits across processes, and a
+    # loaded machine must not turn shakes into "Not this time".
+    gate = connect_gate(redis_url, timeout_s=30.0)
     return ShakeService(
         SqliteCampaigns(store), RedisShakeGate(gate.client),
         limits=ShakeLimits(interval_ms=interval_ms, max_wins=max_wins), rng=Lucky(),
+        gate_timeout_s=30.0,
     )
 
 

@@ -1,4 +1,4 @@
-"""The shake campaign's money path on SQLite and both gates (SPEC §7)."""
+"""The shake campaign's money path on SQLite and both gates (docs/rules.md §7)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean, free_port
+from tests.integration.helpers import assert_conserved, money
 
 CHAT = -100_200
 BOSS = Member(1, "Boss")
@@ -55,6 +56,7 @@ async def fund(store: SqliteStore, member: Member, cents: int) -> None:
 
 async def assert_all_clean(packets: RedPackets, shakes: ShakeService) -> None:
     await assert_audit_clean(packets)
+    await assert_conserved(packets.store)  # campaign escrow counts as escrow
     report = await shakes.audit(repair=False)
     assert report.ok, report.problems
 
@@ -74,6 +76,7 @@ async def test_start_debits_the_funder_and_holds_the_pool_in_escrow(
     assert await store.balance(BOSS.id) == 400_00
     row = await store.fetchone("SELECT balance FROM accounts WHERE id = ?", (f"c:{campaign.id}",))
     assert row[0] == 100_00
+    assert (await money(store)).campaign_escrow == 100_00
     assert (await shakes.status(CHAT)).id == campaign.id  # type: ignore[union-attr]
     await assert_all_clean(packets, shakes)
 

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from telegram import Update
 
-from core.money import format_cents
-from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
+from tests.telegram.bot_harness import GROUP_ID, Bot, money, running_bot
 from tests.telegram.fake_telegram import BOT_USERNAME
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path) as running:
-        yield running
-
-
-def money(cents: int) -> str:
-    return f"¥{format_cents(cents)}"
 
 
 async def test_group_of_30_from_draft_to_best_luck(bot: Bot) -> None:

@@ -1,4 +1,4 @@
-"""Shake prizes (SPEC §4 Shake), the win probability and the stepped figure."""
+"""Shake prizes (docs/rules.md §4, shake prizes), the win probability and the stepped figure."""
 
 from __future__ import annotations
 
