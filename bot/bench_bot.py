@@ -2,7 +2,7 @@
 
 Three processes: this one (the crowd and the measurements), the loopback Bot API
 (``bot.loopback_api``) and ``redpacket run`` itself (polling), each with its
-own CPU. The sender posts M packets (one group each) with ``/hongbao``; then N
+own CPU (started as ``python -m bot.runner``, the very code of ``redpacket run``). The sender posts M packets (one group each) with ``/hongbao``; then N
 members press at once — N callback-query updates made available together — and
 every answer is timed on the server from the moment its update could be fetched.
 Afterwards, with the bot stopped, the same HTTP client the bot uses sends N bare
@@ -208,7 +208,7 @@ def run_through_bot(
     api = serve_in_process(token=TOKEN, answer_window=answer_window)
     log = (workdir / "bot.log").open("w+")
     bot = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"], cwd=workdir,
+        [sys.executable, "-m", "bot.runner"], cwd=workdir,  # what `redpacket run` runs
         env=_bot_env(settings, api, db, packets, shares), stdout=log, stderr=subprocess.STDOUT,
         text=True,
     )
