@@ -18,8 +18,10 @@ from core.services import RedPackets
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
+from storage.sqlite.packet_messages import PacketMessages
 from storage.sqlite.records import SqliteRecords
 from storage.sqlite.store import SqliteStore
+from storage.sqlite.trust import SqliteTrust
 
 from bot.answered import AnsweredPresses
 from bot.cache import BoundedCache
@@ -60,6 +62,8 @@ class BotContext:
     drafts: Drafts | None = None
     chats: ChatSettings | None = None
     records: SqliteRecords | None = None
+    trust: SqliteTrust | None = None
+    packet_messages: PacketMessages | None = None
     # Which bot message carries which keyboard (checked before a press acts on it).
     keyboards: KeyboardMessages | None = None
     # Commands of the menu (``setMyCommands``); each needs ``command.<name>`` in the catalogs.

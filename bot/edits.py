@@ -96,7 +96,8 @@ class PacketEditor:
 
     @property
     def messages(self) -> PacketMessages:
-        return PacketMessages(self.ctx.store)
+        assert self.ctx.packet_messages is not None, "engine not open"
+        return self.ctx.packet_messages
 
     # -- which message is whose ----------------------------------------------
 

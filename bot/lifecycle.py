@@ -13,7 +13,9 @@ from telegram.ext import Application
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
+from storage.sqlite.packet_messages import PacketMessages
 from storage.sqlite.records import SqliteRecords
+from storage.sqlite.trust import SqliteTrust
 
 from bot.engine import open_engine
 
@@ -50,6 +52,8 @@ class Lifecycle:
             ctx.chats = ChatSettings(store, ctx.clock.now_ms)
             ctx.keyboards = KeyboardMessages(store)
             ctx.records = SqliteRecords(store)
+            ctx.trust = SqliteTrust(store)
+            ctx.packet_messages = PacketMessages(store)
             self.started = True
             await self._run_start(application, ctx)
 

@@ -10,11 +10,10 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.errors import DomainError
 from core.packets import Member
-from storage.sqlite.chats import member_by_username
 
 from bot.admins import is_admin
 from bot.context import BotContext, bot_context
-from bot.handlers.common import guarded, member_of
+from bot.handlers.common import guarded, member_by_username, member_of
 from bot.handlers.send import error_html
 
 
@@ -27,7 +26,7 @@ async def target_of(ctx: BotContext, message: Message) -> Member:
                 raise DomainError("rules.block_bot")
             return member_of(entity.user)
         if entity.type == MessageEntity.MENTION:
-            found = await member_by_username(ctx.store, text)
+            found = await member_by_username(ctx, text)
             if found is None:
                 raise DomainError("rules.block_unknown", username=text)
             return found

@@ -1,4 +1,5 @@
-"""Shared handler plumbing: members from users, one answer per press, polite failures."""
+"""Shared handler plumbing: members from users and updates, a command's turn, replies,
+one answer per press, polite failures."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import CallbackQuery, Message, Update, User
@@ -15,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.context import BotContext, bot_context
 from bot.retry import backoff, is_transient, post
+from bot.short_lived import reply_briefly
 from core.eligibility import Traits
 from core.packets import Member
 
@@ -28,6 +31,56 @@ Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
 
 def member_of(user: User) -> Member:
     return Member(user.id, user.full_name or str(user.id), user.username)
+
+
+def sender_of(update: Update) -> Member | None:
+    """The member who sent ``update``; None for a bot or an update without a user."""
+    user = update.effective_user
+    return None if user is None or user.is_bot else member_of(user)
+
+
+async def member_by_username(ctx: BotContext, username: str) -> Member | None:
+    """A member the bot has seen, by @username (case-insensitive, ``@`` optional)."""
+    assert ctx.records is not None, "engine not open: await ctx.ready() first"
+    return await ctx.records.find_member_by_username(username)
+
+
+async def update_lang(ctx: BotContext, update: Update) -> str:
+    """The chat's /lang override if any, else the user's Telegram language."""
+    chat, user = update.effective_chat, update.effective_user
+    return await ctx.lang_of(chat.id if chat else None, user.language_code if user else None)
+
+
+async def reply_html(update: Update, text: str, **kwargs: Any) -> Message | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What a command handler starts from."""
+
+    ctx: BotContext
+    message: Message
+    member: Member
+    lang: str
+
+
+async def turn_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
+    """The context, message, member and language of a command; None if it has none."""
+    ctx = bot_context(context)
+    message, member = update.effective_message, sender_of(update)
+    if message is None or member is None:
+        return None
+    await ctx.ready()
+    return Turn(ctx, message, member, await update_lang(ctx, update))
+
+
+async def refuse(turn: Turn, text: str) -> None:
+    """A typed command's refusal: a reply to it, gone after a while in a group."""
+    await reply_briefly(turn.ctx, turn.message, text)
 
 
 def traits_of(user: User) -> Traits:

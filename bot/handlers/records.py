@@ -27,7 +27,7 @@ from bot import callbacks
 from bot.context import BotContext, bot_context
 from bot.callbacks import Action
 from bot.handlers.common import answer, guarded
-from bot.handlers.wallet import lang_of, member_of, records_of, reply_html, turn_of
+from bot.handlers.common import reply_html, sender_of, turn_of, update_lang
 from bot.keyboards import details_url
 
 PAGE_DATA = callbacks.FORMATS[Action.RECORDS_PAGE]
@@ -100,7 +100,7 @@ def page_keyboard(ctx: BotContext, lang: str, page: Page) -> InlineKeyboardMarku
 async def private_view(
     ctx: BotContext, lang: str, member: Member, page_number: int, bot_username: str
 ) -> tuple[str, InlineKeyboardMarkup | None, Page]:
-    records = records_of(ctx)
+    records = ctx.records
     summary = await records.records_summary(member.id)
     page = await records_page(records, member.id, page_number)
     text = private_text(ctx, lang, summary, page, bot_username)
@@ -114,7 +114,7 @@ async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     ctx, message, member, lang = turn.ctx, turn.message, turn.member, turn.lang
     if message.chat.type != ChatType.PRIVATE:
-        summary = await records_of(ctx).records_summary(member.id)
+        summary = await ctx.records.records_summary(member.id)
         await reply_html(update, ctx.html(
             lang, "records.group", name=member.name,
             sent_count=summary.sent_count, sent_total=Amount(summary.sent_total),
@@ -155,7 +155,7 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
     lang = ctx.lang(query.from_user.language_code)
     match = PAGE_DATA.fullmatch(query.data or "")
     message = query.message
-    member = member_of(update)
+    member = sender_of(update)
     # Only the member's own private chat with us shows their records.
     if (match is None or member is None or message is None
             or message.chat.type != ChatType.PRIVATE or message.chat.id != member.id):
@@ -168,7 +168,7 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
         # Forged onto another of our messages: never overwrite it with records.
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
-    lang = await lang_of(ctx, update)
+    lang = await update_lang(ctx, update)
     text, keyboard, page = await private_view(
         ctx, lang, member, int(match.group(1)), ctx.bot_username
     )

@@ -20,11 +20,10 @@ from core.errors import DomainError, InsufficientFunds
 from core.money import parse_amount, parse_count
 from core.packets import Kind, Member, Packet, PacketRequest, validate_request
 from core.views import packet_view
-from storage.sqlite.chats import member_by_username
 from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot.context import BotContext, bot_context
-from bot.handlers.common import apologize_in, guarded, member_of
+from bot.handlers.common import apologize_in, guarded, member_by_username, member_of
 from bot.keyboards import draft_keyboard, packet_keyboard
 from bot.render import draft_text, packet_text, short_of_money
 from bot.retry import post
@@ -97,7 +96,7 @@ async def _recipient(
         if entity.type == MessageEntity.MENTION:
             if text.removeprefix("@").lower() == bot_username.lower():
                 raise DomainError("error.bot_recipient")
-            found = await member_by_username(ctx.store, text)
+            found = await member_by_username(ctx, text)
             if found is None:
                 raise DomainError("error.unknown_member", username=text)
             return found, text

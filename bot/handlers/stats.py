@@ -19,19 +19,14 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.money import Amount
 from core.records import MemberCount, Stats, StatsFacts, summarize, with_unflushed
-from storage.sqlite.records import SqliteRecords
 
 from bot.admins import is_admin
 from bot.context import AnyApplication, BotContext, bot_context
 from bot.charts import ChartLabels, render_stats_chart
 from bot.short_lived import reply_briefly
 from bot.handlers.common import guarded
-from bot.handlers.wallet import (
-    duration_text,
-    records_of,
-    reply_html,
-    turn_of,
-)
+from bot.handlers.common import reply_html, turn_of
+from bot.render import duration
 from bot.jobs import repeat, stop_repeating
 
 _log = logging.getLogger(__name__)
@@ -63,8 +58,8 @@ def stats_text(ctx: BotContext, lang: str, stats: Stats) -> str:
     if stats.median_finish_ms is not None and stats.fastest_finish_ms is not None:
         lines.append(ctx.html(
             lang, "stats.finish", count=stats.finished,
-            median=duration_text(ctx, lang, stats.median_finish_ms),
-            fastest=duration_text(ctx, lang, stats.fastest_finish_ms),
+            median=duration(ctx.words, lang, stats.median_finish_ms),
+            fastest=duration(ctx.words, lang, stats.fastest_finish_ms),
         ))
     else:
         lines.append(ctx.html(lang, "stats.finish_none"))
@@ -120,7 +115,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not allowed:
         await reply_briefly(ctx, message, ctx.html(lang, "stats.not_admin"))
         return
-    facts = await records_of(ctx).stats_facts(None if private else message.chat.id, top=TOP)
+    facts = await ctx.records.stats_facts(None if private else message.chat.id, top=TOP)
     facts = with_unflushed(facts, ctx.packets.turned_away)
     await reply_html(update, stats_text(ctx, lang, summarize(facts)))
     png = await chart_png(ctx, facts, lang)
@@ -135,7 +130,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def flush_turned_away(ctx: BotContext) -> int:
     if ctx.engine is None:
         return 0
-    return await SqliteRecords(ctx.store).flush_turned_away(ctx.packets.turned_away)
+    return await ctx.records.flush_turned_away(ctx.packets.turned_away)
 
 
 async def _flush_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -28,13 +28,11 @@ from core.trust import (
     suspect_window_start,
     week_start_ms,
 )
-from storage.sqlite.trust import SqliteTrust
 
 from bot.admins import is_admin
 from bot.once_per_minute import OncePerMinute
 from bot.context import BotContext
-from bot.handlers.common import guarded
-from bot.handlers.wallet import reply_html, turn_of
+from bot.handlers.common import guarded, reply_html, turn_of
 
 _log = logging.getLogger(__name__)
 
@@ -107,7 +105,8 @@ async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     posted = limiter.reserve(chat_id, now)
     try:
-        reader = SqliteTrust(ctx.store)
+        reader = ctx.trust
+        assert reader is not None
         week = await reader.leaderboard(chat_id, week_start_ms(now), TOP)
         ever = await reader.leaderboard(chat_id, None, TOP)
         sent = await reply_html(update, top_text(ctx, lang, week, ever))
@@ -156,7 +155,8 @@ def suspects_text(ctx: BotContext, lang: str, chat_title: str, report: SuspectRe
 
 
 async def suspects_report(ctx: BotContext, chat_id: int) -> SuspectReport:
-    facts = await SqliteTrust(ctx.store).press_facts(
+    assert ctx.trust is not None
+    facts = await ctx.trust.press_facts(
         chat_id, suspect_window_start(ctx.clock.now_ms())
     )
     return find_suspects(facts, thresholds_of(ctx))

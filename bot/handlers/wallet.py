@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +36,6 @@ from core.records import (
     claim_daily,
     credit_topup,
     describe,
-    format_duration,
     grant,
     next_utc_midnight_ms,
     is_topup_payload,
@@ -48,8 +46,16 @@ from storage.sqlite.records import SqliteRecords
 
 from bot.context import BotContext, bot_context
 from bot.words import Markup
-from bot.handlers import common
-from bot.handlers.common import guarded
+from bot.handlers.common import (
+    guarded,
+    member_of,
+    refuse,
+    reply_html,
+    sender_of,
+    turn_of,
+    update_lang,
+)
+from bot.render import duration
 from bot.render import how_to_get_more
 from bot.short_lived import reply_briefly
 
@@ -60,61 +66,6 @@ BALANCE_LINES = 10
 BALANCE_START = "balance"
 # A grant larger than this is surely a typo (the packet limit is MAX_TOTAL).
 GRANT_LIMIT_FACTOR = 100
-
-
-# --- shared by wallet, records and stats ------------------------------------------
-
-
-def member_of(update: Update) -> Member | None:
-    user = update.effective_user
-    return None if user is None or user.is_bot else common.member_of(user)
-
-
-def records_of(ctx: BotContext) -> SqliteRecords:
-    return SqliteRecords(ctx.store)
-
-
-async def lang_of(ctx: BotContext, update: Update) -> str:
-    """The chat's /lang override if any, else the user's Telegram language."""
-    chat, user = update.effective_chat, update.effective_user
-    return await ctx.lang_of(chat.id if chat else None, user.language_code if user else None)
-
-
-async def reply_html(update: Update, text: str, **kwargs: Any) -> Message | None:
-    message = update.effective_message
-    if message is None:
-        return None
-    return await message.reply_text(text, parse_mode=ParseMode.HTML, **kwargs)
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """What a command handler starts from."""
-
-    ctx: BotContext
-    message: Message
-    member: Member
-    lang: str
-
-
-async def turn_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | None:
-    """The context, message, member and language of a command; None if it has none."""
-    ctx = bot_context(context)
-    message, member = update.effective_message, member_of(update)
-    if message is None or member is None:
-        return None
-    await ctx.ready()
-    return Turn(ctx, message, member, await lang_of(ctx, update))
-
-
-async def refuse(turn: Turn, text: str) -> None:
-    """A typed command's refusal: a reply to it, gone after a while in a group."""
-    await reply_briefly(turn.ctx, turn.message, text)
-
-
-def duration_text(ctx: BotContext, lang: str, ms: int) -> str:
-    key, params = format_duration(ms)
-    return ctx.text(lang, key, **params)
 
 
 # --- /balance -------------------------------------------------------------------
@@ -147,7 +98,7 @@ async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, 
 
 async def show_balance(ctx: BotContext, message: Message, member: Member, lang: str) -> None:
     """The private balance view (``/balance`` in private, ``/start balance``)."""
-    await message.reply_text(await balance_text(ctx, records_of(ctx), member, lang),
+    await message.reply_text(await balance_text(ctx, ctx.records, member, lang),
                              parse_mode=ParseMode.HTML)
 
 
@@ -157,7 +108,7 @@ async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if turn is None:
         return
     ctx, member, lang = turn.ctx, turn.member, turn.lang
-    text = await balance_text(ctx, records_of(ctx), member, lang)
+    text = await balance_text(ctx, ctx.records, member, lang)
     if turn.message.chat.type == ChatType.PRIVATE:
         await reply_html(update, text)
         return
@@ -166,7 +117,7 @@ async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     private_lang = ctx.lang(turn.message.from_user.language_code if turn.message.from_user
                             else None)
     if private_lang != lang:
-        text = await balance_text(ctx, records_of(ctx), member, private_lang)
+        text = await balance_text(ctx, ctx.records, member, private_lang)
     if await ctx.notifier.send(member.id, text, None):
         await reply_briefly(ctx, turn.message, ctx.html(lang, "ux.balance.sent_privately"))
         return
@@ -196,7 +147,7 @@ async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = ctx.html(lang, "wallet.daily.paid", amount=Amount(amount), balance=Amount(balance))
     else:
         minutes = -(-(next_utc_midnight_ms(now) - now) // 60_000)
-        wait = duration_text(ctx, lang, minutes * 60_000)
+        wait = duration(ctx.words, lang, minutes * 60_000)
         text = ctx.html(lang, "wallet.daily.already", wait=Markup(html.escape(wait)))
     await reply_html(update, text)
 
@@ -212,7 +163,7 @@ async def draft_bonus_answer(ctx: BotContext, member: Member, lang: str) -> str:
         return ctx.text(lang, "ux.draft.bonus_paid", amount=Amount(amount),
                         balance=Amount(balance))
     minutes = -(-(next_utc_midnight_ms(now) - now) // 60_000)
-    return ctx.text(lang, "wallet.daily.already", wait=duration_text(ctx, lang, minutes * 60_000))
+    return ctx.text(lang, "wallet.daily.already", wait=duration(ctx.words, lang, minutes * 60_000))
 
 
 # --- /grant ---------------------------------------------------------------------
@@ -239,7 +190,7 @@ async def _grantee(records: SqliteRecords, who: str | User) -> Member | str | No
     if isinstance(who, User):
         if who.is_bot:
             return None
-        return Member(who.id, who.full_name, who.username)
+        return member_of(who)
     if who.startswith("@"):
         return await records.find_member_by_username(who) or who
     if who.isascii() and who.isdigit():
@@ -268,7 +219,7 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     except DomainError as error:
         await refuse(turn, ctx.html(lang, error.key, **error.params))
         return
-    records = records_of(ctx)
+    records = ctx.records
     grantee = await _grantee(records, who) if who is not None else None
     if grantee is None:
         await refuse(turn, ctx.html(lang, "wallet.grant.no_bots"))
@@ -357,7 +308,7 @@ async def pre_checkout(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 @guarded
 async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, member = update.effective_message, member_of(update)
+    message, member = update.effective_message, sender_of(update)
     if message is None or member is None or message.successful_payment is None:
         return
     payment = message.successful_payment
@@ -375,7 +326,7 @@ async def successful_payment(update: Update, context: ContextTypes.DEFAULT_TYPE)
     if not paid:
         _log.info("payment %s was already credited", payment.telegram_payment_charge_id)
         return
-    lang = await lang_of(ctx, update)
+    lang = await update_lang(ctx, update)
     balance = await ctx.store.balance(member.id)
     await reply_html(update, ctx.html(
         lang, "wallet.topup.paid", amount=Amount(stars * ctx.settings.topup_cents_per_star),

@@ -11,7 +11,6 @@ from typing import Generic, TypeVar
 
 from core.allocation import Rule
 from core.money import Cents
-from core.packets import Member
 from storage.sqlite.store import SqliteStore
 
 
@@ -128,14 +127,3 @@ class ChatSettings:
 
         await self.store.write(write)
         self._rules.put(chat_id, rules)
-
-
-async def member_by_username(store: SqliteStore, username: str) -> Member | None:
-    """A member the bot has seen, by @username (case-insensitive, ``@`` optional)."""
-    name = username.removeprefix("@")
-    row = await store.fetchone(
-        "SELECT id, name, username FROM members WHERE username = ? COLLATE NOCASE"
-        " ORDER BY created_at DESC LIMIT 1",
-        (name,),
-    )
-    return Member(row[0], row[1], row[2]) if row else None
