@@ -30,7 +30,8 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from core.money import Amount, format_cents
+from core.amount import Amount
+from core.money import format_cents
 from core.ports import Clock
 from core.services import RedPackets, SystemClock
 from storage.sqlite.chats import ChatSettings

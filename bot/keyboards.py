@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Kind, Packet
 from core.views import PacketView
 

@@ -17,7 +17,7 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 from bot.edits import retry_seconds
 from bot.keyboards import details_url
 from bot.render import duration
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Packet
 from core.ports import Refund
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Kind, Packet, Share, clip_text
 from core.views import PacketView, Summary
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.eligibility import DailyCap, RuleChoices
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Member, Packet, Share
 from core.records import RecentPacket, RecordsSummary, StatsFacts, WalletLine
 from core.shake import Campaign, CampaignStatus, Ended, Win

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.ledger import CAMPAIGN_KINDS, LedgerKind
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Member
 
 if TYPE_CHECKING:  # annotations only: core.ports imports this module's facts
@@ -45,12 +45,6 @@ class Entry:
     params: dict[str, Any]
     amount: Cents
 
-
-# Money-in kinds written by this feature (transfer kinds in the ledger).
-DAILY = LedgerKind.DAILY
-GRANT = LedgerKind.GRANT
-TOPUP = LedgerKind.TOPUP
-WELCOME = LedgerKind.WELCOME
 
 _SIMPLE_KINDS = {
     LedgerKind.WELCOME: "wallet.line.welcome",
@@ -330,7 +324,8 @@ async def records_page(reader: RecordsReader, member_id: int, page: int) -> Page
 async def claim_daily(store: PacketStore, member: Member, amount: Cents, now_ms: int) -> bool:
     """Pay the daily bonus once per UTC day; False if today's was already paid."""
     return await store.credit(
-        member, amount, kind=DAILY, key=daily_key(member.id, now_ms), memo="", now_ms=now_ms
+        member, amount, kind=LedgerKind.DAILY, key=daily_key(member.id, now_ms), memo="",
+        now_ms=now_ms,
     )
 
 
@@ -339,7 +334,9 @@ async def grant(
 ) -> bool:
     """Mint ``amount`` into ``member``'s wallet once per ``key``, naming who granted it."""
     memo = f"granted by {granted_by.name} ({granted_by.id})"
-    return await store.credit(member, amount, kind=GRANT, key=key, memo=memo, now_ms=now_ms)
+    return await store.credit(
+        member, amount, kind=LedgerKind.GRANT, key=key, memo=memo, now_ms=now_ms
+    )
 
 
 async def credit_topup(
@@ -348,7 +345,7 @@ async def credit_topup(
 ) -> bool:
     """Credit a paid Stars invoice exactly once per Telegram charge id."""
     return await store.credit(
-        member, stars * cents_per_star, kind=TOPUP, key=topup_key(charge_id),
+        member, stars * cents_per_star, kind=LedgerKind.TOPUP, key=topup_key(charge_id),
         memo=f"{stars} stars, charge {charge_id}", now_ms=now_ms,
     )
 

@@ -14,7 +14,7 @@ from core.doubts import Doubts
 from core.eligibility import DailyCap, Eligibility, Refusal, Refused, Traits
 from core.errors import GateUnavailable, StoreUnavailable
 from core.ids import is_id, new_id
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
 from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
 
@@ -62,10 +62,6 @@ class AuditReport:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-is_packet_id = is_id
-new_packet_id = new_id
 
 
 class RedPackets:
@@ -146,7 +142,7 @@ class RedPackets:
         rule = Rule.FIXED if request.kind is Kind.FIXED else lucky_rule or self.lucky_rule
         recipient = request.recipient
         packet = Packet(
-            id=new_packet_id(),
+            id=new_id(),
             chat_id=request.chat_id,
             sender_id=request.sender.id,
             sender_name=clip_text(request.sender.name, self.limits.name_chars),
@@ -199,7 +195,7 @@ class RedPackets:
         ``pressed_at_ms``: when the press reached the bot (taken by the handler),
         stored with the share for the grabber report.
         """
-        if not is_packet_id(packet_id):
+        if not is_id(packet_id):
             return PressResult(Answer.NOT_FOUND)
         key = (packet_id, member.id)
         running = self._presses.get(key)
@@ -440,7 +436,7 @@ class RedPackets:
     # -- reading -------------------------------------------------------------
 
     async def packet_and_shares(self, packet_id: str) -> tuple[Packet, list[Share]] | None:
-        if not is_packet_id(packet_id):
+        if not is_id(packet_id):
             return None
         packet = await self.store.get_packet(packet_id)
         if packet is None:

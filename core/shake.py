@@ -15,7 +15,8 @@ from enum import StrEnum
 
 from core.allocation import draw, unit_interval
 from core.errors import DomainError
-from core.money import Amount, Cents, parse_amount, parse_count
+from core.amount import Amount, Cents
+from core.money import parse_amount, parse_count
 from core.packets import Member
 
 MIN_PRIZE: Cents = 200

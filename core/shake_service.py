@@ -18,15 +18,7 @@ from core.eligibility import Eligibility, Refusal, Traits
 from core.errors import GateUnavailable, StoreUnavailable
 from core.ids import is_id, new_id
 from core.packets import Member, clip_text
-from core.ports import (  # the campaign ports, re-exported from their old home for now
-    CampaignStore,
-    Clock,
-    GateReply,
-    Settled,
-    Settlement,
-    ShakeGate,
-    Verdict,
-)
+from core.ports import CampaignStore, Clock, GateReply, Settled, Settlement, ShakeGate, Verdict
 from core.services import SystemClock
 from core.shake import (
     Campaign,
@@ -83,10 +75,6 @@ class CampaignAudit:
         return not self.problems
 
 
-new_campaign_id = new_id
-is_campaign_id = is_id
-
-
 class ShakeService:
     """Start, shake, stop and end campaigns over a durable store and a gate."""
 
@@ -136,7 +124,7 @@ class ShakeService:
         duration = validate_campaign(request, self.limits)
         now = self.clock.now_ms()
         campaign = Campaign(
-            id=new_campaign_id(),
+            id=new_id(),
             chat_id=request.chat_id,
             funder_id=request.funder.id,
             funder_name=clip_text(request.funder.name, self.limits.name_chars),
@@ -211,7 +199,7 @@ class ShakeService:
         self, campaign_id: str, member: Member, traits: Traits | None = None
     ) -> ShakeResult:
         """One shake: the gate decides cheaply, the database settles a win."""
-        if not is_campaign_id(campaign_id):
+        if not is_id(campaign_id):
             return ShakeResult(Answer.NO_CAMPAIGN)
         if self.in_flight >= self.max_in_flight:
             return ShakeResult(Answer.NOT_THIS_TIME)
@@ -384,12 +372,12 @@ class ShakeService:
 
     async def lookup(self, campaign_id: str) -> Campaign | None:
         """The campaign, possibly from this process's cache (for routing, not for money)."""
-        if not is_campaign_id(campaign_id):
+        if not is_id(campaign_id):
             return None
         return await self._campaign(campaign_id)
 
     async def get(self, campaign_id: str) -> Campaign | None:
-        if not is_campaign_id(campaign_id):
+        if not is_id(campaign_id):
             return None
         return await self.store.get_campaign(campaign_id)
 

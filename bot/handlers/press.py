@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Status
 from core.services import Answer, PressResult
 

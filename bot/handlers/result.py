@@ -24,7 +24,7 @@ from bot.keyboards import (
     result_keyboard,
 )
 from bot.render import packet_text
-from core.money import Amount
+from core.amount import Amount
 from core.views import packet_view
 
 MY_PACKETS_SHOWN = 10

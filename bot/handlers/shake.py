@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
-from core.money import Amount
+from core.amount import Amount
 from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
 from core.shake_service import Answer, ShakeResult, ShakeService
 

@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 
 from bot.app import BotContext, bot_context
 from bot.handlers.common import guarded

@@ -20,7 +20,8 @@ from telegram.ext import (
 )
 
 from core.errors import DomainError
-from core.money import Amount, format_cents, parse_amount
+from core.amount import Amount
+from core.money import format_cents, parse_amount
 from core.packets import Member
 from core.records import (
     MAX_TOPUP_STARS,

@@ -186,13 +186,6 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
 
 ALL_CHECKS: tuple[Check, ...] = LEDGER_CHECKS + PACKET_CHECKS + WALLET_CHECKS + CAMPAIGN_CHECKS
 
-# Deprecated names, kept while other branches may still use them: checks
-# appended to EXTRA_CHECKS still run in SqliteStore.ledger_problems. New
-# checks belong in a tuple above, listed in ALL_CHECKS.
-CHECKS: list[Check] = [*LEDGER_CHECKS, *PACKET_CHECKS, *WALLET_CHECKS]
-EXTRA_CHECKS: list[Check] = []
-
-
 def ledger_problems(conn: sqlite3.Connection, checks: Sequence[Check] = ALL_CHECKS) -> list[str]:
     """Run ``checks`` on one snapshot; one line per problem found."""
     problems: list[str] = []

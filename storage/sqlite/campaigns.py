@@ -22,7 +22,7 @@ from core.ports import Settled, Settlement
 from storage.sqlite import keys
 from storage.sqlite.audit import CAMPAIGN_CHECKS, ledger_problems
 from storage.sqlite.keys import LedgerKind
-from storage.sqlite.store import SqliteStore, balance_of, transfer, upsert_member, wallet
+from storage.sqlite.store import SqliteStore, balance_of, transfer, upsert_member
 from storage.sqlite.writer import in_thread
 
 FUND, WIN, REFUND = LedgerKind.SHAKE_FUND, LedgerKind.SHAKE_WIN, LedgerKind.SHAKE_REFUND
@@ -32,22 +32,6 @@ CAMPAIGN_COLUMNS = (
     " interval_ms, max_wins, status, won_count, won_amount, refunded, ended_at, message_id"
 )
 WIN_COLUMNS = "campaign_id, position, member_id, member_name, amount, jackpot, at"
-
-
-def escrow(campaign_id: str) -> str:
-    return keys.CAMPAIGN_ESCROW(campaign_id)
-
-
-def fund_key(campaign_id: str) -> str:
-    return keys.FUND(campaign_id)
-
-
-def win_key(campaign_id: str, position: int) -> str:
-    return keys.WIN(campaign_id, position)
-
-
-def refund_key(campaign_id: str) -> str:
-    return keys.CAMPAIGN_REFUND(campaign_id)
 
 
 def campaign_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Campaign:
@@ -171,7 +155,7 @@ def create_campaign(conn: sqlite3.Connection, campaign: Campaign, key: str) -> C
     if running is not None:
         raise DomainError("shake.error.running")
     upsert_member(conn, Member(campaign.funder_id, campaign.funder_name), campaign.created_at)
-    available = balance_of(conn, wallet(campaign.funder_id))
+    available = balance_of(conn, keys.WALLET(campaign.funder_id))
     if available < campaign.pool:
         raise InsufficientFunds(available, campaign.pool)
     conn.execute(
@@ -184,8 +168,8 @@ def create_campaign(conn: sqlite3.Connection, campaign: Campaign, key: str) -> C
          campaign.max_wins),
     )
     transfer(
-        conn, key=fund_key(campaign.id), kind=FUND, src=wallet(campaign.funder_id),
-        dst=escrow(campaign.id), amount=campaign.pool, at=campaign.created_at,
+        conn, key=keys.FUND(campaign.id), kind=FUND, src=keys.WALLET(campaign.funder_id),
+        dst=keys.CAMPAIGN_ESCROW(campaign.id), amount=campaign.pool, at=campaign.created_at,
         memo=campaign.id,
     )
     return campaign
@@ -222,8 +206,8 @@ def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_m
         (campaign_id, position, member.id, member.name, amount, int(jackpot), now_ms),
     )
     transfer(
-        conn, key=win_key(campaign_id, position), kind=WIN, src=escrow(campaign_id),
-        dst=wallet(member.id), amount=amount, at=now_ms, memo=campaign_id,
+        conn, key=keys.WIN(campaign_id, position), kind=WIN, src=keys.CAMPAIGN_ESCROW(campaign_id),
+        dst=keys.WALLET(member.id), amount=amount, at=now_ms, memo=campaign_id,
     )
     win = Win(campaign_id, position, member.id, member.name, amount, jackpot, now_ms)
     campaign = replace(campaign, won_count=position, won_amount=campaign.won_amount + amount)
@@ -249,8 +233,8 @@ def end_campaign(
         return None
     if left > 0:
         transfer(
-            conn, key=refund_key(campaign_id), kind=REFUND, src=escrow(campaign_id),
-            dst=wallet(campaign.funder_id), amount=left, at=now_ms, memo=campaign_id,
+            conn, key=keys.CAMPAIGN_REFUND(campaign_id), kind=REFUND, src=keys.CAMPAIGN_ESCROW(campaign_id),
+            dst=keys.WALLET(campaign.funder_id), amount=left, at=now_ms, memo=campaign_id,
         )
     wins = conn.execute(
         f"SELECT {WIN_COLUMNS} FROM campaign_wins WHERE campaign_id = ? ORDER BY position",

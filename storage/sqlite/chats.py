@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from core.allocation import Rule
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Member
 from storage.sqlite.store import SqliteStore
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Member, PacketRequest
 from storage.sqlite.store import SqliteStore
 

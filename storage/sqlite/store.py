@@ -14,12 +14,12 @@ from core.allocation import Rule, share_amount
 from core.eligibility import DailyCap, Refused, over_daily_limit
 from core.errors import InsufficientFunds, StoreUnavailable
 from core.fairness import press_delay_ms
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Member, Packet, Share, Status
 from core.ports import Opened, Opening, Refund
 from storage.sqlite import keys
-from storage.sqlite.audit import ALL_CHECKS, EXTRA_CHECKS, Check, ledger_problems
-from storage.sqlite.keys import MINT, LedgerKind
+from storage.sqlite.audit import ALL_CHECKS, Check, ledger_problems
+from storage.sqlite.keys import LedgerKind
 from storage.sqlite.schema import configure, migrate
 from storage.sqlite.press_delays import appeared_at_ms
 from storage.sqlite.writer import BatchWriter, in_thread
@@ -30,14 +30,6 @@ PACKET_COLUMNS = (
     " finished_at, refunded, message_id, seed, phrase"
 )
 SHARE_COLUMNS = "packet_id, position, member_id, member_name, amount, taken_at"
-
-
-def wallet(member_id: int) -> str:
-    return keys.WALLET(member_id)
-
-
-def escrow(packet_id: str) -> str:
-    return keys.PACKET_ESCROW(packet_id)
 
 
 def packet_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Packet:
@@ -218,8 +210,8 @@ class SqliteStore:
             # Keyed by member, so it is paid once ever, even to a member first
             # stored by someone else's action (a /grant, say) before saying hello.
             return transfer(
-                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=MINT,
-                dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
+                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
+                dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
             )
 
         return await self.write(write)
@@ -230,14 +222,16 @@ class SqliteStore:
         def write(conn: sqlite3.Connection) -> bool:
             upsert_member(conn, member, now_ms)
             return transfer(
-                conn, key=key, kind=kind, src=MINT, dst=wallet(member.id),
+                conn, key=key, kind=kind, src=keys.MINT, dst=keys.WALLET(member.id),
                 amount=amount, at=now_ms, memo=memo,
             )
 
         return await self.write(write)
 
     async def balance(self, member_id: int) -> Cents:
-        row = await self.fetchone("SELECT balance FROM accounts WHERE id = ?", (wallet(member_id),))
+        row = await self.fetchone(
+            "SELECT balance FROM accounts WHERE id = ?", (keys.WALLET(member_id),)
+        )
         return row[0] if row else 0
 
     # -- packets -------------------------------------------------------------
@@ -257,7 +251,7 @@ class SqliteStore:
                 if refusal is not None:
                     raise Refused(refusal)
             upsert_member(conn, Member(packet.sender_id, packet.sender_name), packet.created_at)
-            available = balance_of(conn, wallet(packet.sender_id))
+            available = balance_of(conn, keys.WALLET(packet.sender_id))
             if available < packet.total:
                 raise InsufficientFunds(available, packet.total)
             conn.execute(
@@ -270,8 +264,9 @@ class SqliteStore:
                  packet.created_at, packet.expires_at, packet.phrase),
             )
             transfer(
-                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND, src=wallet(packet.sender_id),
-                dst=escrow(packet.id), amount=packet.total, at=packet.created_at,
+                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND,
+                src=keys.WALLET(packet.sender_id),
+                dst=keys.PACKET_ESCROW(packet.id), amount=packet.total, at=packet.created_at,
                 packet_id=packet.id,
             )
             return packet
@@ -327,7 +322,7 @@ class SqliteStore:
 
     async def ledger_problems(self) -> list[str]:
         assert self._read_conn is not None
-        checks = (*self.audit_checks, *(c for c in EXTRA_CHECKS if c not in self.audit_checks))
+        checks = self.audit_checks
         return await in_thread(self._read_conn, lambda conn: ledger_problems(conn, checks))
 
 
@@ -379,8 +374,9 @@ def open_share(
             (now_ms, packet_id),
         )
     transfer(
-        conn, key=keys.SHARE(packet_id, position), kind=LedgerKind.SHARE, src=escrow(packet_id),
-        dst=wallet(member.id), amount=amount, at=now_ms, packet_id=packet_id,
+        conn, key=keys.SHARE(packet_id, position), kind=LedgerKind.SHARE,
+        src=keys.PACKET_ESCROW(packet_id),
+        dst=keys.WALLET(member.id), amount=amount, at=now_ms, packet_id=packet_id,
     )
     packet = replace(
         packet, claimed_count=position, claimed_amount=packet.claimed_amount + amount,
@@ -417,8 +413,8 @@ def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund
             continue
         if left > 0:
             transfer(
-                conn, key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, src=escrow(packet.id),
-                dst=wallet(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
+                conn, key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, src=keys.PACKET_ESCROW(packet.id),
+                dst=keys.WALLET(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
             )
         refunds.append(Refund(replace(packet, status=Status.EXPIRED, refunded=left), left))
     return refunds

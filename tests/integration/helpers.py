@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Member, PacketRequest
 from core.services import Answer, PressResult, RedPackets
 from storage.sqlite import keys

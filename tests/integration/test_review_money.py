@@ -13,7 +13,8 @@ from core.packets import Kind, Member, Packet
 from core.services import Answer, RedPackets
 from core.shake import CampaignRequest, ShakeLimits
 from core.shake_service import Answer as ShakeAnswer
-from core.shake_service import GateReply, ShakeService, Verdict
+from core.ports import GateReply, Verdict
+from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate
 from storage.gate.scripts import lua
 from storage.gate.shake_gate import RedisShakeGate
