@@ -12,7 +12,7 @@ from typing import Any
 from core.money import format_cents
 from core.packets import Member
 from core.shake import CampaignRequest, Mode
-from core.shake_service import Answer, ShakeService
+from core.shake_service import ShakeAnswer, ShakeService
 
 from bot.engine import Engine
 
@@ -54,7 +54,7 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
     for minute in range(ROUNDS):
         results = await asyncio.gather(*(shakes.shake(campaign.id, m) for m in members))
         tally.update(r.answer.value for r in results)
-        won = [r for r in results if r.answer is Answer.WON and r.win is not None]
+        won = [r for r in results if r.answer is ShakeAnswer.WON and r.win is not None]
         for result in results:
             if result.refresh and result.campaign is not None:
                 console_print(f"  (message edited: prizes left {result.campaign.prizes_left}"

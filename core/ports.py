@@ -51,7 +51,7 @@ class Gate(Protocol):
     async def aclose(self) -> None: ...
 
 
-class Opening(StrEnum):
+class OpenOutcome(StrEnum):
     OPENED = "opened"
     ALREADY = "already"
     EMPTY = "empty"
@@ -61,14 +61,14 @@ class Opening(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    outcome: Opening
+    outcome: OpenOutcome
     share: Share | None = None
     packet: Packet | None = None
 
     @property
     def finished(self) -> bool:
         return (
-            self.outcome is Opening.OPENED
+            self.outcome is OpenOutcome.OPENED
             and self.packet is not None
             and self.packet.is_finished
         )
@@ -205,7 +205,7 @@ class ShakeGate(Protocol):
     async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
 
 
-class Settlement(StrEnum):
+class SettleOutcome(StrEnum):
     WON = "won"
     ENDED = "ended"  # the campaign is over (or past its time)
     MAXED = "maxed"  # the database says this member already won the most
@@ -214,7 +214,7 @@ class Settlement(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    outcome: Settlement
+    outcome: SettleOutcome
     campaign: Campaign | None = None
     win: Win | None = None
     ended: Ended | None = None  # this win took the last prize

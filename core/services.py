@@ -16,7 +16,7 @@ from core.errors import GateUnavailable, StoreUnavailable
 from core.ids import is_id, new_id
 from core.amount import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
-from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
+from core.ports import Clock, Gate, Grab, OpenOutcome, PacketStore, Refund
 
 GATE_TTL_MARGIN_MS = 3_600_000  # gate keys outlive their packet by an hour
 MAX_PRESSES_IN_FLIGHT = 10_000  # beyond this, a press is answered "not this time"
@@ -33,7 +33,7 @@ class SystemClock:
         return time.time_ns() // 1_000_000
 
 
-class Answer(StrEnum):
+class PressAnswer(StrEnum):
     GOT = "got"
     ALREADY = "already"
     TOO_SLOW = "too_slow"
@@ -46,7 +46,7 @@ class Answer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PressResult:
-    answer: Answer
+    answer: PressAnswer
     packet: Packet | None = None
     share: Share | None = None
     finished: bool = False  # this press took the last share
@@ -196,19 +196,19 @@ class RedPackets:
         stored with the share for the grabber report.
         """
         if not is_id(packet_id):
-            return PressResult(Answer.NOT_FOUND)
+            return PressResult(PressAnswer.NOT_FOUND)
         key = (packet_id, member.id)
         running = self._presses.get(key)
         if running is not None:  # a double tap: the first press answers for both
             first = await asyncio.shield(running)  # a cancelled tap must not cancel the first
-            if first.answer is Answer.GOT:
-                return PressResult(Answer.ALREADY, first.packet, first.share)
+            if first.answer is PressAnswer.GOT:
+                return PressResult(PressAnswer.ALREADY, first.packet, first.share)
             return first
         if len(self._presses) >= self.max_in_flight:
-            return PressResult(Answer.NOT_THIS_TIME)
+            return PressResult(PressAnswer.NOT_THIS_TIME)
         outcome: asyncio.Future[PressResult] = asyncio.get_running_loop().create_future()
         self._presses[key] = outcome
-        result = PressResult(Answer.NOT_THIS_TIME)
+        result = PressResult(PressAnswer.NOT_THIS_TIME)
         try:
             result = await self._press(
                 packet_id, member, traits or Traits(member.id), pressed_at_ms
@@ -223,15 +223,15 @@ class RedPackets:
     ) -> PressResult:
         packet = await self._packet(packet_id)
         if packet is None:
-            return PressResult(Answer.NOT_FOUND)
+            return PressResult(PressAnswer.NOT_FOUND)
         if packet.is_personal and member.id != packet.recipient_id:
-            return PressResult(Answer.NOT_FOR_YOU, packet)
+            return PressResult(PressAnswer.NOT_FOR_YOU, packet)
         if self.eligibility is not None:  # before the gate: a refused press costs no ticket
             refusal = await self.eligibility.refuse_open(
                 packet.chat_id, packet.id, packet.phrase, traits
             )
             if refusal is not None:
-                return PressResult(Answer.REFUSED, packet, refusal=refusal)
+                return PressResult(PressAnswer.REFUSED, packet, refusal=refusal)
         if self.clock.now_ms() >= packet.expires_at and packet_id not in self._final:
             await self._remember_final(packet_id)
         settled = self._final_answer(packet_id, member)
@@ -245,10 +245,10 @@ class RedPackets:
                 # The grab may have run in Redis though its reply never came:
                 # settle it against the database once Redis answers again.
                 self._doubts.add(packet_id, member.id)
-                return PressResult(Answer.NOT_THIS_TIME, packet)
+                return PressResult(PressAnswer.NOT_THIS_TIME, packet)
             if early is not None:
                 self.turned_away[packet.chat_id] += 1
-                if early.answer is Answer.TOO_SLOW:
+                if early.answer is PressAnswer.TOO_SLOW:
                     self._look_for_final(packet_id)
                 return early
         opened = None
@@ -257,24 +257,24 @@ class RedPackets:
                 packet_id, member, self.clock.now_ms(), pressed_at_ms=pressed_at_ms
             )
         except StoreUnavailable:
-            return PressResult(Answer.NOT_THIS_TIME, packet)
+            return PressResult(PressAnswer.NOT_THIS_TIME, packet)
         finally:
             if opened is None:  # the open failed (an outage, or a bug on its way up)
                 await self._release(packet_id, member.id)
         outcome = opened.outcome
         packet = opened.packet or packet
-        if outcome is Opening.OPENED:
+        if outcome is OpenOutcome.OPENED:
             if opened.finished:
                 self._look_for_final(packet_id)
-            return PressResult(Answer.GOT, packet, opened.share, finished=opened.finished)
-        if outcome is Opening.ALREADY:
-            return PressResult(Answer.ALREADY, packet, opened.share)
-        if outcome is Opening.EXPIRED:
-            return PressResult(Answer.EXPIRED, packet)
-        if outcome is Opening.NOT_FOUND:
-            return PressResult(Answer.NOT_FOUND)
+            return PressResult(PressAnswer.GOT, packet, opened.share, finished=opened.finished)
+        if outcome is OpenOutcome.ALREADY:
+            return PressResult(PressAnswer.ALREADY, packet, opened.share)
+        if outcome is OpenOutcome.EXPIRED:
+            return PressResult(PressAnswer.EXPIRED, packet)
+        if outcome is OpenOutcome.NOT_FOUND:
+            return PressResult(PressAnswer.NOT_FOUND)
         self._look_for_final(packet_id)
-        return PressResult(Answer.TOO_SLOW, packet)
+        return PressResult(PressAnswer.TOO_SLOW, packet)
 
     # A packet that is finished or past its time takes no more shares, so its
     # shares are final: once loaded, every later press is answered from memory.
@@ -286,10 +286,10 @@ class RedPackets:
         packet, shares = final
         share = shares.get(member.id)
         if share is not None:
-            return PressResult(Answer.ALREADY, packet, share)
+            return PressResult(PressAnswer.ALREADY, packet, share)
         if packet.status is Status.FINISHED:
-            return PressResult(Answer.TOO_SLOW, packet)
-        return PressResult(Answer.EXPIRED, packet)
+            return PressResult(PressAnswer.TOO_SLOW, packet)
+        return PressResult(PressAnswer.EXPIRED, packet)
 
     def _look_for_final(self, packet_id: str) -> None:
         """Load a packet's final shares in the background: one load at a time,
@@ -339,13 +339,13 @@ class RedPackets:
                     await self._doubts.settle(packet.id)
                     if await self.gate.grab(packet.id, member.id) is Grab.GRANTED:
                         return None
-                return PressResult(Answer.TOO_SLOW, packet)
+                return PressResult(PressAnswer.TOO_SLOW, packet)
             if grab is Grab.MISSING:
                 await self.rebuild_gate(packet.id)
                 continue
             share = await self.store.share_of(packet.id, member.id)
             if share is not None:
-                return PressResult(Answer.ALREADY, packet, share)
+                return PressResult(PressAnswer.ALREADY, packet, share)
             # The gate remembers a grab the database never saw (an open that
             # failed, or a flush): give the ticket back and try again.
             await self.gate.release(packet.id, member.id)

@@ -18,7 +18,7 @@ from core.eligibility import Eligibility, Refusal, Traits
 from core.errors import GateUnavailable, StoreUnavailable
 from core.ids import is_id, new_id
 from core.packets import Member, clip_text
-from core.ports import CampaignStore, Clock, GateReply, Settled, Settlement, ShakeGate, Verdict
+from core.ports import CampaignStore, Clock, GateReply, Settled, SettleOutcome, ShakeGate, Verdict
 from core.services import SystemClock
 from core.shake import (
     Campaign,
@@ -42,7 +42,7 @@ MAX_SHAKES_IN_FLIGHT = 2_000  # beyond this, a shake is answered "not this time"
 CAMPAIGN_CACHE_SIZE = 1_000  # campaigns (and their last gate figures) kept in memory
 
 
-class Answer(StrEnum):
+class ShakeAnswer(StrEnum):
     WON = "won"
     LOST = "lost"
     COOLDOWN = "cooldown"
@@ -55,7 +55,7 @@ class Answer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ShakeResult:
-    answer: Answer
+    answer: ShakeAnswer
     campaign: Campaign | None = None
     win: Win | None = None
     ended: Ended | None = None  # this shake took the last prize and ended the campaign
@@ -189,9 +189,9 @@ class ShakeService:
         try:
             campaign = await self.store.live_campaign(chat_id)
         except StoreUnavailable:
-            return ShakeResult(Answer.NOT_THIS_TIME)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         if campaign is None:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         self._campaigns[campaign.id] = campaign
         return await self.shake(campaign.id, member, traits)
 
@@ -200,9 +200,9 @@ class ShakeService:
     ) -> ShakeResult:
         """One shake: the gate decides cheaply, the database settles a win."""
         if not is_id(campaign_id):
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         if self.in_flight >= self.max_in_flight:
-            return ShakeResult(Answer.NOT_THIS_TIME)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         shaker = (campaign_id, member.id)
         self._shaking[shaker] += 1
         try:
@@ -216,15 +216,15 @@ class ShakeService:
         try:
             campaign = await self._campaign(campaign_id)
         except StoreUnavailable:
-            return ShakeResult(Answer.NOT_THIS_TIME)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         if campaign is None:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
-            return ShakeResult(Answer.OVER, campaign)
+            return ShakeResult(ShakeAnswer.OVER, campaign)
         if self.eligibility is not None:  # before the gate: a refused shake costs nothing
             refusal = await self.eligibility.refuse_shake(campaign.chat_id, traits)
             if refusal is not None:
-                return ShakeResult(Answer.REFUSED, campaign, refusal=refusal)
+                return ShakeResult(ShakeAnswer.REFUSED, campaign, refusal=refusal)
         if self.gate is not None:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
@@ -232,17 +232,17 @@ class ShakeService:
                 # The shake may have run in Redis (a prize taken) though its reply
                 # never came: settle it against the database once Redis answers.
                 self._doubts.add(campaign.id, member.id)
-                return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+                return ShakeResult(ShakeAnswer.NOT_THIS_TIME, campaign)
             early = _early_answer(reply, campaign)
             if early is not None:
                 return early
         elif self.rng.random() >= self._chance(campaign):
-            return ShakeResult(Answer.LOST, campaign)
+            return ShakeResult(ShakeAnswer.LOST, campaign)
         settled = None
         try:
             settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
         except StoreUnavailable:
-            return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME, campaign)
         finally:
             if settled is None:  # the win was not recorded (an outage, or a bug on its way up)
                 await self._release(campaign_id, member.id)
@@ -250,22 +250,22 @@ class ShakeService:
 
     async def _after_settle(self, settled: Settled, campaign: Campaign, member: Member) -> ShakeResult:
         fresh = settled.campaign or campaign
-        if settled.outcome is Settlement.WON:
+        if settled.outcome is SettleOutcome.WON:
             if settled.ended is not None:
                 await self._forget(campaign.id)
             else:
                 self._campaigns[campaign.id] = fresh
             return ShakeResult(
-                Answer.WON, fresh, settled.win, settled.ended,
+                ShakeAnswer.WON, fresh, settled.win, settled.ended,
                 refresh=settled.ended is None and crosses_step(fresh.count, fresh.prizes_left),
             )
         await self._release(campaign.id, member.id)
-        if settled.outcome is Settlement.MAXED:
-            return ShakeResult(Answer.MAXED, fresh)
-        if settled.outcome is Settlement.NOT_FOUND:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+        if settled.outcome is SettleOutcome.MAXED:
+            return ShakeResult(ShakeAnswer.MAXED, fresh)
+        if settled.outcome is SettleOutcome.NOT_FOUND:
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         self._campaigns[campaign.id] = fresh
-        return ShakeResult(Answer.OVER, fresh)
+        return ShakeResult(ShakeAnswer.OVER, fresh)
 
     async def _admit(self, campaign: Campaign, member: Member) -> GateReply:
         assert self.gate is not None
@@ -438,9 +438,9 @@ def _early_answer(reply: GateReply, campaign: Campaign) -> ShakeResult | None:
     if reply.verdict is Verdict.WIN:
         return None
     answers = {
-        Verdict.LOSE: Answer.LOST,
-        Verdict.COOLDOWN: Answer.COOLDOWN,
-        Verdict.MAXED: Answer.MAXED,
-        Verdict.EMPTY: Answer.OVER,
+        Verdict.LOSE: ShakeAnswer.LOST,
+        Verdict.COOLDOWN: ShakeAnswer.COOLDOWN,
+        Verdict.MAXED: ShakeAnswer.MAXED,
+        Verdict.EMPTY: ShakeAnswer.OVER,
     }
     return ShakeResult(answers[reply.verdict], campaign, wait_ms=reply.wait_ms)

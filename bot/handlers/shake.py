@@ -24,7 +24,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from core.errors import DomainError, InsufficientFunds
 from core.amount import Amount
 from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
-from core.shake_service import Answer, ShakeResult, ShakeService
+from core.shake_service import ShakeAnswer, ShakeResult, ShakeService
 
 from bot import callbacks
 from bot.admins import is_admin
@@ -149,7 +149,7 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
     """What a shake answers: an alert for a button press, a reply for a typed /shake."""
     campaign = result.campaign
     interval = _seconds(campaign.interval_ms) if campaign else 0
-    if result.answer is Answer.WON and result.win is not None:
+    if result.answer is ShakeAnswer.WON and result.win is not None:
         amount = Amount(result.win.amount)
         if public:
             key = "shake.answer.jackpot_public" if result.win.jackpot else "shake.answer.won_public"
@@ -157,19 +157,19 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
         key = "shake.answer.jackpot" if result.win.jackpot else "shake.answer.won"
         return ctx.text(lang, key, amount=amount)
     render = ctx.html if public else ctx.text
-    if result.answer is Answer.LOST:
+    if result.answer is ShakeAnswer.LOST:
         if interval <= 0:
             return render(lang, "shake.answer.lost_now")
         return render(lang, "shake.answer.lost", seconds=interval)
-    if result.answer is Answer.COOLDOWN:
+    if result.answer is ShakeAnswer.COOLDOWN:
         return render(lang, "shake.answer.cooldown", seconds=max(1, -(-result.wait_ms // 1000)))
-    if result.answer is Answer.MAXED:
+    if result.answer is ShakeAnswer.MAXED:
         return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
-    if result.answer is Answer.OVER:
+    if result.answer is ShakeAnswer.OVER:
         return render(lang, "shake.answer.over")
-    if result.answer is Answer.NO_CAMPAIGN:
+    if result.answer is ShakeAnswer.NO_CAMPAIGN:
         return render(lang, "shake.none")
-    if result.answer is Answer.REFUSED and result.refusal is not None:  # a chat rule
+    if result.answer is ShakeAnswer.REFUSED and result.refusal is not None:  # a chat rule
         return render(lang, result.refusal.key, **result.refusal.params)
     return render(lang, "shake.answer.not_this_time")
 
@@ -351,7 +351,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     result = await service.shake(campaign.id, member_of(user), traits_of(user))
     text = result_text(ctx, result, lang, public=False)
-    await answer(ctx, query, text, alert=result.answer in (Answer.WON, Answer.REFUSED))
+    await answer(ctx, query, text, alert=result.answer in (ShakeAnswer.WON, ShakeAnswer.REFUSED))
     _after(ctx, result)
 
 

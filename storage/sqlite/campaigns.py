@@ -18,7 +18,7 @@ from core.shake import (
     tiers_from_text,
     tiers_to_text,
 )
-from core.ports import Settled, Settlement
+from core.ports import Settled, SettleOutcome
 from storage.sqlite import keys
 from storage.sqlite.audit import CAMPAIGN_CHECKS, ledger_problems
 from storage.sqlite.keys import LedgerKind
@@ -179,15 +179,15 @@ def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_m
     """Record the next prize for ``member`` and pay it; end the campaign on the last one."""
     campaign = _campaign(conn, campaign_id)
     if campaign is None:
-        return Settled(Settlement.NOT_FOUND)
+        return Settled(SettleOutcome.NOT_FOUND)
     if not campaign.is_live or now_ms >= campaign.ends_at or campaign.won_count >= campaign.count:
-        return Settled(Settlement.ENDED, campaign)
+        return Settled(SettleOutcome.ENDED, campaign)
     (held,) = conn.execute(
         "SELECT COUNT(*) FROM campaign_wins WHERE campaign_id = ? AND member_id = ?",
         (campaign_id, member.id),
     ).fetchone()
     if held >= campaign.max_wins:
-        return Settled(Settlement.MAXED, campaign)
+        return Settled(SettleOutcome.MAXED, campaign)
     position = campaign.won_count + 1
     amount, jackpot = prize(
         campaign.mode, campaign.tiers, campaign.seed, position,
@@ -212,9 +212,9 @@ def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_m
     win = Win(campaign_id, position, member.id, member.name, amount, jackpot, now_ms)
     campaign = replace(campaign, won_count=position, won_amount=campaign.won_amount + amount)
     if position < campaign.count:
-        return Settled(Settlement.WON, campaign, win)
+        return Settled(SettleOutcome.WON, campaign, win)
     ended = end_campaign(conn, campaign_id, CampaignStatus.FINISHED, now_ms)
-    return Settled(Settlement.WON, ended.campaign if ended else campaign, win, ended)
+    return Settled(SettleOutcome.WON, ended.campaign if ended else campaign, win, ended)
 
 
 def end_campaign(

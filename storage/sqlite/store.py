@@ -16,7 +16,7 @@ from core.errors import InsufficientFunds, StoreUnavailable
 from core.fairness import press_delay_ms
 from core.amount import Cents
 from core.packets import Kind, Member, Packet, Share, Status
-from core.ports import Opened, Opening, Refund
+from core.ports import Opened, OpenOutcome, Refund
 from storage.sqlite import keys
 from storage.sqlite.audit import ALL_CHECKS, Check, ledger_problems
 from storage.sqlite.keys import LedgerKind
@@ -336,17 +336,17 @@ def open_share(
         f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?", (packet_id,)
     ).fetchone()
     if row is None:
-        return Opened(Opening.NOT_FOUND)
+        return Opened(OpenOutcome.NOT_FOUND)
     packet, posted_at_ms = packet_from_row(row[:-1]), row[-1]
     if packet.recipient_id is not None and packet.recipient_id != member.id:
-        return Opened(Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EMPTY, None, packet)
     live = packet.status is Status.LIVE and now_ms < packet.expires_at
     if not live or packet.claimed_count >= packet.count:
         held = _held_share(conn, packet_id, member.id)
         if held is not None:
-            return Opened(Opening.ALREADY, held, packet)
+            return Opened(OpenOutcome.ALREADY, held, packet)
         expired = packet.status is Status.EXPIRED or now_ms >= packet.expires_at
-        return Opened(Opening.EXPIRED if expired else Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EXPIRED if expired else OpenOutcome.EMPTY, None, packet)
     position = packet.claimed_count + 1
     amount = share_amount(
         packet.rule, packet.seed, position, total=packet.total, count=packet.count,
@@ -367,7 +367,7 @@ def open_share(
         held = _held_share(conn, packet_id, member.id)
         if held is None:
             raise
-        return Opened(Opening.ALREADY, held, packet)
+        return Opened(OpenOutcome.ALREADY, held, packet)
     if finished:
         conn.execute(
             "UPDATE packets SET status = 'finished', finished_at = ? WHERE id = ?",
@@ -383,7 +383,7 @@ def open_share(
         status=Status.FINISHED if finished else Status.LIVE,
         finished_at=now_ms if finished else None,
     )
-    return Opened(Opening.OPENED, share, packet)
+    return Opened(OpenOutcome.OPENED, share, packet)
 
 
 def _held_share(conn: sqlite3.Connection, packet_id: str, member_id: int) -> Share | None:

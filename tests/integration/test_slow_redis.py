@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.packets import Member
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from core.shake import CampaignRequest, ShakeLimits
-from core.shake_service import Answer as ShakeAnswer
+from core.shake_service import ShakeAnswer
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate, holders_key
 from storage.gate.shake_gate import RedisShakeGate
@@ -39,7 +39,7 @@ async def test_grabs_run_late_by_a_stalled_redis_are_given_back(
         await fund(packets, sender, 100_00)
         packet = await packets.send(lucky(sender, 30, 30_00), key="stall")
         early = await asyncio.gather(*(packets.press(packet.id, member(i)) for i in range(1, 11)))
-        assert all(r.answer is Answer.GOT for r in early)
+        assert all(r.answer is PressAnswer.GOT for r in early)
 
         assert own_redis.process is not None
         own_redis.process.send_signal(signal.SIGSTOP)
@@ -49,13 +49,13 @@ async def test_grabs_run_late_by_a_stalled_redis_are_given_back(
             )
         finally:
             own_redis.process.send_signal(signal.SIGCONT)
-        assert all(r.answer is Answer.NOT_THIS_TIME for r in stalled)
+        assert all(r.answer is PressAnswer.NOT_THIS_TIME for r in stalled)
         assert await gate.client.ping()  # awake: it ran what it had queued
 
         fresh = await asyncio.gather(*(packets.press(packet.id, member(i)) for i in range(31, 61)))
-        got = [r for r in fresh if r.answer is Answer.GOT]
+        got = [r for r in fresh if r.answer is PressAnswer.GOT]
         assert len(got) == 20, [r.answer for r in fresh]
-        assert all(r.answer is Answer.TOO_SLOW for r in fresh if r.answer is not Answer.GOT)
+        assert all(r.answer is PressAnswer.TOO_SLOW for r in fresh if r.answer is not PressAnswer.GOT)
         await _settled(packets)
         final = await store.get_packet(packet.id)
         assert final is not None and final.claimed_count == 30 and final.status == "finished"
@@ -73,12 +73,12 @@ async def test_a_ticket_leaked_by_another_process_is_given_back_soon(
     sender = member(0)
     await fund(packets, sender, 10_00)
     packet = await packets.send(lucky(sender, 2, 2_00), key="leak")
-    assert (await packets.press(packet.id, member(1))).answer is Answer.GOT
+    assert (await packets.press(packet.id, member(1))).answer is PressAnswer.GOT
     await gate.client.sadd(holders_key(packet.id), member(2).id)  # its open never landed
 
-    assert (await packets.press(packet.id, member(3))).answer is Answer.TOO_SLOW
+    assert (await packets.press(packet.id, member(3))).answer is PressAnswer.TOO_SLOW
     await _settled(packets)  # the "none left" the database contradicts is checked
-    assert (await packets.press(packet.id, member(4))).answer is Answer.GOT
+    assert (await packets.press(packet.id, member(4))).answer is PressAnswer.GOT
     await assert_audit_clean(packets)
 
 
