@@ -1,7 +1,8 @@
 """Every port the use cases are written against; storage/ implements them.
 
 Packets: ``Gate`` (admission, Redis or embedded) and ``PacketStore`` (the
-durable truth). Campaigns: ``ShakeGate`` and ``CampaignStore``. Records and
+durable truth). Campaigns: ``ShakeGate`` and ``CampaignStore``. What both
+gates do alike is ``GateKeys`` (``core.gatekeeping`` runs it). Records and
 stats: ``RecordsReader``. And the ``Clock`` they all read.
 """
 
@@ -33,7 +34,19 @@ class GateState:
     holders: frozenset[int]
 
 
-class Gate(Protocol):
+class GateKeys(Protocol):
+    """What every gate does with a packet's or a campaign's keys."""
+
+    async def release(self, key: str, member_id: int) -> None:
+        """Give back one ticket (a packet's share, a campaign's win) of a member."""
+        ...
+
+    async def reset(self, key: str) -> None:
+        """Forget the key: the next call finds it missing and rebuilds it."""
+        ...
+
+
+class Gate(GateKeys, Protocol):
     """Cheap admission control in front of the database (Redis, or embedded)."""
 
     async def grab(self, packet_id: str, member_id: int) -> Grab: ...
@@ -42,11 +55,7 @@ class Gate(Protocol):
         self, packet_id: str, capacity: int, holders: Sequence[int], ttl_ms: int
     ) -> None: ...
 
-    async def release(self, packet_id: str, member_id: int) -> None: ...
-
     async def state(self, packet_id: str) -> GateState | None: ...
-
-    async def reset(self, packet_id: str) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -187,7 +196,7 @@ class GateReply:
     wait_ms: int = 0
 
 
-class ShakeGate(Protocol):
+class ShakeGate(GateKeys, Protocol):
     """Prize counter, cooldowns and win counts of a campaign, atomically."""
 
     async def shake(
@@ -197,10 +206,6 @@ class ShakeGate(Protocol):
     async def prime(
         self, campaign_id: str, prizes: int, wins: dict[int, int], ttl_ms: int
     ) -> None: ...
-
-    async def release(self, campaign_id: str, member_id: int) -> None: ...
-
-    async def reset(self, campaign_id: str) -> None: ...
 
     async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
 

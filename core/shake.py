@@ -22,7 +22,6 @@ from core.packets import Member
 MIN_PRIZE: Cents = 200
 JACKPOT: Cents = 61_800
 BOUNDED_JACKPOT_BP = 1  # 0.01 %
-GATE_TTL_MARGIN_MS = 3600 * 1000
 
 
 class Mode(StrEnum):

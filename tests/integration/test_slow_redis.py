@@ -25,8 +25,7 @@ from tests.integration.test_shake_service import Lucky
 
 
 async def _settled(packets: RedPackets) -> None:
-    while packets._background:  # noqa: SLF001 - wait for the background work to finish
-        await asyncio.gather(*list(packets._background), return_exceptions=True)  # noqa: SLF001
+    await packets.idle()  # the background work (tickets in doubt) is done
 
 
 async def test_grabs_run_late_by_a_stalled_redis_are_given_back(
@@ -109,8 +108,7 @@ async def test_prizes_won_late_by_a_stalled_redis_are_given_back(
 
         fresh = [await shakes.shake(campaign.id, member(i)) for i in range(11, 25)]
         assert sum(r.answer is ShakeAnswer.WON for r in fresh) == 7, [r.answer for r in fresh]
-        while shakes._background:  # noqa: SLF001
-            await asyncio.gather(*list(shakes._background), return_exceptions=True)  # noqa: SLF001
+        await shakes.idle()
         report = await shakes.audit(repair=False)
         assert report.ok, report.problems
         await shakes.aclose()
