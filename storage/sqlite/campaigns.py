@@ -22,7 +22,7 @@ from core.ports import Settled, SettleOutcome
 from storage.sqlite import keys
 from storage.sqlite.audit import CAMPAIGN_CHECKS, ledger_problems
 from storage.sqlite.keys import LedgerKind
-from storage.sqlite.store import SqliteStore, balance_of, transfer, upsert_member
+from storage.sqlite.store import SqliteStore, balance_of, end_and_refund, transfer, upsert_member
 from storage.sqlite.writer import in_thread
 
 FUND, WIN, REFUND = LedgerKind.SHAKE_FUND, LedgerKind.SHAKE_WIN, LedgerKind.SHAKE_REFUND
@@ -225,17 +225,13 @@ def end_campaign(
     if campaign is None or not campaign.is_live:
         return None
     left = campaign.pool - campaign.won_amount
-    changed = conn.execute(
-        "UPDATE campaigns SET status = ?, ended_at = ?, refunded = ? WHERE id = ? AND status = 'live'",
-        (status.value, now_ms, left, campaign_id),
-    ).rowcount
-    if not changed:
+    if not end_and_refund(
+        conn, table="campaigns", row_id=campaign_id, status=status, left=left,
+        escrow=keys.CAMPAIGN_ESCROW(campaign_id), owner=keys.WALLET(campaign.funder_id),
+        key=keys.CAMPAIGN_REFUND(campaign_id), kind=REFUND, now_ms=now_ms, ended_at=True,
+        memo=campaign_id,
+    ):
         return None
-    if left > 0:
-        transfer(
-            conn, key=keys.CAMPAIGN_REFUND(campaign_id), kind=REFUND, src=keys.CAMPAIGN_ESCROW(campaign_id),
-            dst=keys.WALLET(campaign.funder_id), amount=left, at=now_ms, memo=campaign_id,
-        )
     wins = conn.execute(
         f"SELECT {WIN_COLUMNS} FROM campaign_wins WHERE campaign_id = ? ORDER BY position",
         (campaign_id,),

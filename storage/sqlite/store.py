@@ -86,6 +86,43 @@ def transfer(
     return True
 
 
+def end_and_refund(
+    conn: sqlite3.Connection,
+    *,
+    table: str,
+    row_id: str,
+    status: str,
+    left: Cents,
+    escrow: str,
+    owner: str,
+    key: str,
+    kind: str,
+    now_ms: int,
+    ended_at: bool = False,
+    packet_id: str | None = None,
+    memo: str = "",
+) -> bool:
+    """End a live packet or campaign once and give what is left in its escrow
+    back to its owner; False if it was no longer live (ended elsewhere first).
+
+    ``table``: ``packets`` or ``campaigns``; ``ended_at``: also stamp the end.
+    """
+    stamp = ", ended_at = :now" if ended_at else ""
+    changed = conn.execute(
+        f"UPDATE {table} SET status = :status, refunded = :left{stamp}"
+        " WHERE id = :id AND status = 'live'",
+        {"status": status, "left": left, "now": now_ms, "id": row_id},
+    ).rowcount
+    if not changed:
+        return False
+    if left > 0:
+        transfer(
+            conn, key=key, kind=kind, src=escrow, dst=owner, amount=left, at=now_ms,
+            packet_id=packet_id, memo=memo,
+        )
+    return True
+
+
 def sent_since(conn: sqlite3.Connection, chat_id: int, sender_id: int, since_ms: int) -> Cents:
     """What ``sender_id`` put into packets in ``chat_id`` since ``since_ms``."""
     row = conn.execute(
@@ -405,16 +442,12 @@ def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund
     for row in rows:
         packet = packet_from_row(row)
         left = packet.total - packet.claimed_amount
-        changed = conn.execute(
-            "UPDATE packets SET status = 'expired', refunded = ? WHERE id = ? AND status = 'live'",
-            (left, packet.id),
-        ).rowcount
-        if not changed:
+        if not end_and_refund(
+            conn, table="packets", row_id=packet.id, status=Status.EXPIRED, left=left,
+            escrow=keys.PACKET_ESCROW(packet.id), owner=keys.WALLET(packet.sender_id),
+            key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, now_ms=now_ms,
+            packet_id=packet.id,
+        ):
             continue
-        if left > 0:
-            transfer(
-                conn, key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, src=keys.PACKET_ESCROW(packet.id),
-                dst=keys.WALLET(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
-            )
         refunds.append(Refund(replace(packet, status=Status.EXPIRED, refunded=left), left))
     return refunds
