@@ -103,51 +103,6 @@ def next_utc_midnight_ms(now_ms: int) -> int:
     return (now_ms // day_ms + 1) * day_ms
 
 
-TOPUP_PAYLOAD_PREFIX = "topup"
-TOPUP_CURRENCY = "XTR"
-MAX_TOPUP_STARS = 10_000
-
-
-def topup_payload(member_id: int, stars: int) -> str:
-    return f"{TOPUP_PAYLOAD_PREFIX}:{member_id}:{stars}"
-
-
-@dataclass(frozen=True, slots=True)
-class TopupClaim:
-    member_id: int
-    stars: int
-
-
-def is_topup_payload(payload: str) -> bool:
-    """Ours (well formed or not): a payload no other feature uses."""
-    return payload.startswith(f"{TOPUP_PAYLOAD_PREFIX}:")
-
-
-def parse_topup_payload(payload: str) -> TopupClaim | None:
-    """The claim in an invoice payload we made, or ``None`` for anything else."""
-    parts = payload.split(":")
-    if len(parts) != 3 or parts[0] != TOPUP_PAYLOAD_PREFIX:
-        return None
-    member, stars = parts[1], parts[2]
-    if not (member.isascii() and member.isdigit() and stars.isascii() and stars.isdigit()):
-        return None
-    claim = TopupClaim(int(member), int(stars))
-    return claim if 1 <= claim.stars <= MAX_TOPUP_STARS else None
-
-
-def topup_acceptable(
-    payload: str, *, currency: str, total_amount: int, payer_id: int
-) -> bool:
-    """Pre-checkout: say yes only to an invoice we issued, unchanged, paid by its member."""
-    claim = parse_topup_payload(payload)
-    return (
-        claim is not None
-        and currency == TOPUP_CURRENCY
-        and total_amount == claim.stars
-        and payer_id == claim.member_id
-    )
-
-
 def topup_key(charge_id: str) -> str:
     return f"topup:{charge_id}"
 
@@ -343,7 +298,7 @@ async def credit_topup(
     store: PacketStore, member: Member, stars: int, cents_per_star: int, *,
     charge_id: str, now_ms: int,
 ) -> bool:
-    """Credit a paid Stars invoice exactly once per Telegram charge id."""
+    """Credit a paid top-up (``stars`` at ``cents_per_star``) once per payment charge id."""
     return await store.credit(
         member, stars * cents_per_star, kind=LedgerKind.TOPUP, key=topup_key(charge_id),
         memo=f"{stars} stars, charge {charge_id}", now_ms=now_ms,

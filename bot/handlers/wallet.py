@@ -24,8 +24,6 @@ from core.amount import Amount
 from core.money import format_cents, parse_amount
 from core.packets import Member
 from core.records import (
-    MAX_TOPUP_STARS,
-    TOPUP_CURRENCY,
     Entry,
     claim_daily,
     credit_topup,
@@ -33,15 +31,19 @@ from core.records import (
     format_duration,
     grant,
     next_utc_midnight_ms,
-    is_topup_payload,
-    topup_acceptable,
-    topup_payload,
 )
 from storage.sqlite.records import SqliteRecords
 
 from bot.app import BotContext, Markup, bot_context
 from bot.handlers import common
 from bot.handlers.common import guarded
+from bot.payments import (
+    MAX_TOPUP_STARS,
+    TOPUP_CURRENCY,
+    is_topup_payload,
+    topup_acceptable,
+    topup_payload,
+)
 
 _log = logging.getLogger(__name__)
 
