@@ -14,6 +14,7 @@ from core.packets import Member
 from core.shake import CampaignRequest, Mode
 from core.shake_service import ShakeAnswer, ShakeService
 
+from bot.edit_budget import shows_new_figure
 from bot.engine import Engine
 
 ROUNDS = 10
@@ -56,7 +57,7 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         tally.update(r.answer.value for r in results)
         won = [r for r in results if r.answer is ShakeAnswer.WON and r.win is not None]
         for result in results:
-            if result.refresh and result.campaign is not None:
+            if shows_new_figure(result) and result.campaign is not None:
                 console_print(f"  (message edited: prizes left {result.campaign.prizes_left}"
                               f"/{campaign.count})")
             if result.ended is not None:

@@ -29,7 +29,6 @@ from core.shake import (
     ShakeLimits,
     Win,
     campaign_problems,
-    crosses_step,
     validate_campaign,
     win_probability,
 )
@@ -58,7 +57,6 @@ class ShakeResult:
     campaign: Campaign | None = None
     win: Win | None = None
     ended: Ended | None = None  # this shake took the last prize and ended the campaign
-    refresh: bool = False  # the prizes-left figure crossed a step: edit the message
     wait_ms: int = 0
     refusal: Refusal | None = None
 
@@ -244,10 +242,7 @@ class ShakeService:
                 await self._forget(campaign.id)
             else:
                 self._campaigns[campaign.id] = fresh
-            return ShakeResult(
-                ShakeAnswer.WON, fresh, settled.win, settled.ended,
-                refresh=settled.ended is None and crosses_step(fresh.count, fresh.prizes_left),
-            )
+            return ShakeResult(ShakeAnswer.WON, fresh, settled.win, settled.ended)
         await self._keeper.release(campaign.id, member.id)
         if settled.outcome is SettleOutcome.MAXED:
             return ShakeResult(ShakeAnswer.MAXED, fresh)

@@ -2,7 +2,7 @@
 
 ``/shake start|stop|status`` for chat admins and bot admins; ``/shake`` alone
 or the **Shake** button is one shake. The prizes-left figure on the campaign
-message is edited in steps (``core.shake.crosses_step``), never on every win;
+message is edited in steps (``bot.edit_budget``), never on every win;
 the end (all prizes won, stopped, or time up) edits the message into the
 result and tells the funder by direct message.
 """
@@ -23,12 +23,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from core.errors import DomainError, InsufficientFunds
 from core.amount import Amount
-from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
+from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode
 from core.shake_service import ShakeAnswer, ShakeResult, ShakeService
 
 from bot import callbacks
 from bot.admins import is_admin
 from bot.callbacks import Action
+from bot.edit_budget import shows_new_figure
+from bot.shake_command import parse_start
 from bot.app import BotContext, bot_context
 from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.jobs import repeat, stop_repeating
@@ -235,7 +237,7 @@ def _after(ctx: BotContext, result: ShakeResult) -> None:
     """Edits and the end run in the background: the press is answered first."""
     if result.ended is not None:
         ctx.spawn(finish(ctx, result.ended))
-    elif result.refresh and result.campaign is not None:
+    elif shows_new_figure(result) and result.campaign is not None:
         ctx.spawn(refresh_figure(ctx, result.campaign))
 
 
