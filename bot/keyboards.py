@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.amount import Amount
+from core.drafts import Draft
 from core.packets import Kind, Packet
 from core.views import PacketView
 
 from bot import callbacks
 from bot.app import BotContext
 from bot.callbacks import DraftButton
-from storage.sqlite.drafts import Draft
 
 DEEP_LINK_PREFIX = "p_"
 # The same view opened from /records: it shows the whole commitment (SHA-256).

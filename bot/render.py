@@ -10,11 +10,11 @@ from __future__ import annotations
 import html
 
 from core.amount import Amount
+from core.drafts import Draft
 from core.packets import Kind, Packet, Share, clip_text
 from core.views import PacketView, Summary
 
 from bot.app import BotContext
-from storage.sqlite.drafts import Draft
 
 MESSAGE_LIMIT = 4096
 PUBLIC_LIST_LIMIT = 20

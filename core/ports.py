@@ -3,7 +3,8 @@
 Packets: ``Gate`` (admission, Redis or embedded) and ``PacketStore`` (the
 durable truth). Campaigns: ``ShakeGate`` and ``CampaignStore``. What both
 gates do alike is ``GateKeys`` (``core.gatekeeping`` runs it). Records and
-stats: ``RecordsReader``. And the ``Clock`` they all read.
+stats: ``RecordsReader``. The bot's drafts and chat settings: ``DraftStore``
+and ``ChatSettingsStore``. And the ``Clock`` they all read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from core.chats import ChatRules
+from core.drafts import Draft, DraftStatus
 from core.eligibility import DailyCap, RuleChoices
 from core.amount import Cents
 from core.packets import Member, Packet, Share
@@ -269,3 +272,51 @@ class RecordsReader(Protocol):
     ) -> tuple[list[RecentPacket], int]: ...
 
     async def stats_facts(self, chat_id: int | None, *, top: int) -> StatsFacts: ...
+
+
+# -- drafts and chat settings -----------------------------------------------------
+
+class DraftStore(Protocol):
+    """Packet drafts until Send or Cancel; one per command message."""
+
+    async def create(self, draft: Draft) -> bool:
+        """Insert ``draft``; False if this command already made one (a replay)."""
+        ...
+
+    async def attach_message(
+        self, chat_id: int, command_message_id: int, message_id: int
+    ) -> None: ...
+
+    async def by_message(self, chat_id: int, message_id: int) -> Draft | None: ...
+
+    async def by_command(self, chat_id: int, command_message_id: int) -> Draft | None: ...
+
+    async def lang_of_packet(self, packet_id: str) -> str | None: ...
+
+    async def update_open(self, draft: Draft) -> bool:
+        """Store a kind switch; False if the draft was sent or cancelled meanwhile."""
+        ...
+
+    async def claim(self, draft: Draft, status: DraftStatus) -> bool:
+        """Send against Cancel: True if this press moved the open draft to ``status``."""
+        ...
+
+    async def sent_as(self, draft: Draft, packet_id: str) -> None: ...
+
+    async def reopen(self, draft: Draft) -> bool: ...
+
+    async def close(
+        self, draft: Draft, status: DraftStatus, packet_id: str | None = None
+    ) -> bool: ...
+
+
+class ChatSettingsStore(Protocol):
+    """A chat's language override and its own rules (``core.chats.ChatRules``)."""
+
+    async def lang(self, chat_id: int) -> str | None: ...
+
+    async def set_lang(self, chat_id: int, lang: str | None, now_ms: int) -> None: ...
+
+    async def rules(self, chat_id: int) -> ChatRules: ...
+
+    async def set_rules(self, chat_id: int, rules: ChatRules, now_ms: int) -> None: ...

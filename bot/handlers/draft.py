@@ -15,8 +15,8 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
 from core.amount import Amount
+from core.drafts import Draft, DraftStatus
 from core.packets import switch_kind
-from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot import callbacks
 from bot.app import BotContext, bot_context

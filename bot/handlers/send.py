@@ -17,11 +17,11 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.eligibility import Refused, clean_phrase
 from core.errors import DomainError, InsufficientFunds
+from core.drafts import Draft, DraftStatus
 from core.money import parse_amount, parse_count
 from core.packets import Kind, Member, Packet, PacketRequest, validate_request
 from core.views import packet_view
 from storage.sqlite.chats import member_by_username
-from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot.app import BotContext, bot_context
 from bot.handlers.wallet import how_to_get_more

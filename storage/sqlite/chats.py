@@ -1,4 +1,5 @@
-"""Per-chat settings (/lang, /settings) and member look-ups by @username."""
+"""Per-chat settings (/lang, /settings; ``core.ports.ChatSettingsStore``) and
+member look-ups by @username."""
 
 from __future__ import annotations
 
@@ -6,21 +7,12 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from core.allocation import Rule
-from core.amount import Cents
+from core.chats import ChatRules
 from core.packets import Member
 from storage.sqlite.store import SqliteStore
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRules:
-    """A chat's own choices; ``None`` follows the deployment's settings."""
-
-    lucky_rule: Rule | None = None
-    draft_skip_below: Cents | None = None
 
 
 V = TypeVar("V")
