@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from core.amount import Amount
@@ -260,12 +260,13 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Clock | None = None,
     db_path: str | None = None,
-    rate_limiter: AIORateLimiter | None | bool = True,
+    rate_limiter: BaseRateLimiter[Any] | None | bool = True,
 ) -> AnyApplication:
     """The standalone bot: HTML defaults, concurrent updates, flood limits, our features.
 
     ``request`` replaces the network (tests pass a recording ``BaseRequest``);
-    ``rate_limiter=True`` uses ``AIORateLimiter`` with retries on 429.
+    ``rate_limiter=True`` uses ``bot.ratelimit.PriorityRateLimiter``: Telegram's limits,
+    retries on 429, and a chat's edits before its other messages.
     """
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder()
@@ -278,7 +279,9 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limiter is True:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        from bot.ratelimit import PriorityRateLimiter
+
+        builder = builder.rate_limiter(PriorityRateLimiter(max_retries=3))
     elif rate_limiter:
         builder = builder.rate_limiter(rate_limiter)
     application = builder.build()

@@ -9,6 +9,7 @@ makes (which packet, which message, whose draft).
 | --------------- | ----------------------------------- |
 | ``o:<packet>``  | Open on a packet message            |
 | ``d:k``/``d:s``/``d:c`` | draft: switch kind / send / cancel (the draft is the message) |
+| ``d:b``/``d:f`` | draft over the balance: daily bonus / look again |
 | ``r:<packet>``  | Send again (result view)            |
 | ``sk:<campaign>`` | Shake on a campaign message       |
 | ``rec:<page>``  | /records: newer / older page (0 = newest) |
@@ -42,6 +43,8 @@ class DraftButton(StrEnum):
     SWITCH = "k"
     SEND = "s"
     CANCEL = "c"
+    BONUS = "b"  # claim the daily bonus (a draft over the balance)
+    REFRESH = "f"  # look at the balance again (a draft over the balance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,7 @@ class Callback:
 _PACKET = ID_PATTERN
 FORMATS: dict[Action, re.Pattern[str]] = {
     Action.OPEN: re.compile(rf"o:({_PACKET})"),
-    Action.DRAFT: re.compile(r"d:([ksc])"),
+    Action.DRAFT: re.compile(r"d:([kscbf])"),
     Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
     Action.MY_PACKETS: re.compile(r"my()"),
     Action.LANG: re.compile(r"l:(en|zh|auto)"),

@@ -1,4 +1,4 @@
-"""The `redpacket` command: run, demo, audit, bench, stats, verify."""
+"""The redpacket command: run, demo, audit, bench, stats, verify."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -25,13 +26,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="redpacket", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="redpacket",
+        description="WeChat-style red packets for Telegram groups: run the bot, try it "
+                    "offline, check or measure it.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the Telegram bot (polling, or webhook if WEBHOOK_URL)")
+    run = sub.add_parser(
+        "run", help="run the Telegram bot (polling, or webhook if WEBHOOK_URL)",
+        description="Run the Telegram bot with the settings from the environment and .env "
+                    "(TELEGRAM_BOT_TOKEN is required): long polling, or a webhook server "
+                    "when WEBHOOK_URL is set. Stops cleanly on Ctrl-C.",
+    )
     run.set_defaults(handler=_run)
 
-    demo = sub.add_parser("demo", help="a simulated busy group on the embedded defaults")
+    demo = sub.add_parser(
+        "demo", help="a simulated busy group on the embedded defaults",
+        description="A simulated group of 50 members, offline (no Telegram, no Redis): lucky, "
+                    "fixed and personal packets under concurrent presses, an expiry with its "
+                    "refund, a shake campaign, then the audit. The database it leaves is "
+                    "printed at the end, for redpacket stats --db.",
+    )
     demo.set_defaults(handler=_demo)
 
     audit = sub.add_parser("audit", help="check the ledger, the packets and the gate")
@@ -100,6 +116,7 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bench import run_bench
 
+    db_path = args.db or Path(tempfile.mkdtemp(prefix="redpacket-bench-")) / "bench.db"
     result = asyncio.run(
         run_bench(
             settings,
@@ -109,11 +126,11 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
             presses=args.presses,
             concurrency=args.concurrency,
             gate=args.gate == "on",
-            db_path=args.db,
+            db_path=db_path,
         )
     )
     if args.json:
-        print(json.dumps(result.as_dict()))
+        print(json.dumps({**result.as_dict(), "db": str(db_path)}))
     else:
         console = Console()
         console.print(f"[bold]redpacket bench[/] on {result.machine}")
@@ -129,6 +146,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         console.print(f"  db batches     {result.db_batches:>12}")
         console.print(f"  answers        {result.answers}")
         console.print(f"  audit          {'clean' if result.audit_ok else result.audit_problems}")
+        console.print(f"  database       {db_path}")
     return 0 if result.audit_ok else 1
 
 

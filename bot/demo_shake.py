@@ -11,9 +11,10 @@ from typing import Any
 
 from core.money import format_cents
 from core.packets import Member
-from core.shake import CampaignRequest, Mode
+from core.shake import JACKPOT, CampaignRequest, Mode, prize_range
 from core.shake_service import ShakeAnswer, ShakeService
 
+from bot.demo_words import tally_text
 from bot.edit_budget import shows_new_figure
 from bot.engine import Engine
 
@@ -45,10 +46,12 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
     campaign = await shakes.start(
         CampaignRequest(DEMO_CHAT, funder, 150_00, 30, minutes * 60_000, Mode.TIERS), "demo:shake"
     )
+    shown = prize_range(campaign.mode, campaign.tiers, campaign.pool, campaign.count)
+    jackpot = f", or the {_money(JACKPOT)} jackpot" if shown.jackpot else ""
     console_print(
         f"\n[bold]🎲 {funder.name}[/] starts a shake campaign: {_money(campaign.pool)} in "
-        f"{campaign.count} prizes over {minutes} minutes (tiers: 85% ¥2–5, 10% ¥5–20, "
-        f"4.99% ¥20–50, 0.01% the ¥618.00 jackpot)"
+        f"{campaign.count} prizes over {minutes} minutes (prizes {_money(shown.low)} to "
+        f"{_money(shown.high or shown.low)}{jackpot}: what this pool can pay)"
     )
     tally: Counter[str] = Counter()
     ended = None
@@ -72,7 +75,7 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         shakes.clock.advance(1)  # type: ignore[attr-defined]
         due = await shakes.end_due()
         ended = next((e for e in due if e.campaign.id == campaign.id), None)
-    console_print(f"every shake answered: {dict(tally)}")
+    console_print(f"every shake answered: {tally_text(dict(tally))}")
     if ended is None:
         return
     final = ended.campaign

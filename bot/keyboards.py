@@ -14,6 +14,8 @@ from bot.app import BotContext
 from bot.callbacks import DraftButton
 
 DEEP_LINK_PREFIX = "p_"
+# ``/start topup``: the deep link a draft over the balance offers when top-ups are on.
+TOPUP_START = "topup"
 # The same view opened from /records: it shows the whole commitment (SHA-256).
 FULL_DEEP_LINK_PREFIX = "f_"
 
@@ -38,20 +40,43 @@ def packet_keyboard(
     return InlineKeyboardMarkup([[open_button, details]])
 
 
-def draft_keyboard(ctx: BotContext, draft: Draft, lang: str) -> InlineKeyboardMarkup:
+def draft_keyboard(
+    ctx: BotContext, draft: Draft, lang: str, *, balance: int | None = None
+) -> InlineKeyboardMarkup:
+    """Send and Cancel; a draft the sender cannot afford offers ways to get money instead."""
+    cancel = InlineKeyboardButton(
+        ctx.text(lang, "button.cancel"), callback_data=callbacks.draft(DraftButton.CANCEL)
+    )
+    rows: list[list[InlineKeyboardButton]] = []
+    if draft.recipient is None:
+        key = "button.to_fixed" if draft.kind is Kind.LUCKY else "button.to_lucky"
+        rows.append([InlineKeyboardButton(
+            ctx.text(lang, key), callback_data=callbacks.draft(DraftButton.SWITCH)
+        )])
+    if balance is not None and balance < draft.total:
+        ways: list[InlineKeyboardButton] = []
+        if ctx.settings.daily_bonus > 0:
+            ways.append(InlineKeyboardButton(
+                ctx.text(lang, "ux.draft.button_daily", amount=Amount(ctx.settings.daily_bonus)),
+                callback_data=callbacks.draft(DraftButton.BONUS),
+            ))
+        if ctx.settings.topup_enabled:
+            ways.append(InlineKeyboardButton(
+                ctx.text(lang, "ux.draft.button_topup"),
+                url=f"https://t.me/{ctx.bot_username}?start={TOPUP_START}",
+            ))
+        if ways:
+            rows.append(ways)
+        rows.append([InlineKeyboardButton(
+            ctx.text(lang, "ux.draft.button_refresh"),
+            callback_data=callbacks.draft(DraftButton.REFRESH),
+        ), cancel])
+        return InlineKeyboardMarkup(rows)
     send = InlineKeyboardButton(
         ctx.text(lang, "button.send", total=Amount(draft.total)),
         callback_data=callbacks.draft(DraftButton.SEND),
     )
-    cancel = InlineKeyboardButton(
-        ctx.text(lang, "button.cancel"), callback_data=callbacks.draft(DraftButton.CANCEL)
-    )
-    rows = [[send, cancel]]
-    if draft.recipient is None:
-        key = "button.to_fixed" if draft.kind is Kind.LUCKY else "button.to_lucky"
-        rows.insert(0, [InlineKeyboardButton(
-            ctx.text(lang, key), callback_data=callbacks.draft(DraftButton.SWITCH)
-        )])
+    rows.append([send, cancel])
     return InlineKeyboardMarkup(rows)
 
 

@@ -11,10 +11,12 @@ import html
 
 from core.amount import Amount
 from core.drafts import Draft
+from core.errors import InsufficientFunds
 from core.packets import Kind, Packet, Share, clip_text
+from core.records import format_duration
 from core.views import PacketView, Summary
 
-from bot.app import BotContext
+from bot.app import BotContext, Markup
 
 MESSAGE_LIMIT = 4096
 PUBLIC_LIST_LIMIT = 20
@@ -22,28 +24,26 @@ PRIVATE_LIST_LIMIT = 100
 
 
 def duration(ctx: BotContext, lang: str, ms: int) -> str:
-    """``12 s``, ``3 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (rounded down)."""
-    seconds = max(ms, 0) // 1000
-    if seconds < 60:
-        return ctx.text(lang, "duration.seconds", s=seconds)
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return ctx.text(lang, "duration.minutes", m=minutes, s=seconds)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return ctx.text(lang, "duration.hours", h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return ctx.text(lang, "duration.days", d=days, h=hours)
+    """``0.4 s``, ``12 s``, ``3 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (``core.records.format_duration``)."""
+    key, params = format_duration(ms)
+    return ctx.text(lang, key, **params)
 
 
 def title(ctx: BotContext, packet: Packet, lang: str) -> str:
     if packet.is_personal:
         return ctx.html(
             lang, "packet.title_personal",
-            sender=packet.sender_name, recipient=packet.recipient_name or "",
+            sender=packet.sender_name, recipient=Markup(mention(packet.recipient_id,
+                                                                packet.recipient_name)),
         )
     key = "packet.title_lucky" if packet.kind is Kind.LUCKY else "packet.title_fixed"
     return ctx.html(lang, key, sender=packet.sender_name)
+
+
+def mention(user_id: int | None, name: str | None) -> str:
+    """A name that notifies its member: a ``text_mention`` by id (no @username needed)."""
+    shown = html.escape(name or "", quote=False)
+    return f'<a href="tg://user?id={int(user_id)}">{shown}</a>' if user_id else shown
 
 
 def greeting(ctx: BotContext, text: str, lang: str) -> str:
@@ -101,7 +101,8 @@ def packet_text(
     if packet.phrase and not view.is_over:  # a password packet (bot.handlers.password)
         lines.append(ctx.html(lang, "rules.packet_phrase", phrase=packet.phrase))
     if view.viewer_share is not None and not public:
-        lines.append(ctx.html(lang, "packet.your_share", amount=Amount(view.viewer_share.amount)))
+        key = "ux.packet.your_share_personal" if packet.is_personal else "packet.your_share"
+        lines.append(ctx.html(lang, key, amount=Amount(view.viewer_share.amount)))
     lines.append("")
     lines.append(summary(ctx, view, lang))
     if view.best_luck is not None:
@@ -148,9 +149,20 @@ def draft_text(
     if draft.total_changed and was_total is not None:
         lines.append(ctx.html(lang, "draft.total_changed", each=Amount(draft.amount),
                               total=Amount(draft.total), was=Amount(was_total)))
+    if note is None and balance is not None and balance < draft.total:
+        note = short_of_money(ctx, lang, balance, draft.total)
     if note:
         lines.append(note)  # the note says the balance already
     elif balance is not None:
         lines.append(ctx.html(lang, "draft.balance", balance=Amount(balance)))
-    lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
+    if balance is None or balance >= draft.total:  # else there is no Send to press
+        lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
     return "\n".join(lines)
+
+
+def short_of_money(ctx: BotContext, lang: str, balance: int, needed: int) -> str:
+    """Not enough balance, and the ways money comes in."""
+    from bot.handlers.wallet import how_to_get_more  # a handler module: import when needed
+
+    error = InsufficientFunds(balance, needed)
+    return ctx.html(lang, error.key, **error.params) + "\n" + how_to_get_more(ctx, lang)

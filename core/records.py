@@ -132,6 +132,7 @@ class RecentPacket:
     sender_name: str
     recipient_name: str | None = None
     best_luck: bool = False
+    own: bool = False  # a share of a packet the member sent themselves
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,11 +248,14 @@ def share_ratio_histogram(
 
 
 def format_duration(ms: int) -> tuple[str, dict[str, Any]]:
-    """A duration as a shared catalog key (``duration.*``) and its params."""
-    seconds = max(ms, 0) / 1000
-    if seconds < 60:
-        return "duration.seconds", {"s": f"{seconds:.1f}".rstrip("0").rstrip(".")}
-    whole = int(seconds)
+    """A duration as a shared catalog key (``duration.*``) and its params: the one
+    wording of every duration members read (rounded down)."""
+    tenths = max(ms, 0) // 100
+    if tenths < 100:  # "0.4 s", "5.1 s": under ten seconds the tenth is news
+        return "duration.seconds", {"s": f"{tenths // 10}.{tenths % 10}".removesuffix(".0")}
+    whole = tenths // 10
+    if whole < 60:
+        return "duration.seconds", {"s": whole}
     if whole < 3600:
         return "duration.minutes", {"m": whole // 60, "s": whole % 60}
     if whole < 86_400:

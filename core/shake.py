@@ -171,9 +171,43 @@ def prize(
     return _tier_prize(tiers, seed, position, ceiling)
 
 
+def usable_tiers(tiers: Sequence[Tier], ceiling: Cents) -> list[Tier]:
+    """The tiers a prize may come from: those the ceiling affords (the others are skipped)."""
+    return [t for t in tiers if max(t.low, MIN_PRIZE) <= ceiling]
+
+
+@dataclass(frozen=True, slots=True)
+class PrizeRange:
+    """What the next prize can be: from ``low`` to ``high`` (None: no upper bound
+    announced), and whether the jackpot is among the possibilities."""
+
+    low: Cents
+    high: Cents | None
+    jackpot: bool
+
+
+def prize_range(
+    mode: Mode, tiers: Sequence[Tier], remaining: Cents, remaining_count: int
+) -> PrizeRange:
+    """What the next prize can be, by the very rule ``prize`` draws with."""
+    ceiling = affordable(remaining, remaining_count)
+    if remaining_count < 1 or ceiling < MIN_PRIZE:
+        return PrizeRange(MIN_PRIZE, MIN_PRIZE, False)
+    if mode is Mode.BOUNDED:
+        return PrizeRange(MIN_PRIZE, None, JACKPOT <= ceiling)
+    usable = usable_tiers(tiers, ceiling)
+    plain = [t for t in usable if not (t.fixed and t.low >= JACKPOT)]
+    if not plain:  # nothing affordable but a fixed jackpot (or nothing: the minimum)
+        return PrizeRange(MIN_PRIZE, MIN_PRIZE, False) if not usable else PrizeRange(
+            JACKPOT, JACKPOT, True)
+    low = min(max(t.low, MIN_PRIZE) for t in plain)
+    high = max(min(t.top(), ceiling) for t in plain)
+    return PrizeRange(low, high, len(plain) < len(usable))
+
+
 def _tier_prize(tiers: Sequence[Tier], seed: bytes, position: int, ceiling: Cents) -> tuple[Cents, bool]:
     # Tiers that cannot be afforded are skipped: the others share the draw.
-    usable = [t for t in tiers if max(t.low, MIN_PRIZE) <= ceiling]
+    usable = usable_tiers(tiers, ceiling)
     if not usable:
         return MIN_PRIZE, False
     point = draw(seed, f"tier:{position}", 0, sum(t.weight for t in usable) - 1)

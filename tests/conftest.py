@@ -64,7 +64,8 @@ class RedisServer:
 def pytest_report_header(config: pytest.Config) -> str:
     if shutil.which("redis-server"):
         return "redis: real redis-server on a free loopback port"
-    return "redis: NO redis-server found - Redis tests run on the embedded gate only"
+    return ("redis: NO redis-server found - tests needing real Redis are skipped; "
+            "the embedded gate's run")
 
 
 @pytest.fixture(scope="session")

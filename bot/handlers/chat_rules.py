@@ -151,7 +151,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await message.reply_html(ctx.html(lang, "error.group_only"))
+        await message.reply_html(ctx.html(lang, "ux.settings.group_only"))
         return
     rules = await ctx.chats.rules(chat.id)
     args = list(context.args or [])

@@ -64,6 +64,8 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await _switch(ctx, query, draft, lang)
     elif button is DraftButton.CANCEL:
         await _cancel(ctx, query, draft, lang)
+    elif button in (DraftButton.BONUS, DraftButton.REFRESH):
+        await money_button(ctx, query, draft, lang, button)
     else:
         await _send(ctx, query, draft, lang)
 
@@ -147,7 +149,8 @@ async def _send(
         await ctx.drafts.reopen(draft)
         await answer(ctx, query, error_text(ctx, lang, error), alert=True)
         return
-    if packet.message_id is None:
+    first = packet.message_id is None  # not a replay or a double tap
+    if first:
         # The draft becomes the packet message: presses count from now.
         await ctx.store.set_message(packet.id, draft.message_id, posted_at_ms=ctx.clock.now_ms())
     await ctx.drafts.sent_as(draft, packet.id)
@@ -155,6 +158,23 @@ async def _send(
     ctx.editor.moved(packet.id, draft.chat_id, draft.message_id)
     await answer(ctx, query, ctx.text(lang, "draft.sent"))
     ctx.editor.touch(packet.id)
+    if first and packet.is_personal:  # an edit notifies nobody: tell the addressee
+        ctx.spawn(ctx.notifier.personal(packet, draft.message_id, ping=True))
+
+
+async def money_button(
+    ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str, button: DraftButton
+) -> None:
+    """Daily bonus / look again, on a draft over the balance: answer, then show it anew."""
+    from bot.handlers.wallet import draft_bonus_answer
+
+    if button is DraftButton.BONUS:
+        text = await draft_bonus_answer(ctx, draft.sender, lang)
+    else:
+        balance = await ctx.store.balance(draft.sender.id)
+        text = ctx.text(lang, "ux.draft.balance_now", balance=Amount(balance))
+    await answer(ctx, query, text)
+    await _show(ctx, draft, draft.lang)
 
 
 async def _show(
@@ -165,7 +185,8 @@ async def _show(
     if balance is None:
         balance = await ctx.store.balance(draft.sender.id)
     text = draft_text(ctx, draft, lang, balance=balance, was_total=was_total, note=note)
-    await ctx.editor.edit(draft.chat_id, draft.message_id, text, draft_keyboard(ctx, draft, lang))
+    await ctx.editor.edit(draft.chat_id, draft.message_id, text,
+                          draft_keyboard(ctx, draft, lang, balance=balance))
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

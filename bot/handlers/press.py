@@ -26,7 +26,9 @@ _ALERT = frozenset({PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.REFUSED})
 def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
     """The docs/rules.md §3 answer for a press result, plain text."""
     if result.answer is PressAnswer.GOT and result.share is not None:
-        return ctx.text(lang, "press.got", amount=Amount(result.share.amount))
+        personal = result.packet is not None and result.packet.is_personal
+        key = "ux.press.got_personal" if personal else "press.got"
+        return ctx.text(lang, key, amount=Amount(result.share.amount))
     if result.answer is PressAnswer.ALREADY and result.share is not None:
         return ctx.text(lang, "press.already", amount=Amount(result.share.amount))
     if result.answer is PressAnswer.TOO_SLOW:

@@ -14,7 +14,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from core.amount import Amount
@@ -42,7 +42,9 @@ def page_data(page: int) -> str:
 def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str) -> str:
     when = datetime.fromtimestamp(item.at / 1000, UTC).strftime("%m-%d %H:%M")
     amount = Amount(item.amount)
-    if not item.sent:
+    if not item.sent and item.own:
+        words = ctx.html(lang, "ux.records.item.own_share", amount=amount)
+    elif not item.sent:
         words = ctx.html(lang, "records.item.received", name=item.sender_name, amount=amount)
     elif item.recipient_name is not None:
         words = ctx.html(lang, "records.item.sent_personal", name=item.recipient_name,
@@ -125,6 +127,23 @@ async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if sent is not None and ctx.keyboards is not None:  # its page buttons act on it
         await ctx.keyboards.remember(sent.chat.id, sent.message_id, Keyboard.RECORDS,
                                      member.id, ctx.clock.now_ms())
+
+
+async def send_records(ctx: BotContext, member: Member, lang: str) -> bool:
+    """The private records view sent to ``member`` (My red packets); False if unreachable."""
+    assert ctx.application is not None
+    text, keyboard, _ = await private_view(ctx, lang, member, 0, ctx.bot_username)
+    try:
+        sent = await ctx.application.bot.send_message(
+            member.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            link_preview_options=NO_PREVIEW,
+        )
+    except TelegramError:
+        return False
+    if ctx.keyboards is not None:  # its page buttons act on it, as on /records'
+        await ctx.keyboards.remember(sent.chat.id, sent.message_id, Keyboard.RECORDS,
+                                     member.id, ctx.clock.now_ms())
+    return True
 
 
 @guarded

@@ -15,7 +15,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from bot import callbacks
 from bot.app import BotContext, bot_context
 from bot.callbacks import Action
-from bot.handlers.common import answer, guarded
+from bot.handlers.common import answer, guarded, member_of
 from bot.fairness_view import fairness_lines
 from bot.keyboards import (
     DEEP_LINK_PREFIX,
@@ -24,10 +24,8 @@ from bot.keyboards import (
     result_keyboard,
 )
 from bot.render import packet_text
-from core.amount import Amount
 from core.views import packet_view
 
-MY_PACKETS_SHOWN = 10
 
 
 def packet_id_of(payload: str) -> str | None:
@@ -126,19 +124,13 @@ async def on_my_packets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not _in_own_private_chat(query, user):  # forged onto a group message: post nothing
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
-    rows = await ctx.store.fetchall(
-        "SELECT s.amount, p.sender_name FROM shares s JOIN packets p ON p.id = s.packet_id"
-        " WHERE s.member_id = ? ORDER BY s.taken_at DESC LIMIT ?",
-        (user.id, MY_PACKETS_SHOWN),
-    )
-    await answer(ctx, query)
-    if not rows:
-        text = ctx.html(lang, "my.none")
+    # One records view everywhere: /records' paged list, with dates, sent privately.
+    from bot.handlers.records import send_records
+
+    if await send_records(ctx, member_of(user), lang):
+        await answer(ctx, query)
     else:
-        lines = [ctx.html(lang, "my.title")]
-        lines += [ctx.html(lang, "my.line", amount=Amount(a), sender=s) for a, s in rows]
-        text = "\n".join(lines)
-    await context.bot.send_message(query.message.chat.id, text, parse_mode=ParseMode.HTML)
+        await answer(ctx, query, ctx.text(lang, "ux.records.start_first"), alert=True)
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

@@ -24,10 +24,10 @@ from core.views import packet_view
 from storage.sqlite.chats import member_by_username
 
 from bot.app import BotContext, bot_context
-from bot.handlers.wallet import how_to_get_more
 from bot.handlers.common import guarded, member_of
 from bot.keyboards import draft_keyboard, packet_keyboard
-from bot.render import draft_text, packet_text
+from bot.render import draft_text, packet_text, short_of_money
+from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
 
@@ -36,15 +36,33 @@ def error_html(ctx: BotContext, lang: str, error: DomainError) -> str:
     return ctx.html(lang, error.key, **error.params)
 
 
+# Refusals about how the command was typed: the reply also shows how to type it.
+_SYNTAX_ERRORS = frozenset({
+    "error.amount_missing", "error.amount_separator", "error.amount_format",
+    "error.amount_decimals", "error.count_format",
+})
+
+
+def refusal_html(ctx: BotContext, lang: str, error: DomainError, kind: Kind) -> str:
+    """One reply that fixes the mistake: what is wrong, and for a typo the right syntax."""
+    text = error_html(ctx, lang, error)
+    if error.key in _SYNTAX_ERRORS:
+        key = "ux.syntax.hongbao" if kind is Kind.LUCKY else "ux.syntax.fixed"
+        text += "\n" + ctx.html(lang, key)
+    return text
+
+
 def error_text(ctx: BotContext, lang: str, error: DomainError) -> str:
     return ctx.text(lang, error.key, **error.params)
 
 
 async def _chat_members(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> int | None:
+    """People who could take a share: Telegram's count includes bots, this bot at least."""
     try:
-        return await context.bot.get_chat_member_count(chat_id)
+        count = await context.bot.get_chat_member_count(chat_id)
     except TelegramError:
         return None
+    return max(count - 1, 1)
 
 
 def _rest_of(message: Message) -> str:
@@ -60,11 +78,7 @@ def _addresses(words_before: list[str]) -> bool:
         return True
     if len(words_before) != 2:
         return False
-    try:
-        parse_count(words_before[1], maximum=10**9)
-    except DomainError:
-        return False
-    return True
+    return _is_count(words_before[1])
 
 
 async def _recipient(
@@ -86,29 +100,40 @@ async def _recipient(
             if found is None:
                 raise DomainError("error.unknown_member", username=text)
             return found, text
+    author = _replied_author(message)
+    if author is not None and not author.is_bot and author.id != sender.id:
+        return member_of(author), None
+    return None, None
+
+
+def _replied_author(message: Message) -> User | None:
+    """Who wrote the message this command replies to, if it replies to one."""
     replied = message.reply_to_message
     if replied is not None and message.is_topic_message and (
         replied.message_id == message.message_thread_id
     ):
-        replied = None  # in a forum topic every message "replies" to the topic's first one
-    if replied is not None and replied.from_user is not None:
-        author = replied.from_user
-        if not author.is_bot and author.id != sender.id:
-            return member_of(author), None
-        if author.is_bot and not _names_group_packet(_rest_of(message).split()):
-            raise DomainError("error.bot_recipient")  # "/hongbao 5" in reply to a bot
-    return None, None
+        return None  # in a forum topic every message "replies" to the topic's first one
+    return replied.from_user if replied is not None else None
 
 
-def _names_group_packet(words: list[str]) -> bool:
-    """``TOTAL COUNT …``: a packet for the chat, whoever the command replies to."""
-    if len(words) < 2:
-        return False
+def _is_count(word: str) -> bool:
     try:
-        parse_count(words[1], maximum=10**9)
+        parse_count(word, maximum=10**9)
     except DomainError:
         return False
     return True
+
+
+def _refuse_reply_target(message: Message, sender: User, words: list[str]) -> None:
+    """``/hongbao 1 thanks`` replying to a bot or to oneself asks for a personal packet
+    nobody can get: say that, rather than that "thanks" is no count."""
+    if len(words) >= 2 and _is_count(words[1]):
+        return  # "/hongbao 10 5" under any message is a lucky packet
+    author = _replied_author(message)
+    if author is not None and author.is_bot:
+        raise DomainError("error.bot_recipient")
+    if author is not None and author.id == sender.id:
+        raise DomainError("error.personal_self")
 
 
 async def parse_request(
@@ -128,6 +153,8 @@ async def parse_request(
         rest = f"{before_mention} {after}"
     words = rest.split()
     usage = "usage.hongbao" if kind is Kind.LUCKY else "usage.fixed"
+    if kind is Kind.LUCKY and recipient is None and words:
+        _refuse_reply_target(message, sender, words)
     if not words:
         raise DomainError(usage)
     who = member_of(sender)
@@ -203,7 +230,7 @@ async def render_packet_message(
 
 
 async def insufficient_note(ctx: BotContext, lang: str, error: InsufficientFunds) -> str:
-    return error_html(ctx, lang, error) + "\n" + how_to_get_more(ctx, lang)
+    return short_of_money(ctx, lang, error.balance, error.needed)
 
 
 async def _command(
@@ -216,7 +243,7 @@ async def _command(
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await message.reply_html(ctx.html(lang, "error.group_only"))
+        await reply_briefly(ctx, message, ctx.html(lang, "error.group_only"))
         return
     try:
         request = await parse_request(ctx, context, message, chat, user, kind, password=password)
@@ -224,7 +251,7 @@ async def _command(
         if await ctx.drafts.by_command(chat.id, message.message_id) is None:  # not a replay
             await refuse_by_chat_rules(ctx, request)  # shown now; Send checks again
     except DomainError as error:
-        await message.reply_html(error_html(ctx, lang, error))
+        await reply_briefly(ctx, message, refusal_html(ctx, lang, error, kind))
         return
     draft = draft_from(request, message, lang, ctx.clock.now_ms())
     if not await ctx.drafts.create(draft):  # the same command delivered again
@@ -240,12 +267,9 @@ async def _command(
         await _send_without_draft(ctx, message, draft, lang)
         return
     balance = await ctx.store.balance(user.id)
-    note = None
-    if balance < request.total:
-        note = await insufficient_note(ctx, lang, InsufficientFunds(balance, request.total))
     sent = await message.reply_html(
-        draft_text(ctx, draft, lang, balance=balance, note=note),
-        reply_markup=draft_keyboard(ctx, draft, lang),
+        draft_text(ctx, draft, lang, balance=balance),
+        reply_markup=draft_keyboard(ctx, draft, lang, balance=balance),
     )
     await ctx.drafts.attach_message(chat.id, message.message_id, sent.message_id)
 
@@ -273,6 +297,8 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     await ctx.store.set_message(packet.id, posted.message_id, posted_at_ms=ctx.clock.now_ms())
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
     ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
+    if packet.is_personal:  # the new message mentions them; a direct message too
+        ctx.spawn(ctx.notifier.personal(packet, posted.message_id, ping=False))
 
 
 async def password_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

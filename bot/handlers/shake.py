@@ -23,7 +23,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 
 from core.errors import DomainError, InsufficientFunds
 from core.amount import Amount
-from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode
+from core.shake import JACKPOT, Campaign, CampaignStatus, Ended, prize_range
 from core.shake_service import ShakeAnswer, ShakeResult, ShakeService
 
 from bot import callbacks
@@ -33,7 +33,9 @@ from bot.edit_budget import shows_new_figure
 from bot.shake_command import parse_start
 from bot.app import BotContext, bot_context
 from bot.handlers.common import answer, guarded, member_of, traits_of
+from bot.render import duration
 from bot.jobs import repeat, stop_repeating
+from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
 
@@ -87,17 +89,10 @@ def _utc(ms: int) -> str:
 
 
 def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
-    if campaign.mode is Mode.TIERS:
-        top = max((t.top() for t in campaign.tiers if t.top() < JACKPOT), default=MIN_PRIZE)
-        prizes = ctx.html(lang, "shake.message.tiers", low=Amount(MIN_PRIZE), high=Amount(top),
-                          jackpot=Amount(JACKPOT))
-    else:
-        prizes = ctx.html(lang, "shake.message.bounded", low=Amount(MIN_PRIZE),
-                          jackpot=Amount(JACKPOT))
     lines = [
         ctx.html(lang, "shake.message.title", funder=campaign.funder_name),
         ctx.html(lang, "shake.message.pool", pool=Amount(campaign.pool), count=campaign.count),
-        prizes,
+        prizes_line(ctx, campaign, lang),
         "",
         ctx.html(lang, "shake.message.left", left=campaign.prizes_left, count=campaign.count),
         ctx.html(lang, "shake.message.ends", time=_utc(campaign.ends_at)),
@@ -106,11 +101,27 @@ def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
     return "\n".join(lines)
 
 
+def prizes_line(ctx: BotContext, campaign: Campaign, lang: str) -> str:
+    """Only what the pool left can pay: the allocator's own rule (``core.shake.prize_range``)."""
+    shown = prize_range(campaign.mode, campaign.tiers, campaign.money_left,
+                        max(campaign.prizes_left, 1))
+    if shown.high is None:
+        key = "ux.shake.prizes_from"
+    elif shown.high == shown.low:
+        key = "ux.shake.prizes_each"
+    else:
+        key = "ux.shake.prizes_range"
+    line = ctx.html(lang, key, low=Amount(shown.low), high=Amount(shown.high or shown.low))
+    if shown.jackpot:
+        line += ctx.html(lang, "ux.shake.and_jackpot", jackpot=Amount(JACKPOT))
+    return line
+
+
 def _how(ctx: BotContext, campaign: Campaign, lang: str) -> str:
     seconds = _seconds(campaign.interval_ms)
     if seconds <= 0:  # no cooldown configured: "every 0 s" reads like a bug
         return ctx.html(lang, "shake.message.how_any")
-    return ctx.html(lang, "shake.message.how", seconds=seconds)
+    return ctx.html(lang, "shake.message.how", wait=duration(ctx, lang, seconds * 1000))
 
 
 def campaign_keyboard(ctx: BotContext, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
@@ -162,9 +173,10 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
     if result.answer is ShakeAnswer.LOST:
         if interval <= 0:
             return render(lang, "shake.answer.lost_now")
-        return render(lang, "shake.answer.lost", seconds=interval)
+        return render(lang, "shake.answer.lost", wait=duration(ctx, lang, interval * 1000))
     if result.answer is ShakeAnswer.COOLDOWN:
-        return render(lang, "shake.answer.cooldown", seconds=max(1, -(-result.wait_ms // 1000)))
+        wait = max(1, -(-result.wait_ms // 1000)) * 1000  # whole seconds, rounded up
+        return render(lang, "shake.answer.cooldown", wait=duration(ctx, lang, wait))
     if result.answer is ShakeAnswer.MAXED:
         return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
     if result.answer is ShakeAnswer.OVER:
@@ -210,7 +222,7 @@ async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
             book.shown_left[campaign.id] = campaign.prizes_left
 
 
-async def finish(ctx: BotContext, ended: Ended) -> None:
+async def finish(ctx: BotContext, ended: Ended, reply_to: Message | None = None) -> None:
     """The end: the message shows winners, jackpot and refund; the funder is told."""
     campaign = ended.campaign
     book = messages_of(ctx)
@@ -223,7 +235,9 @@ async def finish(ctx: BotContext, ended: Ended) -> None:
             message_id = fresh.message_id if fresh else None
         text = end_text(ctx, ended, lang)
         if message_id is None or not await _edit(ctx, campaign.chat_id, message_id, text, None):
-            await _post(ctx, campaign.chat_id, text)  # the campaign message is gone
+            # the campaign message is gone: post the result (under the /shake stop, if any)
+            if reply_to is None or await _reply(reply_to, text) is None:
+                await _post(ctx, campaign.chat_id, text)
     book.shown_left.pop(campaign.id, None)
     book.locks.pop(campaign.id, None)
     paid = campaign.won_amount
@@ -251,13 +265,13 @@ async def on_shake(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await _reply(message, ctx.html(lang, "shake.error.group_only"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.group_only"))
         return
     args = context.args or []
     word = args[0].lower() if args else ""
     if word in ("start", "stop"):
         if not await is_admin(context.bot, chat.id, user.id, ctx.settings.bot_admin_ids):
-            await _reply(message, ctx.html(lang, "shake.error.admins_only"))
+            await reply_briefly(ctx, message, ctx.html(lang, "shake.error.admins_only"))
             return
     if word == "start":
         await _start(ctx, context, message, args[1:], lang)
@@ -266,9 +280,9 @@ async def on_shake(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif word == "status":
         await _status(ctx, message, lang)
     elif word in ("help", "?"):
-        await _reply(message, ctx.html(lang, "shake.usage"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.usage"))
     elif args:
-        await _reply(message, ctx.html(lang, "shake.error.usage"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.usage"))
     else:
         await _typed_shake(ctx, message, lang)
 
@@ -282,10 +296,11 @@ async def _start(ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: M
         request = parse_start(args, message.chat.id, funder, service.limits)
         campaign = await service.start(request, f"shake:{message.chat.id}:{message.message_id}")
     except InsufficientFunds as error:  # the generic wording speaks of a red packet
-        await _reply(message, ctx.html(lang, "shake.error.insufficient_funds", **error.params))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.insufficient_funds",
+                                                   **error.params))
         return
     except DomainError as error:
-        await _reply(message, ctx.html(lang, error.key, **error.params))
+        await reply_briefly(ctx, message, ctx.html(lang, error.key, **error.params))
         return
     if campaign.message_id is not None:
         return  # a replayed update: the campaign and its message exist
@@ -303,17 +318,16 @@ async def _stop(ctx: BotContext, message: Message, lang: str) -> None:
     service = await service_of(ctx)
     ended = await service.stop(message.chat.id)
     if ended is None:
-        await _reply(message, ctx.html(lang, "shake.none"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.none"))
         return
-    await _reply(message, ctx.html(lang, "shake.stopped", amount=Amount(ended.refunded),
-                                   funder=ended.campaign.funder_name))
-    await finish(ctx, ended)
+    # The campaign message turns into the result (refund included): that is the answer.
+    await finish(ctx, ended, reply_to=message)
 
 
 async def _status(ctx: BotContext, message: Message, lang: str) -> None:
     campaign = await (await service_of(ctx)).status(message.chat.id)
     if campaign is None:
-        await _reply(message, ctx.html(lang, "shake.none"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.none"))
         return
     await _reply(message, ctx.html(
         lang, "shake.status", funder=campaign.funder_name, left=campaign.prizes_left,
@@ -327,7 +341,13 @@ async def _typed_shake(ctx: BotContext, message: Message, lang: str) -> None:
     result = await (await service_of(ctx)).shake_in_chat(
         message.chat.id, member, traits_of(message.from_user)
     )
-    await _reply(message, result_text(ctx, result, lang, public=True, name=member.name))
+    text = result_text(ctx, result, lang, public=True, name=member.name)
+    if result.answer is ShakeAnswer.WON:
+        await _reply(message, text, quote=True)  # a win is news for the group: it stays
+    else:
+        if result.campaign is not None and result.answer is not ShakeAnswer.OVER:
+            text += "\n" + ctx.html(lang, "ux.shake.use_button")
+        await reply_briefly(ctx, message, text)
     _after(ctx, result)
 
 
@@ -366,10 +386,11 @@ async def _post(ctx: BotContext, chat_id: int, text: str) -> None:
 
 
 async def _reply(message: Message, text: str,
-                 markup: InlineKeyboardMarkup | None = None) -> Message | None:
+                 markup: InlineKeyboardMarkup | None = None, *, quote: bool = False,
+                 ) -> Message | None:
     try:
         return await message.reply_text(
-            text, reply_markup=markup, do_quote=False, parse_mode=ParseMode.HTML
+            text, reply_markup=markup, do_quote=quote, parse_mode=ParseMode.HTML
         )
     except TelegramError as error:
         _log.info("reply in chat %s failed: %s", message.chat.id, error)

@@ -9,8 +9,11 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from core.amount import Amount
 
 from bot.app import BotContext, bot_context
-from bot.handlers.common import guarded
+from bot.handlers.common import guarded, member_of
 from bot.handlers.result import packet_id_of, show_result, wants_full_commitment
+from bot.handlers.wallet import BALANCE_START, show_balance
+from bot.keyboards import TOPUP_START
+from bot.payments import MAX_TOPUP_STARS
 
 
 @guarded
@@ -28,6 +31,14 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         )
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
+    if payload == BALANCE_START and chat.type == ChatType.PRIVATE:
+        await show_balance(ctx, message, member_of(user), lang)
+        return
+    if payload == TOPUP_START and chat.type == ChatType.PRIVATE and ctx.settings.topup_enabled:
+        await message.reply_html(ctx.html(
+            lang, "wallet.topup.usage", maximum=MAX_TOPUP_STARS,
+            rate=Amount(ctx.settings.topup_cents_per_star)))
+        return
     lines = [ctx.html(lang, "start.welcome", name=user.first_name, amount=Amount(10_00))]
     if user.id in ctx.fresh_members and ctx.settings.welcome_bonus > 0:
         ctx.fresh_members.discard(user.id)

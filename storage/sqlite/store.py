@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,6 +24,8 @@ from storage.sqlite.keys import LedgerKind
 from storage.sqlite.schema import configure, migrate
 from storage.sqlite.press_delays import appeared_at_ms
 from storage.sqlite.writer import BatchWriter, in_thread
+
+_log = logging.getLogger(__name__)
 
 PACKET_COLUMNS = (
     "id, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,"
@@ -156,6 +159,20 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     return bool(inserted)
 
 
+def _prepare_new_file(path: Path) -> None:
+    """A missing directory is made for a new database, and said in one log line: a
+    mistyped ``DATABASE_URL`` otherwise starts an empty ledger without a word."""
+    if path.exists() or str(path) == ":memory:":
+        return
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, exist_ok=True)
+        _log.warning("no database at %s: created the directory %s and a new, empty database"
+                     " (check DATABASE_URL if you expected an existing one)", path, parent)
+    else:
+        _log.info("no database at %s: starting a new, empty one", path)
+
+
 # Primary result codes of a database that is there but cannot answer now
 # (busy, locked, out of memory or disk, I/O, cannot open): not a bug of ours.
 _UNAVAILABLE_CODES = frozenset({
@@ -185,7 +202,7 @@ class SqliteStore:
         self.writer: BatchWriter | None = None
 
     async def open(self) -> None:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_new_file(Path(self.path))
         try:
             self._write_conn = await aiosqlite.connect(self.path, isolation_level=None)
             await in_thread(self._write_conn, configure)

@@ -100,7 +100,7 @@ async def test_send_again_reposts_and_moves_the_open_button(bot: Bot) -> None:
     my = await bot.press(bob, view_msg, "my", chat=bot.updates.private_chat(bob))
     assert "text" not in my  # answered empty; the list comes as a message
     listing = bot.req.plain_text(2, bot.last_bot_message(2)["message_id"])
-    assert listing.startswith("🧧 Red packets you received:") and "from Alice" in listing
+    assert listing.startswith("🧧 Your red packets") and "from Alice" in listing  # /records' view
     await bot.audit()
 
 
@@ -193,9 +193,12 @@ async def test_chinese_rendering_and_lang_override(bot: Bot) -> None:
     refused = await bot.press(han, chooser, "l:en")
     assert refused["text"] == "只有群管理员可以修改本群语言"
     assert (await bot.press(tom, chooser, "l:zh"))["text"] == "语言：中文"
-    await bot.command(tom, "/balance")
-    assert bot.text(bot.last_bot_message()["message_id"]).startswith("💰 你的余额：¥")
+    await bot.command(tom, "/balance")  # the group reads the pointer in its language
+    assert bot.text(bot.last_bot_message()["message_id"]) == "你的余额已私信发给你。"
     await bot.press(tom, chooser, "l:auto")
     await bot.command(tom, "/balance")
-    assert bot.text(bot.last_bot_message()["message_id"]).startswith("💰 Your balance: ¥")
+    assert bot.text(bot.last_bot_message()["message_id"]) == (
+        "I sent your balance to you in a private message.")
+    # the direct message speaks the member's own language
+    assert bot.text(bot.last_bot_message(3)["message_id"], 3).startswith("💰 Your balance: ¥")
     await bot.audit()

@@ -15,14 +15,15 @@ async def test_a_language_chosen_in_one_process_reaches_the_other(tmp_path: Path
     async with running_bot(tmp_path) as a, running_bot(tmp_path) as b:
         tom = a.updates.user(3, "Tom")
         await b.command(tom, "/balance")
-        assert b.text(b.last_bot_message()["message_id"]).startswith("💰 Your balance")
+        # /balance in a group answers by direct message; the group's pointer shows its language
+        assert b.text(b.last_bot_message()["message_id"]).startswith("I sent your balance")
         a.req.set_member(GROUP_ID, 3, "administrator")
         await a.command(tom, "/lang")
         picker = a.last_bot_message()["message_id"]
         assert (await a.press(tom, picker, "l:zh"))["text"] == "语言：中文"
         b.clock.advance(stale_after_s())
         await b.command(tom, "/balance")
-        assert b.text(b.last_bot_message()["message_id"]).startswith("💰 你的余额")
+        assert b.text(b.last_bot_message()["message_id"]).startswith("你的余额已私信发给你")
         await a.audit()
 
 

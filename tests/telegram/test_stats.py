@@ -36,7 +36,7 @@ async def test_chat_admin_gets_stats_and_a_png_chart(wallet_bot: Bot) -> None:
     assert text.startswith("📊 Red packet stats for this chat")
     assert "Packets sent: 2 · ¥7.00" in text and "Shares taken: 3 ·" in text
     assert "Finished: 1 · median 2 s · fastest 2 s" in text
-    assert "Presses the gate turned away: 3" in text
+    assert "Presses that came too late: 3" in text
     assert "1. Alice <b> — ¥7.00 · packets: 2" in text
     assert "Luckiest members:" in text and "Shake campaigns: 0" in text
     assert "&lt;b&gt;" in bot.req.last("sendMessage", chat_id=GROUP_ID)["text"]
@@ -50,7 +50,7 @@ async def test_chat_admin_gets_stats_and_a_png_chart(wallet_bot: Bot) -> None:
     assert await flush_turned_away(bot.ctx) == 3
     bot.packets.turned_away[GROUP_ID] += 1
     await bot.command_in(bot.updates.group(id=GROUP_ID), user(BOB), "/stats")
-    assert "Presses the gate turned away: 4" in bot.last_reply(GROUP_ID)
+    assert "Presses that came too late: 4" in bot.last_reply(GROUP_ID)
     await bot.audit()
 
 

@@ -37,14 +37,14 @@ async def test_balance_shows_ledger_lines_in_plain_words(wallet_bot: Bot) -> Non
     await bot.audit()
 
 
-async def test_balance_in_a_group_shows_the_figure_but_not_the_ledger(wallet_bot: Bot) -> None:
+async def test_balance_in_a_group_goes_by_direct_message(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.lucky_packet(BOB, 5_00, [ALICE], count=1)
     await bot.command_in(bot.updates.group(id=GROUP_ID), user(ALICE), "/balance")
-    text = bot.last_reply(GROUP_ID)
-    assert text.startswith(f"💰 Your balance: ¥{await bot.balance(ALICE.id) / 100:.2f}")
-    assert "Send /balance to me in a private chat" in text
-    assert "Bob" not in text and "Welcome bonus" not in text
+    assert bot.last_reply(GROUP_ID) == "I sent your balance to you in a private message."
+    private = bot.last_reply(ALICE.id)
+    assert private.startswith(f"💰 Your balance: ¥{await bot.balance(ALICE.id) / 100:.2f}")
+    assert "Welcome bonus" in private  # the ledger lines, between member and bot
     await bot.audit()
 
 

@@ -110,7 +110,7 @@ def test_durations_in_words() -> None:
 
 def test_chart_is_a_png_with_and_without_data() -> None:
     activity = [DayActivity("2025-01-01", 3, 1000), DayActivity("2025-01-04", 1, 250)]
-    assert render_stats_chart(activity, {8: 2, 10: 5, 17: 1}, currency_symbol="¥").startswith(
+    assert render_stats_chart(activity, {8: 2, 10: 5, 17: 1}).startswith(
         PNG_SIGNATURE
     )
     assert render_stats_chart([], {}).startswith(PNG_SIGNATURE)
