@@ -39,6 +39,7 @@ from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.store import SqliteStore
 
+from bot.cache import BoundedCache
 from bot.engine import Engine, open_engine
 from bot.i18n import Translator, get_translator, normalize_language
 from bot.settings import Settings
@@ -76,6 +77,7 @@ FEATURES: list[str] = [
     "bot.handlers.password",  # /password (口令红包) and the replies that unlock it
     "bot.handlers.blocks",  # /block, /unblock
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
+    "bot.handlers.resync",  # packet messages left behind: edited at start, then now and then
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS
     "bot.handlers.shake",  # /shake campaigns, the Shake button, the end sweep
     "bot.handlers.trust",  # /suspects (grabber report), /top (leaderboard)
@@ -124,7 +126,9 @@ class BotContext:
     # Members greeted for the first time by this process (``/start`` mentions the bonus).
     fresh_members: set[int] = field(default_factory=set)
     _answered: dict[str, None] = field(default_factory=dict)
-    _packet_langs: dict[str, str] = field(default_factory=dict)
+    _packet_langs: BoundedCache[str, str] = field(
+        default_factory=lambda: BoundedCache(10_000, 3600)
+    )
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -166,16 +170,15 @@ class BotContext:
 
     async def packet_lang(self, packet_id: str, chat_id: int) -> str:
         """The language a packet's group message was first written in."""
-        if packet_id not in self._packet_langs:
+        lang = self._packet_langs.get(packet_id)
+        if lang is None:
             stored = await self.drafts.lang_of_packet(packet_id) if self.drafts else None
             lang = stored or await self.lang_of(chat_id, None)
-            if len(self._packet_langs) > 10_000:
-                self._packet_langs.clear()
-            self._packet_langs[packet_id] = lang
-        return self._packet_langs[packet_id]
+            self._packet_langs.put(packet_id, lang)
+        return lang
 
     def remember_packet_lang(self, packet_id: str, lang: str) -> None:
-        self._packet_langs[packet_id] = lang
+        self._packet_langs.put(packet_id, lang)
 
     # -- callback answers ----------------------------------------------------
 

@@ -8,13 +8,18 @@ makes (which packet, which message, whose draft).
 | data            | button                              |
 | --------------- | ----------------------------------- |
 | ``o:<packet>``  | Open on a packet message            |
-| ``d:k``/``d:s``/``d:c`` | draft: switch kind / send / cancel (the draft is the message) |
-| ``d:b``/``d:f`` | draft over the balance: daily bonus / look again |
+| ``d:k:<cmd>``   | draft: switch kind (``s``: send, ``c``: cancel); see below |
+| ``d:b:<cmd>``/``d:f:<cmd>`` | draft over the balance: daily bonus / look again |
 | ``r:<packet>``  | Send again (result view)            |
 | ``sk:<campaign>`` | Shake on a campaign message       |
 | ``rec:<page>``  | /records: newer / older page (0 = newest) |
 | ``my``          | My red packets (result view)        |
 | ``l:en``/``l:zh``/``l:auto`` | /lang choices          |
+
+A draft button names the draft itself (``<cmd>``: its command's message id), not
+the message that shows it: when the response that posted the draft is lost, the
+bot never learns that message's id, yet the draft still works. Drafts posted
+before carry ``d:k``/``d:s``/``d:c`` and are found by their message.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ class Callback:
 _PACKET = ID_PATTERN
 FORMATS: dict[Action, re.Pattern[str]] = {
     Action.OPEN: re.compile(rf"o:({_PACKET})"),
-    Action.DRAFT: re.compile(r"d:([kscbf])"),
+    Action.DRAFT: re.compile(r"d:([kscbf](?::[1-9][0-9]{0,18})?)"),
     Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
     Action.MY_PACKETS: re.compile(r"my()"),
     Action.LANG: re.compile(r"l:(en|zh|auto)"),
@@ -95,8 +100,16 @@ def open_packet(packet_id: str) -> str:
     return f"o:{packet_id}"
 
 
-def draft(button: DraftButton) -> str:
-    return f"d:{button.value}"
+def draft(button: DraftButton, command_message_id: int | None = None) -> str:
+    if command_message_id is None:
+        return f"d:{button.value}"
+    return f"d:{button.value}:{command_message_id}"
+
+
+def draft_parts(arg: str) -> tuple[DraftButton, int | None]:
+    """A parsed draft button's argument: which button, and the draft's command message."""
+    button, _, command = arg.partition(":")
+    return DraftButton(button), int(command) if command else None
 
 
 def send_again(packet_id: str) -> str:

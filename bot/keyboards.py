@@ -45,20 +45,22 @@ def draft_keyboard(
 ) -> InlineKeyboardMarkup:
     """Send and Cancel; a draft the sender cannot afford offers ways to get money instead."""
     cancel = InlineKeyboardButton(
-        ctx.text(lang, "button.cancel"), callback_data=callbacks.draft(DraftButton.CANCEL)
+        ctx.text(lang, "button.cancel"),
+        callback_data=callbacks.draft(DraftButton.CANCEL, draft.command_message_id),
     )
     rows: list[list[InlineKeyboardButton]] = []
     if draft.recipient is None:
         key = "button.to_fixed" if draft.kind is Kind.LUCKY else "button.to_lucky"
         rows.append([InlineKeyboardButton(
-            ctx.text(lang, key), callback_data=callbacks.draft(DraftButton.SWITCH)
+            ctx.text(lang, key),
+            callback_data=callbacks.draft(DraftButton.SWITCH, draft.command_message_id),
         )])
     if balance is not None and balance < draft.total:
         ways: list[InlineKeyboardButton] = []
         if ctx.settings.daily_bonus > 0:
             ways.append(InlineKeyboardButton(
                 ctx.text(lang, "ux.draft.button_daily", amount=Amount(ctx.settings.daily_bonus)),
-                callback_data=callbacks.draft(DraftButton.BONUS),
+                callback_data=callbacks.draft(DraftButton.BONUS, draft.command_message_id),
             ))
         if ctx.settings.topup_enabled:
             ways.append(InlineKeyboardButton(
@@ -69,12 +71,12 @@ def draft_keyboard(
             rows.append(ways)
         rows.append([InlineKeyboardButton(
             ctx.text(lang, "ux.draft.button_refresh"),
-            callback_data=callbacks.draft(DraftButton.REFRESH),
+            callback_data=callbacks.draft(DraftButton.REFRESH, draft.command_message_id),
         ), cancel])
         return InlineKeyboardMarkup(rows)
     send = InlineKeyboardButton(
         ctx.text(lang, "button.send", total=Amount(draft.total)),
-        callback_data=callbacks.draft(DraftButton.SEND),
+        callback_data=callbacks.draft(DraftButton.SEND, draft.command_message_id),
     )
     rows.append([send, cancel])
     return InlineKeyboardMarkup(rows)

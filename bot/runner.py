@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_application
+from bot.retry import one_line_rate_limit_logs
 from bot.settings import Settings, SettingsError
 
 _log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def configure_logging(settings: Settings, token: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    one_line_rate_limit_logs()
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)

@@ -139,6 +139,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
 
     edit_interval_seconds: float = Field(3.0, ge=0)
+    edit_lease_seconds: float = Field(10.0, gt=0)
     expiry_sweep_seconds: float = Field(30, gt=0)
     audit_interval_seconds: float = Field(3600, ge=0)
     shake_interval_seconds: float = Field(5, ge=0)

@@ -9,6 +9,7 @@ two presses made together wins, and the other is told what won.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
@@ -22,7 +23,8 @@ from bot import callbacks
 from bot.app import BotContext, bot_context
 from bot.callbacks import Action, DraftButton
 from bot.handlers.common import answer, guarded
-from bot.handlers.send import error_text, insufficient_note, send_key
+from bot.handlers.draft_lookup import draft_of_press, draft_send_key
+from bot.handlers.send import error_text, insufficient_note
 from bot.keyboards import draft_keyboard
 from bot.render import draft_text
 
@@ -45,14 +47,14 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
     lang = await ctx.lang_of(message.chat.id, user.language_code)
-    draft = await ctx.drafts.by_message(message.chat.id, message.message_id)
+    button, command_id = callbacks.draft_parts(parsed.arg)
+    draft = await draft_of_press(ctx, query, command_id)
     if draft is None:
         await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
         return
     if user.id != draft.sender.id:
         await answer(ctx, query, ctx.text(lang, "draft.only_sender", name=draft.sender.name))
         return
-    button = DraftButton(parsed.arg)
     if draft.sending and button is DraftButton.SEND:
         await _send(ctx, query, draft, lang, claimed=True)  # finish what a Send began
         return
@@ -85,12 +87,12 @@ async def _lost_the_race(
     """Another press decided the draft first: tell what it decided. A Send still on
     its way is waited for a moment, so the answer is its outcome, not "being sent"."""
     assert draft.message_id is not None
-    now = await ctx.drafts.by_message(draft.chat_id, draft.message_id)
+    now = await _again(ctx, draft)
     for _ in range(SEND_WAIT_TURNS):
         if now is None or not now.sending:
             break
         await asyncio.sleep(SEND_WAIT_S)
-        now = await ctx.drafts.by_message(draft.chat_id, draft.message_id)
+        now = await _again(ctx, draft)
     if now is None:
         await answer(ctx, query, ctx.text(lang, "draft.expired"), alert=True)
         return
@@ -99,6 +101,12 @@ async def _lost_the_race(
         return
     text, alert = _closed_answer(ctx, now, lang)
     await answer(ctx, query, text, alert=alert)
+
+
+async def _again(ctx: BotContext, draft: Draft) -> Draft | None:
+    """The draft as stored now, shown on the message that was pressed."""
+    now = await ctx.drafts.by_command(draft.chat_id, draft.command_message_id)
+    return None if now is None else replace(now, message_id=draft.message_id)
 
 
 async def _switch(ctx: BotContext, query: CallbackQuery, draft: Draft, lang: str) -> None:
@@ -136,7 +144,7 @@ async def _send(
     try:
         rules = await ctx.chats.rules(draft.chat_id)
         packet = await ctx.packets.send(
-            draft.request, send_key(draft.chat_id, draft.message_id), lucky_rule=rules.lucky_rule
+            draft.request, draft_send_key(draft, query), lucky_rule=rules.lucky_rule
         )
     except InsufficientFunds as error:
         # Shown before the draft reopens: a Cancel waiting on this Send edits after us.
@@ -150,14 +158,14 @@ async def _send(
         await answer(ctx, query, error_text(ctx, lang, error), alert=True)
         return
     first = packet.message_id is None  # not a replay or a double tap
-    if first:
-        # The draft becomes the packet message: presses count from now.
-        await ctx.store.set_message(packet.id, draft.message_id, posted_at_ms=ctx.clock.now_ms())
     await ctx.drafts.sent_as(draft, packet.id)
     ctx.remember_packet_lang(packet.id, draft.lang)
-    ctx.editor.moved(packet.id, draft.chat_id, draft.message_id)
+    # The draft becomes the packet message: presses count from now.
+    await ctx.editor.posted(
+        packet, draft.chat_id, draft.message_id, up_to_date=False,
+        posted_at_ms=ctx.clock.now_ms() if first else None,
+    )
     await answer(ctx, query, ctx.text(lang, "draft.sent"))
-    ctx.editor.touch(packet.id)
     if first and packet.is_personal:  # an edit notifies nobody: tell the addressee
         ctx.spawn(ctx.notifier.personal(packet, draft.message_id, ping=True))
 

@@ -2,12 +2,12 @@
 
 The press is answered before any edit is awaited; the group message is edited
 by the coalescing ``PacketEditor``. Callback data is untrusted: the packet must
-be the one this very message carries, else "This button is no longer valid".
+be one this very message shows, else "This button is no longer valid".
 """
 
 from __future__ import annotations
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from core.amount import Amount
@@ -45,13 +45,11 @@ def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
 
 
 async def _is_this_message(ctx: BotContext, query: CallbackQuery, packet_id: str) -> bool:
+    """Open counts on any message of the packet (Send again leaves older ones behind)."""
     message = query.message
-    if message is None:
+    if not isinstance(message, Message):
         return False
-    where = await ctx.editor.locate(packet_id)
-    return where is not None and (where.chat_id, where.message_id) == (
-        message.chat.id, message.message_id
-    )
+    return await ctx.editor.belongs(packet_id, message)
 
 
 @guarded
@@ -79,8 +77,11 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         ctx.editor.touch(packet.id, final=result.finished)
         if result.finished:
             ctx.spawn(ctx.notifier.finished(packet))
-    elif result.answer is PressAnswer.EXPIRED and packet is not None and packet.status is Status.LIVE:
+        return
+    if result.answer is PressAnswer.EXPIRED and packet is not None and packet.status is Status.LIVE:
         sweep_soon(ctx)  # expired before the sweep came round: refund and show it now
+    elif packet is not None:
+        ctx.editor.check(packet.id)  # a message left behind (a crash, another process)
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

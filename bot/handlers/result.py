@@ -1,15 +1,15 @@
 """The private result view (docs/rules.md §5 rules 1–8) and its buttons.
 
 Reached by the Details deep link ``/start p_<packet>``. **Send again** re-posts
-a live packet in its chat (sender only; the old message loses its Open
-button); **My red packets** lists what the member received.
+a live packet in its chat (sender only; the old message points to the new
+one, its Open still works, and it shows the final state at the end);
+**My red packets** lists what the member received.
 """
 
 from __future__ import annotations
 
 from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot import callbacks
@@ -24,6 +24,7 @@ from bot.keyboards import (
     result_keyboard,
 )
 from bot.render import packet_text
+from bot.retry import post
 from core.views import packet_view
 
 
@@ -93,24 +94,23 @@ async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await answer(ctx, query, ctx.text(lang, "again.not_live"))
         return
     group_lang = await ctx.packet_lang(packet.id, packet.chat_id)
-    try:
-        posted = await context.bot.send_message(
+    posted = await post(
+        lambda: context.bot.send_message(
             packet.chat_id, packet_text(ctx, view, group_lang, public=True),
             reply_markup=packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=True),
             parse_mode=ParseMode.HTML,
-        )
-    except TelegramError:
+        ),
+        f"sending packet {packet.id} again in {packet.chat_id}",
+    )
+    if posted is None:
         await answer(ctx, query, ctx.text(lang, "error.generic"), alert=True)
         return
-    old = packet.message_id
-    await ctx.store.set_message(packet.id, posted.message_id, posted_at_ms=ctx.clock.now_ms())
-    ctx.editor.moved(packet.id, packet.chat_id, posted.message_id)
+    # The new message is the packet's (presses count from now); the old ones now
+    # point to it, and still open it.
+    await ctx.editor.posted(
+        packet, packet.chat_id, posted.message_id, posted_at_ms=ctx.clock.now_ms()
+    )
     await answer(ctx, query, ctx.text(lang, "again.done"))
-    if old is not None:  # the old message keeps its text but loses its Open button
-        await ctx.editor.edit(
-            packet.chat_id, old, packet_text(ctx, view, group_lang, public=True),
-            packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=False),
-        )
 
 
 @guarded

@@ -24,9 +24,10 @@ from core.views import packet_view
 from storage.sqlite.chats import member_by_username
 
 from bot.app import BotContext, bot_context
-from bot.handlers.common import guarded, member_of
+from bot.handlers.common import apologize_in, guarded, member_of
 from bot.keyboards import draft_keyboard, packet_keyboard
 from bot.render import draft_text, packet_text, short_of_money
+from bot.retry import post
 from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
@@ -267,10 +268,16 @@ async def _command(
         await _send_without_draft(ctx, message, draft, lang)
         return
     balance = await ctx.store.balance(user.id)
-    sent = await message.reply_html(
-        draft_text(ctx, draft, lang, balance=balance),
-        reply_markup=draft_keyboard(ctx, draft, lang, balance=balance),
+    sent = await post(
+        lambda: message.reply_html(
+            draft_text(ctx, draft, lang, balance=balance),
+            reply_markup=draft_keyboard(ctx, draft, lang, balance=balance),
+        ),
+        f"posting the draft of command {message.message_id} in {chat.id}",
     )
+    if sent is None:  # a redelivered command posts it again; its buttons work either way
+        await apologize_in(ctx, message, lang)
+        return
     await ctx.drafts.attach_message(chat.id, message.message_id, sent.message_id)
 
 
@@ -293,10 +300,17 @@ async def _send_without_draft(ctx: BotContext, command: Message, draft: Draft, l
     await ctx.drafts.close(draft, DraftStatus.SENT, packet.id)
     ctx.remember_packet_lang(packet.id, lang)
     text, markup = await render_packet_message(ctx, packet, lang)
-    posted = await command.reply_html(text, reply_markup=markup)
-    await ctx.store.set_message(packet.id, posted.message_id, posted_at_ms=ctx.clock.now_ms())
+    posted = await post(
+        lambda: command.reply_html(text, reply_markup=markup),
+        f"posting packet {packet.id} in {draft.chat_id}",
+    )
+    if posted is None:  # a redelivered command posts it again; its Open works either way
+        await apologize_in(ctx, command, lang)
+        return
+    await ctx.editor.posted(
+        packet, posted.chat_id, posted.message_id, posted_at_ms=ctx.clock.now_ms()
+    )
     await ctx.drafts.attach_message(draft.chat_id, command.message_id, posted.message_id)
-    ctx.editor.moved(packet.id, posted.chat_id, posted.message_id)
     if packet.is_personal:  # the new message mentions them; a direct message too
         ctx.spawn(ctx.notifier.personal(packet, posted.message_id, ping=False))
 

@@ -78,8 +78,9 @@ async def test_rules_of_the_result_view(bot: Bot) -> None:
     await bot.audit()
 
 
-async def test_send_again_reposts_and_moves_the_open_button(bot: Bot) -> None:
+async def test_send_again_reposts_and_the_old_message_points_to_the_new_one(bot: Bot) -> None:
     alice, bob = bot.updates.user(1, "Alice"), bot.updates.user(2, "Bob")
+    carol = bot.updates.user(3, "Carol")
     packet_id, old = await send_packet(bot, alice, "/hongbao 4 2 again")
     await bot.private(alice, f"/start p_{packet_id}")
     view_msg = bot.last_bot_message(1)["message_id"]
@@ -92,11 +93,19 @@ async def test_send_again_reposts_and_moves_the_open_button(bot: Bot) -> None:
     assert done["text"] == "Posted again in the group"
     new = bot.last_bot_message()["message_id"]
     assert new != old and bot.buttons(new)[0] == ("🧧 Open", f"o:{packet_id}")
-    assert [label for label, _ in bot.buttons(old)] == ["Details"]
-    stale = await bot.press(bob, old, f"o:{packet_id}")
-    assert stale["text"] == "This button is no longer valid"
-    assert (await bot.press(bob, new, f"o:{packet_id}"))["text"].startswith("🧧 You got")
+    # The old message points to the new one, shows no count that could go stale,
+    # and its Open still opens the packet.
+    assert bot.text(old).splitlines()[-1] == (
+        "⬇️ Sent again below, where you can follow it. Open works here too."
+    )
+    assert "taken" not in bot.text(old)
+    assert bot.buttons(old)[0] == ("🧧 Open", f"o:{packet_id}")
+    assert (await bot.press(bob, old, f"o:{packet_id}"))["text"].startswith("🧧 You got")
     assert bot.text(new).endswith("1/2 taken\n\n" + bot.text(new).splitlines()[-1])
+    assert (await bot.press(carol, new, f"o:{packet_id}"))["text"].startswith("🧧 You got")
+    for message in (old, new):  # at the end every message of the packet tells the end
+        assert "2 shares, taken in" in bot.text(message)
+        assert [label for label, _ in bot.buttons(message)] == ["Details"]
     my = await bot.press(bob, view_msg, "my", chat=bot.updates.private_chat(bob))
     assert "text" not in my  # answered empty; the list comes as a message
     listing = bot.req.plain_text(2, bot.last_bot_message(2)["message_id"])
@@ -115,7 +124,7 @@ async def test_kind_switch_keeps_what_was_typed_both_ways(bot: Bot) -> None:
         "split",
         "Each share was rounded down to ¥3.33: the total is now ¥9.99 (was ¥10.00).",
     ]
-    assert bot.buttons(draft)[0] == ("Switch to lucky", "d:k")
+    assert bot.buttons(draft)[0][0] == "Switch to lucky"
     await bot.press(alice, draft, "d:k")
     assert bot.text(draft).splitlines()[:2] == [
         "🧧 Draft: a lucky red packet of ¥9.99 in 3 shares", "split"
@@ -173,7 +182,7 @@ async def test_chinese_rendering_and_lang_override(bot: Bot) -> None:
     await bot.command(li, "/hongbao 8.88 2 恭喜发财")
     draft = bot.last_bot_message()["message_id"]
     assert bot.text(draft).splitlines()[0] == "🧧 红包草稿：拼手气红包，共 ¥8.88，2个"
-    assert bot.buttons(draft)[0] == ("改为普通红包", "d:k")
+    assert bot.buttons(draft)[0][0] == "改为普通红包"
     assert (await bot.press(li, draft, "d:s"))["text"] == "已发出！"
     (packet,) = await bot.ctx.store.all_packets()
     assert bot.text(draft) == "🧧 李雷 发了一个拼手气红包\n恭喜发财\n\n已领取0/2个"

@@ -191,7 +191,7 @@ async def test_the_share_cap_does_not_count_the_bot(bot: Bot, lang: str, refused
     text = bot.text(bot.last_bot_message()["message_id"])
     assert text == refused
     await bot.command(alice, "/hongbao 10 7")
-    assert bot.buttons(bot.last_bot_message()["message_id"])[-1][1] == "d:c"  # a draft
+    assert bot.buttons(bot.last_bot_message()["message_id"])[-1][1].startswith("d:c:")  # a draft
 
 
 # -- 11: each refusal names that command's problem ------------------------------------------
@@ -219,7 +219,7 @@ async def test_refusals_answer_the_question_asked(
     await bot.command(alice, "/hongbao 1 thanks", reply_to=alice)
     assert bot.text(bot.last_bot_message()["message_id"]) != to_bot  # "not to yourself"
     await bot.command(alice, "/hongbao 10 2", reply_to=bot_message)  # a lucky one is fine
-    assert bot.buttons(bot.last_bot_message()["message_id"])[-1][1] == "d:c"
+    assert bot.buttons(bot.last_bot_message()["message_id"])[-1][1].startswith("d:c:")
 
 
 # -- 6: balances stay private ----------------------------------------------------------------
@@ -325,9 +325,11 @@ async def test_a_draft_over_the_balance_offers_money_not_send(
     await bot.command(bob, "/hongbao 150 3")
     draft = bot.last_bot_message()["message_id"]
     assert short in bot.text(draft)
-    assert bot.buttons(draft) == buttons
+    # Each button names the draft (its command's message id) after the button.
+    assert [(label, data.rsplit(":", 1)[0]) for label, data in bot.buttons(draft)] == buttons
     await bot.press(bob, draft, "d:k")  # Switch kind: still short, still no Send
-    assert "¥100.00" in bot.text(draft) and "d:s" not in dict(bot.buttons(draft)).values()
+    assert "¥100.00" in bot.text(draft)
+    assert not [d for d in dict(bot.buttons(draft)).values() if d.startswith("d:s")]
     assert ("余额不足" if lang == "zh" else "Not enough balance") in bot.text(draft)
     await bot.press(bob, draft, "d:k")
     answer = await bot.press(bob, draft, "d:b")

@@ -25,6 +25,9 @@ def every_button() -> list[tuple[str, Callback]]:
         (callbacks.records_page(10**9), Callback(Action.RECORDS_PAGE, str(callbacks.MAX_RECORDS_PAGE))),
     ]
     built += [(callbacks.draft(b), Callback(Action.DRAFT, b.value)) for b in DraftButton]
+    widest = 10**19 - 1  # a command's message id, as the draft's own id
+    built += [(callbacks.draft(b, widest), Callback(Action.DRAFT, f"{b.value}:{widest}"))
+              for b in DraftButton]
     built += [(callbacks.lang(code), Callback(Action.LANG, code)) for code in ("en", "zh", "auto")]
     return built
 
@@ -66,3 +69,10 @@ def test_anything_else_is_refused_or_round_trips(data: str) -> None:
         assert len(data.encode("utf-8")) <= CALLBACK_DATA_LIMIT
         assert data == (parsed.action.value if parsed.action is Action.MY_PACKETS
                         else f"{parsed.action.value}:{parsed.arg}")
+
+
+def test_a_draft_button_names_its_draft_and_nothing_else() -> None:
+    assert callbacks.draft_parts("s:12345") == (DraftButton.SEND, 12345)
+    assert callbacks.draft_parts("c") == (DraftButton.CANCEL, None)
+    for forged in ("d:s:0", "d:s:012", "d:s:-1", "d:s:1x", "d:s:" + "9" * 20, "d:x:1"):
+        assert callbacks.parse(forged) is None, forged
