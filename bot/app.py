@@ -268,6 +268,8 @@ def build_application(
     """The standalone bot: HTML defaults, concurrent updates, flood limits, our features.
 
     ``request`` replaces the network (tests pass a recording ``BaseRequest``);
+    without it the bot talks through ``bot.request.AiohttpRequest`` (one for
+    calls, one long-lived for ``getUpdates``), via ``TELEGRAM_PROXY_URL`` if set.
     ``rate_limiter=True`` uses ``bot.ratelimit.PriorityRateLimiter``: Telegram's limits,
     retries on 429, and a chat's edits before its other messages.
     """
@@ -281,6 +283,11 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        from bot.request import bot_requests
+
+        calls, updates = bot_requests(settings.telegram_proxy_url or None)
+        builder = builder.request(calls).get_updates_request(updates)
     if rate_limiter is True:
         from bot.ratelimit import PriorityRateLimiter
 

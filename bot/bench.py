@@ -29,10 +29,11 @@ class BenchResult:
     concurrency: int
     seconds: float
     presses_per_s: float
+    us_per_press: float
     settled_per_s: float
     p50_ms: float
     p99_ms: float
-    turned_away: float
+    turned_away: float | None  # None without a gate: nothing turns presses away before SQLite
     answers: dict[str, int]
     db_batches: int
     audit_ok: bool
@@ -106,10 +107,12 @@ async def run_bench(
             concurrency=concurrency,
             seconds=round(seconds, 3),
             presses_per_s=round(presses / seconds, 1),
+            us_per_press=round(seconds * 1e6 / presses, 2),
             settled_per_s=round(settled / seconds, 1),
             p50_ms=round(statistics.median(latencies) * 1000, 2),
             p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-            turned_away=round(sum(service.turned_away.values()) / presses, 4),
+            turned_away=(round(sum(service.turned_away.values()) / presses, 4)
+                         if engine.gate else None),
             answers=answers,
             db_batches=(service.store.writer.batches if service.store.writer else 0) - batches_before,
             audit_ok=report.ok,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -55,17 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--no-repair", action="store_true", help="report gate drift, do not rebuild")
     audit.set_defaults(handler=_audit)
 
-    bench = sub.add_parser("bench", help="measure presses per second and latency")
-    bench.add_argument("--packets", type=int, default=50)
-    bench.add_argument("--shares", type=int, default=100, help="shares per packet")
-    bench.add_argument("--members", type=int, default=2000)
-    bench.add_argument("--presses", type=int, default=50_000)
-    bench.add_argument("--concurrency", type=int, default=500, help="presses in flight")
-    bench.add_argument("--gate", choices=("on", "off"), default="on",
-                       help="off: every press goes straight to SQLite")
-    bench.add_argument("--db", type=Path, help="SQLite file (default: a temp file)")
-    bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.set_defaults(handler=_bench)
+    from bot.bench_cli import add_parser as add_bench
+
+    add_bench(sub)
 
     stats = sub.add_parser("stats", help="print /stats for the whole database or one chat")
     stats.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
@@ -111,43 +101,6 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
         print(f"redpacket: no database at {db}", file=sys.stderr)
         return 2
     return asyncio.run(run_audit(settings, Path(db), repair=not args.no_repair, console=Console()))
-
-
-def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bench import run_bench
-
-    db_path = args.db or Path(tempfile.mkdtemp(prefix="redpacket-bench-")) / "bench.db"
-    result = asyncio.run(
-        run_bench(
-            settings,
-            packets=args.packets,
-            shares=args.shares,
-            members=args.members,
-            presses=args.presses,
-            concurrency=args.concurrency,
-            gate=args.gate == "on",
-            db_path=db_path,
-        )
-    )
-    if args.json:
-        print(json.dumps({**result.as_dict(), "db": str(db_path)}))
-    else:
-        console = Console()
-        console.print(f"[bold]redpacket bench[/] on {result.machine}")
-        console.print(
-            f"gate {result.gate}: {result.packets} packets × {result.shares_per_packet} shares, "
-            f"{result.members} members, {result.presses} presses, {result.concurrency} in flight"
-        )
-        console.print(f"  presses/s      {result.presses_per_s:>12,.0f}")
-        console.print(f"  settled/s      {result.settled_per_s:>12,.0f}")
-        console.print(f"  p50 latency    {result.p50_ms:>12.2f} ms")
-        console.print(f"  p99 latency    {result.p99_ms:>12.2f} ms")
-        console.print(f"  turned away    {result.turned_away:>12.1%} (by the gate)")
-        console.print(f"  db batches     {result.db_batches:>12}")
-        console.print(f"  answers        {result.answers}")
-        console.print(f"  audit          {'clean' if result.audit_ok else result.audit_problems}")
-        console.print(f"  database       {db_path}")
-    return 0 if result.audit_ok else 1
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:

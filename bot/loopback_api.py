@@ -67,10 +67,11 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import multiprocessing
 import re
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -753,6 +754,7 @@ class LoopbackHandle:
 
     port: int
     _stop: Any
+    pid: int | None = None  # the server's process, when it has its own
 
     @property
     def url(self) -> str:
@@ -816,10 +818,6 @@ def serve_in_thread(port: int | None = None, **options: Any) -> LoopbackHandle:
     return LoopbackHandle(port, halt)
 
 
-def _process_main(port: int, options: dict[str, Any]) -> None:
-    asyncio.run(_serve_until_signal(port, options))
-
-
 async def _serve_until_signal(port: int, options: dict[str, Any]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -828,30 +826,37 @@ async def _serve_until_signal(port: int, options: dict[str, Any]) -> None:
     await serve(port, stop=stop, **options)
 
 
-def serve_in_process(port: int | None = None, **options: Any) -> LoopbackHandle:
-    """Start the server in its own process; ``stop()`` terminates it."""
+def serve_in_process(
+    port: int | None = None, *, token: str | None = None, answer_window: float = 15.0
+) -> LoopbackHandle:
+    """Start the server as ``python -m bot.loopback_api`` in its own process."""
     port = port or free_port()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_process_main, args=(port, options), daemon=True
-    )
-    process.start()
+    command = [sys.executable, "-m", "bot.loopback_api", "--port", str(port),
+               "--answer-window", str(answer_window)]
+    if token is not None:
+        command += ["--token", token]
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL)
     control = LoopbackControl(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while True:
         try:
             control.state()
             break
         except OSError:
-            if time.monotonic() > deadline or not process.is_alive():
-                process.terminate()
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
                 raise RuntimeError("the loopback Bot API did not start") from None
             time.sleep(0.05)
 
     def halt() -> None:
         process.terminate()
-        process.join(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
-    return LoopbackHandle(port, halt)
+    return LoopbackHandle(port, halt, process.pid)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -863,7 +868,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answer-window", type=float, default=15.0,
                         help="seconds a callback query can be answered (Telegram: about 15)")
     args = parser.parse_args(argv)
-    _process_main(args.port, {"token": args.token, "answer_window": args.answer_window})
+    asyncio.run(_serve_until_signal(
+        args.port, {"token": args.token, "answer_window": args.answer_window}))
     return 0
 
 

@@ -105,3 +105,21 @@ def run(settings: Settings) -> None:
 
 def _clean(text: str, token: str) -> str:
     return text.replace(token, "<token>") if token else text
+
+
+def main() -> int:
+    """``python -m bot.runner``: what ``redpacket run`` does (the through-bot bench starts it)."""
+    import sys
+
+    from bot.settings import load_settings
+
+    try:
+        run(load_settings())
+    except SettingsError as exc:
+        print(f"redpacket: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -34,7 +34,7 @@ _SQLITE_PREFIX = "sqlite:///"
 _ZERO_AMOUNT = re.compile(r"0+(?:\.0{0,2})?|\.0{1,2}")
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret"})
+_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret", "telegram_proxy_url"})
 _REDIS_HELP = (
     "must be empty (the embedded gate) or redis://[:password@]host[:port][/db], "
     "rediss://... (TLS) or unix:///path/to/redis.sock"
@@ -111,6 +111,7 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr = SecretStr("")
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_proxy_url: str = ""
     database_url: str = "sqlite:///redpacket.db"
     redis_url: str = ""
     bot_admin_ids: Annotated[list[int], NoDecode, BeforeValidator(_id_list)] = []
@@ -163,6 +164,16 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise PydanticCustomError(
                 "url", "must be an http(s) URL like https://api.telegram.org/bot"
+            )
+        return value
+
+    @field_validator("telegram_proxy_url", mode="before")
+    @classmethod
+    def _proxy_url(cls, value: Any) -> Any:
+        value = value.strip() if isinstance(value, str) else value
+        if value and not str(value).startswith(("http://", "https://")):
+            raise PydanticCustomError(
+                "url", "must be empty or an http(s) proxy URL like http://127.0.0.1:3128"
             )
         return value
 
