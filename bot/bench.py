@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.packets import Kind, Member, PacketRequest
-from core.services import Answer
+from core.services import PressAnswer
 
 from bot.engine import open_engine
 from bot.settings import Settings
@@ -96,7 +96,7 @@ async def run_bench(
         await asyncio.gather(*(presser() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
         report = await service.audit(repair=False)
-        settled = answers.get(Answer.GOT.value, 0)
+        settled = answers.get(PressAnswer.GOT.value, 0)
         latencies.sort()
         return BenchResult(
             gate=("embedded" if engine.gate.embedded else "redis") if engine.gate else "off",

@@ -62,7 +62,7 @@ class Callback:
 # of the shake gate's Redis keys; the two never meet (button data, keys in
 # Redis) and neither is renamed: posted campaign messages carry ``sk:<id>``.
 _PACKET = ID_PATTERN
-_FORMATS: dict[Action, re.Pattern[str]] = {
+FORMATS: dict[Action, re.Pattern[str]] = {
     Action.OPEN: re.compile(rf"o:({_PACKET})"),
     Action.DRAFT: re.compile(r"d:([kscbf](?::[1-9][0-9]{0,18})?)"),
     Action.SEND_AGAIN: re.compile(rf"r:({_PACKET})"),
@@ -72,7 +72,6 @@ _FORMATS: dict[Action, re.Pattern[str]] = {
     Action.SHAKE: re.compile(rf"sk:({_PACKET})"),
     Action.RECORDS_PAGE: re.compile(rf"rec:([0-9]{{1,{len(str(MAX_RECORDS_PAGE))}}})"),
 }
-FORMATS = _FORMATS
 # Prefix patterns for CallbackQueryHandler: each sends its whole family to one
 # handler, which then parses strictly (so a malformed "o:..." is answered by us).
 PATTERNS: dict[Action, str] = {
@@ -90,7 +89,7 @@ def parse(data: str | None) -> Callback | None:
     """The callback ``data`` names, or ``None`` for anything malformed or oversized."""
     if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         return None
-    for action, pattern in _FORMATS.items():
+    for action, pattern in FORMATS.items():
         match = pattern.fullmatch(data)
         if match:
             return Callback(action, match.group(1))

@@ -12,9 +12,10 @@ from typing import Any
 from core.money import format_cents
 from core.packets import Member
 from core.shake import JACKPOT, CampaignRequest, Mode, prize_range
-from core.shake_service import Answer, ShakeService
+from core.shake_service import ShakeAnswer, ShakeService
 
 from bot.demo_words import tally_text
+from bot.edit_budget import shows_new_figure
 from bot.engine import Engine
 
 ROUNDS = 10
@@ -57,9 +58,9 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
     for minute in range(ROUNDS):
         results = await asyncio.gather(*(shakes.shake(campaign.id, m) for m in members))
         tally.update(r.answer.value for r in results)
-        won = [r for r in results if r.answer is Answer.WON and r.win is not None]
+        won = [r for r in results if r.answer is ShakeAnswer.WON and r.win is not None]
         for result in results:
-            if result.refresh and result.campaign is not None:
+            if shows_new_figure(result) and result.campaign is not None:
                 console_print(f"  (message edited: prizes left {result.campaign.prizes_left}"
                               f"/{campaign.count})")
             if result.ended is not None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.money import Amount
+from core.amount import Amount
+from core.drafts import Draft
 from core.packets import Kind, Packet
 from core.views import PacketView
 
@@ -12,7 +13,6 @@ from bot import callbacks
 from bot.settings import Settings
 from bot.words import Words
 from bot.callbacks import DraftButton
-from storage.sqlite.drafts import Draft
 
 DEEP_LINK_PREFIX = "p_"
 # ``/start topup``: the deep link a draft over the balance offers when top-ups are on.

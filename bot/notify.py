@@ -18,7 +18,7 @@ from bot.edits import retry_seconds
 from bot.keyboards import details_url
 from bot.words import Markup
 from bot.render import duration, mention
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Packet
 from core.ports import Refund
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import html
 
+from core.amount import Amount
+from core.drafts import Draft
 from core.errors import InsufficientFunds
-from core.money import Amount
 from core.packets import Kind, Packet, Share, clip_text
 from core.records import format_duration
 from core.views import PacketView, Summary
 
 from bot.settings import Settings
 from bot.words import Markup, Words
-from storage.sqlite.drafts import Draft
 
 MESSAGE_LIMIT = 4096
 PUBLIC_LIST_LIMIT = 20

@@ -25,7 +25,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
 from core.errors import DomainError
-from core.money import Cents, format_cents, parse_amount
+from core.amount import Cents
+from core.money import format_cents, parse_amount
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 

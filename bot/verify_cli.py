@@ -23,9 +23,11 @@ from core.fairness import (
     may_reveal,
     parse_seed,
 )
-from core.money import Cents, format_cents, parse_amount
+from core.amount import Cents
+from core.money import format_cents, parse_amount
 from core.packets import Packet, Share, Status
-from core.services import SystemClock, is_packet_id
+from core.ids import is_id
+from core.services import SystemClock
 from storage.sqlite.store import SqliteStore
 
 Print = Callable[[str], None]
@@ -116,7 +118,7 @@ def print_check(packet: Packet, shares: list[Share], out: Print = print) -> int:
 
 
 async def load_packet(db: Path, packet_id: str) -> tuple[Packet, list[Share]]:
-    if not is_packet_id(packet_id):
+    if not is_id(packet_id):
         raise VerifyError(f"{packet_id!r} is not a packet id (10 letters and digits)")
     if not db.exists():
         raise VerifyError(f"no database at {db}")

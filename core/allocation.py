@@ -13,7 +13,7 @@ from functools import lru_cache
 from collections.abc import Sequence
 from enum import StrEnum
 
-from core.money import Cents
+from core.amount import Cents
 
 MIN_SHARE: Cents = 1
 

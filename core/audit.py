@@ -8,33 +8,16 @@ it would otherwise run twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from core.gatekeeping import AuditReport
 from core.services import RedPackets
 from core.shake_service import ShakeService
 
 
-@dataclass(slots=True)
-class FullAudit:
-    problems: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-    packets: int = 0
-    campaigns: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
 async def audit_everything(
     packets: RedPackets, shake: ShakeService | None, *, repair: bool
-) -> FullAudit:
+) -> AuditReport:
     """Every check on packets and campaigns; ``repair`` rebuilds gates that drifted."""
     report = await packets.audit(repair=repair)
-    audit = FullAudit(list(report.problems), list(report.repaired), packets=report.packets)
     if shake is not None:
-        campaigns = await shake.audit(repair=repair, ledger=False)  # the SQL ran above
-        audit.problems += campaigns.problems
-        audit.repaired += campaigns.repaired
-        audit.campaigns = campaigns.campaigns
-    return audit
+        report.add(await shake.audit(repair=repair, ledger=False))  # the SQL ran above
+    return report

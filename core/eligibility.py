@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from core.errors import DomainError
-from core.money import Amount, Cents
+from core.amount import Amount, Cents
 
 if TYPE_CHECKING:
     from core.ports import Clock, StandingStore

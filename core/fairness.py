@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.allocation import MIN_SHARE, Rule, full_split
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Packet, Share, Status
 
 SHORT_COMMITMENT_DIGITS = 16

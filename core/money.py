@@ -7,10 +7,7 @@ import re
 from core.amount import CENTS_PER_UNIT, Amount, Cents
 from core.errors import DomainError
 
-__all__ = [
-    "CENTS_PER_UNIT", "HARD_MAXIMUM", "Amount", "Cents",
-    "format_cents", "parse_amount", "parse_count",
-]
+__all__ = ["HARD_MAXIMUM", "format_cents", "parse_amount", "parse_count"]
 
 _AMOUNT = re.compile(r"(?P<units>[0-9]*)(?:\.(?P<frac>[0-9]*))?", re.ASCII)
 _COUNT = re.compile(r"[0-9]+", re.ASCII)

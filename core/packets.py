@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from core.allocation import MIN_SHARE, Rule, best_luck
 from core.errors import DomainError
-from core.money import Amount, Cents
+from core.amount import Amount, Cents
 
 
 class Kind(StrEnum):

@@ -1,8 +1,10 @@
 """Every port the use cases are written against; storage/ implements them.
 
 Packets: ``Gate`` (admission, Redis or embedded) and ``PacketStore`` (the
-durable truth). Campaigns: ``ShakeGate`` and ``CampaignStore``. Records and
-stats: ``RecordsReader``. And the ``Clock`` they all read.
+durable truth). Campaigns: ``ShakeGate`` and ``CampaignStore``. What both
+gates do alike is ``GateKeys`` (``core.gatekeeping`` runs it). Records and
+stats: ``RecordsReader``. The bot's drafts and chat settings: ``DraftStore``
+and ``ChatSettingsStore``. And the ``Clock`` they all read.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from core.chats import ChatRules
+from core.drafts import Draft, DraftStatus
 from core.eligibility import DailyCap, RuleChoices
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Member, Packet, Share
 from core.records import RecentPacket, RecordsSummary, StatsFacts, WalletLine
 from core.shake import Campaign, CampaignStatus, Ended, Win
@@ -33,7 +37,19 @@ class GateState:
     holders: frozenset[int]
 
 
-class Gate(Protocol):
+class GateKeys(Protocol):
+    """What every gate does with a packet's or a campaign's keys."""
+
+    async def release(self, key: str, member_id: int) -> None:
+        """Give back one ticket (a packet's share, a campaign's win) of a member."""
+        ...
+
+    async def reset(self, key: str) -> None:
+        """Forget the key: the next call finds it missing and rebuilds it."""
+        ...
+
+
+class Gate(GateKeys, Protocol):
     """Cheap admission control in front of the database (Redis, or embedded)."""
 
     async def grab(self, packet_id: str, member_id: int) -> Grab: ...
@@ -42,16 +58,12 @@ class Gate(Protocol):
         self, packet_id: str, capacity: int, holders: Sequence[int], ttl_ms: int
     ) -> None: ...
 
-    async def release(self, packet_id: str, member_id: int) -> None: ...
-
     async def state(self, packet_id: str) -> GateState | None: ...
-
-    async def reset(self, packet_id: str) -> None: ...
 
     async def aclose(self) -> None: ...
 
 
-class Opening(StrEnum):
+class OpenOutcome(StrEnum):
     OPENED = "opened"
     ALREADY = "already"
     EMPTY = "empty"
@@ -61,14 +73,14 @@ class Opening(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    outcome: Opening
+    outcome: OpenOutcome
     share: Share | None = None
     packet: Packet | None = None
 
     @property
     def finished(self) -> bool:
         return (
-            self.outcome is Opening.OPENED
+            self.outcome is OpenOutcome.OPENED
             and self.packet is not None
             and self.packet.is_finished
         )
@@ -187,7 +199,7 @@ class GateReply:
     wait_ms: int = 0
 
 
-class ShakeGate(Protocol):
+class ShakeGate(GateKeys, Protocol):
     """Prize counter, cooldowns and win counts of a campaign, atomically."""
 
     async def shake(
@@ -198,14 +210,10 @@ class ShakeGate(Protocol):
         self, campaign_id: str, prizes: int, wins: dict[int, int], ttl_ms: int
     ) -> None: ...
 
-    async def release(self, campaign_id: str, member_id: int) -> None: ...
-
-    async def reset(self, campaign_id: str) -> None: ...
-
     async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
 
 
-class Settlement(StrEnum):
+class SettleOutcome(StrEnum):
     WON = "won"
     ENDED = "ended"  # the campaign is over (or past its time)
     MAXED = "maxed"  # the database says this member already won the most
@@ -214,7 +222,7 @@ class Settlement(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Settled:
-    outcome: Settlement
+    outcome: SettleOutcome
     campaign: Campaign | None = None
     win: Win | None = None
     ended: Ended | None = None  # this win took the last prize
@@ -264,3 +272,51 @@ class RecordsReader(Protocol):
     ) -> tuple[list[RecentPacket], int]: ...
 
     async def stats_facts(self, chat_id: int | None, *, top: int) -> StatsFacts: ...
+
+
+# -- drafts and chat settings -----------------------------------------------------
+
+class DraftStore(Protocol):
+    """Packet drafts until Send or Cancel; one per command message."""
+
+    async def create(self, draft: Draft) -> bool:
+        """Insert ``draft``; False if this command already made one (a replay)."""
+        ...
+
+    async def attach_message(
+        self, chat_id: int, command_message_id: int, message_id: int
+    ) -> None: ...
+
+    async def by_message(self, chat_id: int, message_id: int) -> Draft | None: ...
+
+    async def by_command(self, chat_id: int, command_message_id: int) -> Draft | None: ...
+
+    async def lang_of_packet(self, packet_id: str) -> str | None: ...
+
+    async def update_open(self, draft: Draft) -> bool:
+        """Store a kind switch; False if the draft was sent or cancelled meanwhile."""
+        ...
+
+    async def claim(self, draft: Draft, status: DraftStatus) -> bool:
+        """Send against Cancel: True if this press moved the open draft to ``status``."""
+        ...
+
+    async def sent_as(self, draft: Draft, packet_id: str) -> None: ...
+
+    async def reopen(self, draft: Draft) -> bool: ...
+
+    async def close(
+        self, draft: Draft, status: DraftStatus, packet_id: str | None = None
+    ) -> bool: ...
+
+
+class ChatSettingsStore(Protocol):
+    """A chat's language override and its own rules (``core.chats.ChatRules``)."""
+
+    async def lang(self, chat_id: int) -> str | None: ...
+
+    async def set_lang(self, chat_id: int, lang: str | None, now_ms: int) -> None: ...
+
+    async def rules(self, chat_id: int) -> ChatRules: ...
+
+    async def set_rules(self, chat_id: int, rules: ChatRules, now_ms: int) -> None: ...

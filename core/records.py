@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from core.ledger import CAMPAIGN_KINDS, LedgerKind
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Member
 
 if TYPE_CHECKING:  # annotations only: core.ports imports this module's facts
@@ -45,12 +45,6 @@ class Entry:
     params: dict[str, Any]
     amount: Cents
 
-
-# Money-in kinds written by this feature (transfer kinds in the ledger).
-DAILY = LedgerKind.DAILY
-GRANT = LedgerKind.GRANT
-TOPUP = LedgerKind.TOPUP
-WELCOME = LedgerKind.WELCOME
 
 _SIMPLE_KINDS = {
     LedgerKind.WELCOME: "wallet.line.welcome",
@@ -107,51 +101,6 @@ def daily_key(member_id: int, now_ms: int) -> str:
 def next_utc_midnight_ms(now_ms: int) -> int:
     day_ms = 86_400_000
     return (now_ms // day_ms + 1) * day_ms
-
-
-TOPUP_PAYLOAD_PREFIX = "topup"
-TOPUP_CURRENCY = "XTR"
-MAX_TOPUP_STARS = 10_000
-
-
-def topup_payload(member_id: int, stars: int) -> str:
-    return f"{TOPUP_PAYLOAD_PREFIX}:{member_id}:{stars}"
-
-
-@dataclass(frozen=True, slots=True)
-class TopupClaim:
-    member_id: int
-    stars: int
-
-
-def is_topup_payload(payload: str) -> bool:
-    """Ours (well formed or not): a payload no other feature uses."""
-    return payload.startswith(f"{TOPUP_PAYLOAD_PREFIX}:")
-
-
-def parse_topup_payload(payload: str) -> TopupClaim | None:
-    """The claim in an invoice payload we made, or ``None`` for anything else."""
-    parts = payload.split(":")
-    if len(parts) != 3 or parts[0] != TOPUP_PAYLOAD_PREFIX:
-        return None
-    member, stars = parts[1], parts[2]
-    if not (member.isascii() and member.isdigit() and stars.isascii() and stars.isdigit()):
-        return None
-    claim = TopupClaim(int(member), int(stars))
-    return claim if 1 <= claim.stars <= MAX_TOPUP_STARS else None
-
-
-def topup_acceptable(
-    payload: str, *, currency: str, total_amount: int, payer_id: int
-) -> bool:
-    """Pre-checkout: say yes only to an invoice we issued, unchanged, paid by its member."""
-    claim = parse_topup_payload(payload)
-    return (
-        claim is not None
-        and currency == TOPUP_CURRENCY
-        and total_amount == claim.stars
-        and payer_id == claim.member_id
-    )
 
 
 def topup_key(charge_id: str) -> str:
@@ -334,7 +283,8 @@ async def records_page(reader: RecordsReader, member_id: int, page: int) -> Page
 async def claim_daily(store: PacketStore, member: Member, amount: Cents, now_ms: int) -> bool:
     """Pay the daily bonus once per UTC day; False if today's was already paid."""
     return await store.credit(
-        member, amount, kind=DAILY, key=daily_key(member.id, now_ms), memo="", now_ms=now_ms
+        member, amount, kind=LedgerKind.DAILY, key=daily_key(member.id, now_ms), memo="",
+        now_ms=now_ms,
     )
 
 
@@ -343,16 +293,18 @@ async def grant(
 ) -> bool:
     """Mint ``amount`` into ``member``'s wallet once per ``key``, naming who granted it."""
     memo = f"granted by {granted_by.name} ({granted_by.id})"
-    return await store.credit(member, amount, kind=GRANT, key=key, memo=memo, now_ms=now_ms)
+    return await store.credit(
+        member, amount, kind=LedgerKind.GRANT, key=key, memo=memo, now_ms=now_ms
+    )
 
 
 async def credit_topup(
     store: PacketStore, member: Member, stars: int, cents_per_star: int, *,
     charge_id: str, now_ms: int,
 ) -> bool:
-    """Credit a paid Stars invoice exactly once per Telegram charge id."""
+    """Credit a paid top-up (``stars`` at ``cents_per_star``) once per payment charge id."""
     return await store.credit(
-        member, stars * cents_per_star, kind=TOPUP, key=topup_key(charge_id),
+        member, stars * cents_per_star, kind=LedgerKind.TOPUP, key=topup_key(charge_id),
         memo=f"{stars} stars, charge {charge_id}", now_ms=now_ms,
     )
 

@@ -6,19 +6,18 @@ import asyncio
 import secrets
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from core.allocation import Rule, share_amount
-from core.doubts import Doubts
 from core.eligibility import DailyCap, Eligibility, Refusal, Refused, Traits
 from core.errors import GateUnavailable, StoreUnavailable
+from core.gatekeeping import AuditReport, Gatekeeper, Retry
 from core.ids import is_id, new_id
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
-from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
+from core.ports import Clock, Gate, Grab, OpenOutcome, PacketStore, Refund
 
-GATE_TTL_MARGIN_MS = 3_600_000  # gate keys outlive their packet by an hour
 MAX_PRESSES_IN_FLIGHT = 10_000  # beyond this, a press is answered "not this time"
 PACKET_CACHE_SIZE = 10_000  # packets kept in memory (least recently used goes)
 FINAL_CACHE_SIZE = 10_000  # packets whose final shares answer presses from memory
@@ -33,7 +32,7 @@ class SystemClock:
         return time.time_ns() // 1_000_000
 
 
-class Answer(StrEnum):
+class PressAnswer(StrEnum):
     GOT = "got"
     ALREADY = "already"
     TOO_SLOW = "too_slow"
@@ -46,26 +45,11 @@ class Answer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PressResult:
-    answer: Answer
+    answer: PressAnswer
     packet: Packet | None = None
     share: Share | None = None
     finished: bool = False  # this press took the last share
     refusal: Refusal | None = None
-
-
-@dataclass(slots=True)
-class AuditReport:
-    problems: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-    packets: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-is_packet_id = is_id
-new_packet_id = new_id
 
 
 class RedPackets:
@@ -100,24 +84,23 @@ class RedPackets:
         self._greeted: set[int] = set()
         self._final: OrderedDict[str, tuple[Packet, dict[int, Share]]] = OrderedDict()
         self._final_checked: dict[str, int] = {}
-        self._background: set[asyncio.Future[None]] = set()
-        # Grabs that timed out on our side but may have run in Redis.
-        self._doubts = Doubts(self._settle_round, self._background)
+        # The gate's machine, shared with campaigns; its doubts are grabs that
+        # timed out on our side but may have run in Redis.
+        self._keeper = Gatekeeper(
+            gate, clock=self.clock, timeout_s=gate_timeout_s,
+            settle_round=self._settle_round, rebuild=self.rebuild_gate,
+        )
         self._leak_checked: dict[str, float] = {}
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
 
     async def idle(self) -> None:
-        """Wait until the background loads of final shares are done."""
-        while self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        """Wait until the background work (final loads, tickets in doubt) is done."""
+        await self._keeper.idle()
 
     async def aclose(self) -> None:
         """Stop background work (final loads, tickets in doubt) before the store closes."""
-        pending = list(self._background)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await self._keeper.aclose()
 
     # -- members -------------------------------------------------------------
 
@@ -146,7 +129,7 @@ class RedPackets:
         rule = Rule.FIXED if request.kind is Kind.FIXED else lucky_rule or self.lucky_rule
         recipient = request.recipient
         packet = Packet(
-            id=new_packet_id(),
+            id=new_id(),
             chat_id=request.chat_id,
             sender_id=request.sender.id,
             sender_name=clip_text(request.sender.name, self.limits.name_chars),
@@ -165,14 +148,9 @@ class RedPackets:
         )
         await self.greet(request.sender)
         stored = await self.store.create_packet(packet, key, daily)
-        if stored.id == packet.id and self.gate is not None:
-            try:
-                await asyncio.wait_for(
-                    self.gate.prime(stored.id, stored.count, (), self._gate_ttl(stored)),
-                    self.gate_timeout_s,
-                )
-            except (GateUnavailable, TimeoutError):
-                pass  # rebuilt from the database on the first press
+        if stored.id == packet.id and self.gate is not None:  # else rebuilt on the first press
+            ttl_ms = self._keeper.ttl_ms(stored.expires_at)
+            await self._keeper.quietly(self.gate.prime(stored.id, stored.count, (), ttl_ms))
         return stored
 
     async def _send_rules(self, request: PacketRequest) -> DailyCap | None:
@@ -199,20 +177,20 @@ class RedPackets:
         ``pressed_at_ms``: when the press reached the bot (taken by the handler),
         stored with the share for the grabber report.
         """
-        if not is_packet_id(packet_id):
-            return PressResult(Answer.NOT_FOUND)
+        if not is_id(packet_id):
+            return PressResult(PressAnswer.NOT_FOUND)
         key = (packet_id, member.id)
         running = self._presses.get(key)
         if running is not None:  # a double tap: the first press answers for both
             first = await asyncio.shield(running)  # a cancelled tap must not cancel the first
-            if first.answer is Answer.GOT:
-                return PressResult(Answer.ALREADY, first.packet, first.share)
+            if first.answer is PressAnswer.GOT:
+                return PressResult(PressAnswer.ALREADY, first.packet, first.share)
             return first
         if len(self._presses) >= self.max_in_flight:
-            return PressResult(Answer.NOT_THIS_TIME)
+            return PressResult(PressAnswer.NOT_THIS_TIME)
         outcome: asyncio.Future[PressResult] = asyncio.get_running_loop().create_future()
         self._presses[key] = outcome
-        result = PressResult(Answer.NOT_THIS_TIME)
+        result = PressResult(PressAnswer.NOT_THIS_TIME)
         try:
             result = await self._press(
                 packet_id, member, traits or Traits(member.id), pressed_at_ms
@@ -227,15 +205,15 @@ class RedPackets:
     ) -> PressResult:
         packet = await self._packet(packet_id)
         if packet is None:
-            return PressResult(Answer.NOT_FOUND)
+            return PressResult(PressAnswer.NOT_FOUND)
         if packet.is_personal and member.id != packet.recipient_id:
-            return PressResult(Answer.NOT_FOR_YOU, packet)
+            return PressResult(PressAnswer.NOT_FOR_YOU, packet)
         if self.eligibility is not None:  # before the gate: a refused press costs no ticket
             refusal = await self.eligibility.refuse_open(
                 packet.chat_id, packet.id, packet.phrase, traits
             )
             if refusal is not None:
-                return PressResult(Answer.REFUSED, packet, refusal=refusal)
+                return PressResult(PressAnswer.REFUSED, packet, refusal=refusal)
         if self.clock.now_ms() >= packet.expires_at and packet_id not in self._final:
             await self._remember_final(packet_id)
         settled = self._final_answer(packet_id, member)
@@ -248,11 +226,11 @@ class RedPackets:
             except (GateUnavailable, StoreUnavailable):
                 # The grab may have run in Redis though its reply never came:
                 # settle it against the database once Redis answers again.
-                self._doubts.add(packet_id, member.id)
-                return PressResult(Answer.NOT_THIS_TIME, packet)
+                self._keeper.doubts.add(packet_id, member.id)
+                return PressResult(PressAnswer.NOT_THIS_TIME, packet)
             if early is not None:
                 self.turned_away[packet.chat_id] += 1
-                if early.answer is Answer.TOO_SLOW:
+                if early.answer is PressAnswer.TOO_SLOW:
                     self._look_for_final(packet_id)
                 return early
         opened = None
@@ -261,24 +239,24 @@ class RedPackets:
                 packet_id, member, self.clock.now_ms(), pressed_at_ms=pressed_at_ms
             )
         except StoreUnavailable:
-            return PressResult(Answer.NOT_THIS_TIME, packet)
+            return PressResult(PressAnswer.NOT_THIS_TIME, packet)
         finally:
             if opened is None:  # the open failed (an outage, or a bug on its way up)
-                await self._release(packet_id, member.id)
+                await self._keeper.release(packet_id, member.id)
         outcome = opened.outcome
         packet = opened.packet or packet
-        if outcome is Opening.OPENED:
+        if outcome is OpenOutcome.OPENED:
             if opened.finished:
                 self._look_for_final(packet_id)
-            return PressResult(Answer.GOT, packet, opened.share, finished=opened.finished)
-        if outcome is Opening.ALREADY:
-            return PressResult(Answer.ALREADY, packet, opened.share)
-        if outcome is Opening.EXPIRED:
-            return PressResult(Answer.EXPIRED, packet)
-        if outcome is Opening.NOT_FOUND:
-            return PressResult(Answer.NOT_FOUND)
+            return PressResult(PressAnswer.GOT, packet, opened.share, finished=opened.finished)
+        if outcome is OpenOutcome.ALREADY:
+            return PressResult(PressAnswer.ALREADY, packet, opened.share)
+        if outcome is OpenOutcome.EXPIRED:
+            return PressResult(PressAnswer.EXPIRED, packet)
+        if outcome is OpenOutcome.NOT_FOUND:
+            return PressResult(PressAnswer.NOT_FOUND)
         self._look_for_final(packet_id)
-        return PressResult(Answer.TOO_SLOW, packet)
+        return PressResult(PressAnswer.TOO_SLOW, packet)
 
     # A packet that is finished or past its time takes no more shares, so its
     # shares are final: once loaded, every later press is answered from memory.
@@ -290,10 +268,10 @@ class RedPackets:
         packet, shares = final
         share = shares.get(member.id)
         if share is not None:
-            return PressResult(Answer.ALREADY, packet, share)
+            return PressResult(PressAnswer.ALREADY, packet, share)
         if packet.status is Status.FINISHED:
-            return PressResult(Answer.TOO_SLOW, packet)
-        return PressResult(Answer.EXPIRED, packet)
+            return PressResult(PressAnswer.TOO_SLOW, packet)
+        return PressResult(PressAnswer.EXPIRED, packet)
 
     def _look_for_final(self, packet_id: str) -> None:
         """Load a packet's final shares in the background: one load at a time,
@@ -305,9 +283,7 @@ class RedPackets:
         if len(self._final_checked) > FINAL_CHECKS_REMEMBERED:
             self._final_checked.clear()
         self._final_checked[packet_id] = now + LOADING_MS  # until the load is done
-        task = asyncio.ensure_future(self._remember_final(packet_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._keeper.spawn(self._remember_final(packet_id))
 
     async def _remember_final(self, packet_id: str) -> None:
         try:
@@ -333,35 +309,29 @@ class RedPackets:
 
     async def _admit(self, packet: Packet, member: Member) -> PressResult | None:
         """Grab a ticket; return an answer if the press ends at the gate."""
-        assert self.gate is not None
-        for _ in range(3):
-            grab = await self.gate.grab(packet.id, member.id)
-            if grab is Grab.GRANTED:
+        gate, doubts = self.gate, self._keeper.doubts
+        assert gate is not None
+
+        async def grab() -> PressResult | Retry | None:
+            granted = await gate.grab(packet.id, member.id)
+            if granted is Grab.GRANTED:
                 return None
-            if grab is Grab.EMPTY:
-                if packet.id in self._doubts:  # tickets that may be ours to give back
-                    await self._doubts.settle(packet.id)
-                    if await self.gate.grab(packet.id, member.id) is Grab.GRANTED:
+            if granted is Grab.EMPTY:
+                if packet.id in doubts:  # tickets that may be ours to give back
+                    await doubts.settle(packet.id)
+                    if await gate.grab(packet.id, member.id) is Grab.GRANTED:
                         return None
-                return PressResult(Answer.TOO_SLOW, packet)
-            if grab is Grab.MISSING:
-                await self.rebuild_gate(packet.id)
-                continue
+                return PressResult(PressAnswer.TOO_SLOW, packet)
+            if granted is Grab.MISSING:
+                return Retry.REBUILD
             share = await self.store.share_of(packet.id, member.id)
             if share is not None:
-                return PressResult(Answer.ALREADY, packet, share)
+                return PressResult(PressAnswer.ALREADY, packet, share)
             # The gate remembers a grab the database never saw (an open that
             # failed, or a flush): give the ticket back and try again.
-            await self.gate.release(packet.id, member.id)
-        raise GateUnavailable("gate did not settle")
+            return Retry.GIVE_BACK
 
-    async def _release(self, packet_id: str, member_id: int) -> None:
-        if self.gate is None:
-            return
-        try:
-            await self.gate.release(packet_id, member_id)
-        except GateUnavailable:
-            self._doubts.add(packet_id, member_id)  # given back once Redis answers again
+        return await self._keeper.admit(packet.id, member.id, grab)
 
     async def _settle_round(self, packet_id: str, member_ids: list[int]) -> bool:
         """Tickets in doubt (``core.doubts``): a holder with no share and no press
@@ -385,9 +355,7 @@ class RedPackets:
         if len(self._leak_checked) > 10_000:
             self._leak_checked.clear()
         self._leak_checked[packet_id] = loop.time() + 3600  # until the check is done
-        task = asyncio.ensure_future(self._give_back_leaks(packet_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._keeper.spawn(self._give_back_leaks(packet_id))
 
     async def _give_back_leaks(self, packet_id: str) -> None:
         """Holders without a share now and still after a grace period (an open
@@ -420,10 +388,8 @@ class RedPackets:
         live = packet.status is Status.LIVE and self.clock.now_ms() < packet.expires_at
         holders = [s.member_id for s in shares]
         capacity = packet.count if live else len(holders)  # a dead packet has no ticket left
-        await self.gate.prime(packet_id, capacity, holders, self._gate_ttl(packet))
-
-    def _gate_ttl(self, packet: Packet) -> int:
-        return max(packet.expires_at - self.clock.now_ms(), 0) + GATE_TTL_MARGIN_MS
+        ttl_ms = self._keeper.ttl_ms(packet.expires_at)
+        await self.gate.prime(packet_id, capacity, holders, ttl_ms)
 
     async def _packet(self, packet_id: str) -> Packet | None:
         cached = self._packets.get(packet_id)
@@ -440,7 +406,7 @@ class RedPackets:
     # -- reading -------------------------------------------------------------
 
     async def packet_and_shares(self, packet_id: str) -> tuple[Packet, list[Share]] | None:
-        if not is_packet_id(packet_id):
+        if not is_id(packet_id):
             return None
         packet = await self.store.get_packet(packet_id)
         if packet is None:
@@ -452,12 +418,8 @@ class RedPackets:
     async def expire_due(self, limit: int = 500) -> list[Refund]:
         """Expire every packet past its time and refund what is left, once."""
         refunds = await self.store.expire_due(self.clock.now_ms(), limit)
-        if self.gate is not None:
-            for refund in refunds:
-                try:
-                    await asyncio.wait_for(self.gate.reset(refund.packet.id), self.gate_timeout_s)
-                except (GateUnavailable, TimeoutError):
-                    pass
+        for refund in refunds:
+            await self._keeper.reset(refund.packet.id)
         return refunds
 
     # -- audit ---------------------------------------------------------------
@@ -497,11 +459,7 @@ class RedPackets:
     ) -> frozenset[int]:
         """Check one live packet's gate; returns holders the database has no share for."""
         assert self.gate is not None
-        try:
-            state = await asyncio.wait_for(self.gate.state(packet.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError) as exc:
-            report.problems.append(f"gate unreachable while checking {packet.id}: {exc!r}")
-            return frozenset()
+        state = await self._keeper.audit_state(packet.id, self.gate.state(packet.id), report)
         if state is None:
             return frozenset()  # rebuilt from the database on the next press
         holders = frozenset(s.member_id for s in shares)
@@ -514,12 +472,7 @@ class RedPackets:
             f"(tickets {state.tickets} vs {packet.count - len(shares)}, "
             f"holders {len(state.holders)} vs {len(holders)})"
         )
-        if not repair:
-            report.problems.append(note)
-            return frozenset()
-        await self.gate.reset(packet.id)
-        await self.rebuild_gate(packet.id)
-        report.repaired.append(note + ": rebuilt")
+        await self._keeper.drifted(packet.id, note, report, repair=repair)
         return frozenset()
 
     async def _audit_extra_holders(

@@ -9,24 +9,16 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from random import Random, SystemRandom
 
-from core.doubts import Doubts
 from core.eligibility import Eligibility, Refusal, Traits
 from core.errors import GateUnavailable, StoreUnavailable
+from core.gatekeeping import AuditReport, Gatekeeper, Retry
 from core.ids import is_id, new_id
 from core.packets import Member, clip_text
-from core.ports import (  # the campaign ports, re-exported from their old home for now
-    CampaignStore,
-    Clock,
-    GateReply,
-    Settled,
-    Settlement,
-    ShakeGate,
-    Verdict,
-)
+from core.ports import CampaignStore, Clock, GateReply, Settled, SettleOutcome, ShakeGate, Verdict
 from core.services import SystemClock
 from core.shake import (
     Campaign,
@@ -34,11 +26,9 @@ from core.shake import (
     CampaignStatus,
     DEFAULT_TIERS,
     Ended,
-    GATE_TTL_MARGIN_MS,
     ShakeLimits,
     Win,
     campaign_problems,
-    crosses_step,
     validate_campaign,
     win_probability,
 )
@@ -50,7 +40,7 @@ MAX_SHAKES_IN_FLIGHT = 2_000  # beyond this, a shake is answered "not this time"
 CAMPAIGN_CACHE_SIZE = 1_000  # campaigns (and their last gate figures) kept in memory
 
 
-class Answer(StrEnum):
+class ShakeAnswer(StrEnum):
     WON = "won"
     LOST = "lost"
     COOLDOWN = "cooldown"
@@ -63,28 +53,12 @@ class Answer(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ShakeResult:
-    answer: Answer
+    answer: ShakeAnswer
     campaign: Campaign | None = None
     win: Win | None = None
     ended: Ended | None = None  # this shake took the last prize and ended the campaign
-    refresh: bool = False  # the prizes-left figure crossed a step: edit the message
     wait_ms: int = 0
     refusal: Refusal | None = None
-
-
-@dataclass(slots=True)
-class CampaignAudit:
-    problems: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-    campaigns: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-new_campaign_id = new_id
-is_campaign_id = is_id
 
 
 class ShakeService:
@@ -113,16 +87,20 @@ class ShakeService:
         self._shaking: Counter[tuple[str, int]] = Counter()  # shakes in flight per member
         self._campaigns: dict[str, Campaign] = {}
         self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
-        self._background: set[asyncio.Future[None]] = set()
-        # Shakes that timed out on our side but may have won a prize in Redis.
-        self._doubts = Doubts(self._settle_round, self._background)
+        # The gate's machine, shared with packets; its doubts are shakes that
+        # timed out on our side but may have won a prize in Redis.
+        self._keeper = Gatekeeper(
+            gate, clock=self.clock, timeout_s=gate_timeout_s,
+            settle_round=self._settle_round, rebuild=self.rebuild_gate,
+        )
+
+    async def idle(self) -> None:
+        """Wait until the background work (shakes in doubt) is done."""
+        await self._keeper.idle()
 
     async def aclose(self) -> None:
         """Stop background work (shakes in doubt) before the store closes."""
-        pending = list(self._background)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await self._keeper.aclose()
 
     @property
     def in_flight(self) -> int:
@@ -136,7 +114,7 @@ class ShakeService:
         duration = validate_campaign(request, self.limits)
         now = self.clock.now_ms()
         campaign = Campaign(
-            id=new_campaign_id(),
+            id=new_id(),
             chat_id=request.chat_id,
             funder_id=request.funder.id,
             funder_name=clip_text(request.funder.name, self.limits.name_chars),
@@ -151,8 +129,9 @@ class ShakeService:
             max_wins=self.limits.max_wins,
         )
         stored = await self.store.create_campaign(campaign, key)
-        if stored.id == campaign.id:
-            await self._prime_quietly(stored, {})
+        if stored.id == campaign.id and self.gate is not None:  # else rebuilt on the first shake
+            ttl_ms = self._keeper.ttl_ms(stored.ends_at)
+            await self._keeper.quietly(self.gate.prime(stored.id, stored.prizes_left, {}, ttl_ms))
         return stored
 
     async def stop(self, chat_id: int) -> Ended | None:
@@ -186,11 +165,7 @@ class ShakeService:
     async def _forget(self, campaign_id: str) -> None:
         self._campaigns.pop(campaign_id, None)
         self._shakes_seen.pop(campaign_id, None)
-        if self.gate is not None:
-            try:
-                await asyncio.wait_for(self.gate.reset(campaign_id), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError):
-                pass  # keys expire on their own
+        await self._keeper.reset(campaign_id)  # if the gate does not answer, keys expire
 
     # -- shaking -------------------------------------------------------------
 
@@ -201,9 +176,9 @@ class ShakeService:
         try:
             campaign = await self.store.live_campaign(chat_id)
         except StoreUnavailable:
-            return ShakeResult(Answer.NOT_THIS_TIME)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         if campaign is None:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         self._campaigns[campaign.id] = campaign
         return await self.shake(campaign.id, member, traits)
 
@@ -211,10 +186,10 @@ class ShakeService:
         self, campaign_id: str, member: Member, traits: Traits | None = None
     ) -> ShakeResult:
         """One shake: the gate decides cheaply, the database settles a win."""
-        if not is_campaign_id(campaign_id):
-            return ShakeResult(Answer.NO_CAMPAIGN)
+        if not is_id(campaign_id):
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         if self.in_flight >= self.max_in_flight:
-            return ShakeResult(Answer.NOT_THIS_TIME)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         shaker = (campaign_id, member.id)
         self._shaking[shaker] += 1
         try:
@@ -228,73 +203,72 @@ class ShakeService:
         try:
             campaign = await self._campaign(campaign_id)
         except StoreUnavailable:
-            return ShakeResult(Answer.NOT_THIS_TIME)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         if campaign is None:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
-            return ShakeResult(Answer.OVER, campaign)
+            return ShakeResult(ShakeAnswer.OVER, campaign)
         if self.eligibility is not None:  # before the gate: a refused shake costs nothing
             refusal = await self.eligibility.refuse_shake(campaign.chat_id, traits)
             if refusal is not None:
-                return ShakeResult(Answer.REFUSED, campaign, refusal=refusal)
+                return ShakeResult(ShakeAnswer.REFUSED, campaign, refusal=refusal)
         if self.gate is not None:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
             except (GateUnavailable, StoreUnavailable, TimeoutError):
                 # The shake may have run in Redis (a prize taken) though its reply
                 # never came: settle it against the database once Redis answers.
-                self._doubts.add(campaign.id, member.id)
-                return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+                self._keeper.doubts.add(campaign.id, member.id)
+                return ShakeResult(ShakeAnswer.NOT_THIS_TIME, campaign)
             early = _early_answer(reply, campaign)
             if early is not None:
                 return early
         elif self.rng.random() >= self._chance(campaign):
-            return ShakeResult(Answer.LOST, campaign)
+            return ShakeResult(ShakeAnswer.LOST, campaign)
         settled = None
         try:
             settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
         except StoreUnavailable:
-            return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME, campaign)
         finally:
             if settled is None:  # the win was not recorded (an outage, or a bug on its way up)
-                await self._release(campaign_id, member.id)
+                await self._keeper.release(campaign_id, member.id)
         return await self._after_settle(settled, campaign, member)
 
     async def _after_settle(self, settled: Settled, campaign: Campaign, member: Member) -> ShakeResult:
         fresh = settled.campaign or campaign
-        if settled.outcome is Settlement.WON:
+        if settled.outcome is SettleOutcome.WON:
             if settled.ended is not None:
                 await self._forget(campaign.id)
             else:
                 self._campaigns[campaign.id] = fresh
-            return ShakeResult(
-                Answer.WON, fresh, settled.win, settled.ended,
-                refresh=settled.ended is None and crosses_step(fresh.count, fresh.prizes_left),
-            )
-        await self._release(campaign.id, member.id)
-        if settled.outcome is Settlement.MAXED:
-            return ShakeResult(Answer.MAXED, fresh)
-        if settled.outcome is Settlement.NOT_FOUND:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.WON, fresh, settled.win, settled.ended)
+        await self._keeper.release(campaign.id, member.id)
+        if settled.outcome is SettleOutcome.MAXED:
+            return ShakeResult(ShakeAnswer.MAXED, fresh)
+        if settled.outcome is SettleOutcome.NOT_FOUND:
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         self._campaigns[campaign.id] = fresh
-        return ShakeResult(Answer.OVER, fresh)
+        return ShakeResult(ShakeAnswer.OVER, fresh)
 
     async def _admit(self, campaign: Campaign, member: Member) -> GateReply:
-        assert self.gate is not None
+        gate, doubts = self.gate, self._keeper.doubts
+        assert gate is not None
         settled_once = False
-        for _ in range(3):
+
+        async def shake() -> GateReply | Retry:
+            nonlocal settled_once
             win = self.rng.random() < self._chance(campaign)
-            reply = await self.gate.shake(
+            reply = await gate.shake(
                 campaign.id, member.id, interval_ms=campaign.interval_ms,
                 max_wins=campaign.max_wins, win=win,
             )
             if reply.verdict is Verdict.MISSING:
-                await self.rebuild_gate(campaign.id)
-                continue
-            if reply.verdict is Verdict.EMPTY and not settled_once and campaign.id in self._doubts:
+                return Retry.REBUILD
+            if reply.verdict is Verdict.EMPTY and not settled_once and campaign.id in doubts:
                 settled_once = True  # prizes that may be ours to give back: then shake again
-                await self._doubts.settle(campaign.id)
-                continue
+                await doubts.settle(campaign.id)
+                return Retry.AGAIN
             if (
                 reply.verdict is Verdict.MAXED
                 and self._shaking[(campaign.id, member.id)] == 1
@@ -303,13 +277,13 @@ class ShakeService:
                 # The gate counted a win the database never saw and no shake of
                 # this member is settling here (a shake whose answer was lost):
                 # give it back and shake again.
-                await self.gate.release(campaign.id, member.id)
-                continue
+                return Retry.GIVE_BACK
             if len(self._shakes_seen) > CAMPAIGN_CACHE_SIZE:
                 self._shakes_seen.clear()  # only a hint for the win chance
             self._shakes_seen[campaign.id] = (reply.prizes_left, reply.shakes)
             return reply
-        raise GateUnavailable("shake gate did not settle")
+
+        return await self._keeper.admit(campaign.id, member.id, shake)
 
     def _chance(self, campaign: Campaign) -> float:
         now = self.clock.now_ms()
@@ -317,14 +291,6 @@ class ShakeService:
         return win_probability(
             prizes_left, shakes + 1, now - campaign.created_at, campaign.ends_at - now
         )
-
-    async def _release(self, campaign_id: str, member_id: int) -> None:
-        if self.gate is None:
-            return
-        try:
-            await asyncio.wait_for(self.gate.release(campaign_id, member_id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError):
-            self._doubts.add(campaign_id, member_id)  # given back once Redis answers again
 
     async def _settle_round(self, campaign_id: str, member_ids: list[int]) -> bool:
         """Shakes in doubt (``core.doubts``): wins the gate counts for a member
@@ -363,33 +329,19 @@ class ShakeService:
             return
         await self.gate.prime(
             campaign_id, campaign.prizes_left, await self.store.win_counts(campaign_id),
-            self._gate_ttl(campaign),
+            self._keeper.ttl_ms(campaign.ends_at),
         )
-
-    async def _prime_quietly(self, campaign: Campaign, wins: dict[int, int]) -> None:
-        if self.gate is None:
-            return
-        try:
-            await asyncio.wait_for(
-                self.gate.prime(campaign.id, campaign.prizes_left, wins, self._gate_ttl(campaign)),
-                self.gate_timeout_s,
-            )
-        except (GateUnavailable, TimeoutError):
-            pass  # rebuilt from the database on the first shake
-
-    def _gate_ttl(self, campaign: Campaign) -> int:
-        return max(campaign.ends_at - self.clock.now_ms(), 0) + GATE_TTL_MARGIN_MS
 
     # -- reading -------------------------------------------------------------
 
     async def lookup(self, campaign_id: str) -> Campaign | None:
         """The campaign, possibly from this process's cache (for routing, not for money)."""
-        if not is_campaign_id(campaign_id):
+        if not is_id(campaign_id):
             return None
         return await self._campaign(campaign_id)
 
     async def get(self, campaign_id: str) -> Campaign | None:
-        if not is_campaign_id(campaign_id):
+        if not is_id(campaign_id):
             return None
         return await self.store.get_campaign(campaign_id)
 
@@ -401,14 +353,14 @@ class ShakeService:
 
     # -- audit ---------------------------------------------------------------
 
-    async def audit(self, *, repair: bool = True, ledger: bool = True) -> CampaignAudit:
+    async def audit(self, *, repair: bool = True, ledger: bool = True) -> AuditReport:
         """Ledger checks of campaigns, every win recomputed from its seed, and the gate.
 
         ``ledger=False`` skips the SQL ledger checks, for callers that already ran
         them with the store's own ledger audit.
         """
         problems = await self.store.campaign_problems() if ledger else []
-        report = CampaignAudit(problems=problems)
+        report = AuditReport(problems=problems)
         campaigns = await self.store.all_campaigns()
         report.campaigns = len(campaigns)
         for campaign in campaigns:
@@ -419,14 +371,10 @@ class ShakeService:
         return report
 
     async def _audit_gate(
-        self, campaign: Campaign, wins: list[Win], report: CampaignAudit, repair: bool
+        self, campaign: Campaign, wins: list[Win], report: AuditReport, repair: bool
     ) -> None:
         assert self.gate is not None
-        try:
-            state = await asyncio.wait_for(self.gate.state(campaign.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError) as exc:
-            report.problems.append(f"gate unreachable while checking {campaign.id}: {exc!r}")
-            return
+        state = await self._keeper.audit_state(campaign.id, self.gate.state(campaign.id), report)
         if state is None:
             return  # rebuilt from the database on the next shake
         counts: dict[int, int] = {}
@@ -438,21 +386,16 @@ class ShakeService:
             f"gate of campaign {campaign.id} disagreed with the database "
             f"(prizes {state[0]} vs {campaign.count - len(wins)})"
         )
-        if not repair:
-            report.problems.append(note)
-            return
-        await self.gate.reset(campaign.id)
-        await self.rebuild_gate(campaign.id)
-        report.repaired.append(note + ": rebuilt")
+        await self._keeper.drifted(campaign.id, note, report, repair=repair)
 
 
 def _early_answer(reply: GateReply, campaign: Campaign) -> ShakeResult | None:
     if reply.verdict is Verdict.WIN:
         return None
     answers = {
-        Verdict.LOSE: Answer.LOST,
-        Verdict.COOLDOWN: Answer.COOLDOWN,
-        Verdict.MAXED: Answer.MAXED,
-        Verdict.EMPTY: Answer.OVER,
+        Verdict.LOSE: ShakeAnswer.LOST,
+        Verdict.COOLDOWN: ShakeAnswer.COOLDOWN,
+        Verdict.MAXED: ShakeAnswer.MAXED,
+        Verdict.EMPTY: ShakeAnswer.OVER,
     }
     return ShakeResult(answers[reply.verdict], campaign, wait_ms=reply.wait_ms)

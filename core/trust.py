@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from core.money import Cents
+from core.amount import Cents
 
 SUSPECT_WINDOW_DAYS = 30
 SUSPECT_MIN_SHARES = 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Packet, Share, Status, best_luck_share
 
 

@@ -18,9 +18,10 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from core.allocation import Rule
 from core.eligibility import MAX_NEWCOMER_HOURS, ChatRules as WhoMayOpen, RuleChoices
 from core.errors import DomainError
-from core.money import Amount, parse_amount, parse_count
+from core.amount import Amount
+from core.chats import ChatRules
+from core.money import parse_amount, parse_count
 from core.packets import Member
-from storage.sqlite.chats import ChatRules
 
 from bot.admins import is_admin
 from bot.context import BotContext, bot_context

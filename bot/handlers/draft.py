@@ -15,9 +15,9 @@ from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
-from core.money import Amount
+from core.amount import Amount
+from core.drafts import Draft, DraftStatus
 from core.packets import switch_kind
-from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot import callbacks
 from bot.context import BotContext, bot_context

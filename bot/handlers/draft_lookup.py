@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from telegram import CallbackQuery, Message
 
-from storage.sqlite.drafts import Draft
+from core.drafts import Draft
 
 from bot import callbacks
 from bot.context import BotContext

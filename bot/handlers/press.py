@@ -10,9 +10,9 @@ from __future__ import annotations
 from telegram import CallbackQuery, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Status
-from core.services import Answer, PressResult
+from core.services import PressAnswer, PressResult
 
 from bot import callbacks
 from bot.context import BotContext, bot_context
@@ -20,26 +20,26 @@ from bot.callbacks import Action
 from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.handlers.expiry import sweep_soon
 
-_ALERT = frozenset({Answer.GOT, Answer.ALREADY, Answer.REFUSED})
+_ALERT = frozenset({PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.REFUSED})
 
 
 def answer_text(ctx: BotContext, result: PressResult, lang: str) -> str:
     """The docs/rules.md §3 answer for a press result, plain text."""
-    if result.answer is Answer.GOT and result.share is not None:
+    if result.answer is PressAnswer.GOT and result.share is not None:
         personal = result.packet is not None and result.packet.is_personal
         key = "ux.press.got_personal" if personal else "press.got"
         return ctx.text(lang, key, amount=Amount(result.share.amount))
-    if result.answer is Answer.ALREADY and result.share is not None:
+    if result.answer is PressAnswer.ALREADY and result.share is not None:
         return ctx.text(lang, "press.already", amount=Amount(result.share.amount))
-    if result.answer is Answer.TOO_SLOW:
+    if result.answer is PressAnswer.TOO_SLOW:
         return ctx.text(lang, "press.too_slow")
-    if result.answer is Answer.EXPIRED:
+    if result.answer is PressAnswer.EXPIRED:
         return ctx.text(lang, "press.expired")
-    if result.answer is Answer.NOT_FOR_YOU and result.packet is not None:
+    if result.answer is PressAnswer.NOT_FOR_YOU and result.packet is not None:
         return ctx.text(lang, "press.not_for_you", name=result.packet.recipient_name or "")
-    if result.answer is Answer.NOT_FOUND:
+    if result.answer is PressAnswer.NOT_FOUND:
         return ctx.text(lang, "press.invalid")
-    if result.answer is Answer.REFUSED and result.refusal is not None:  # a chat rule
+    if result.answer is PressAnswer.REFUSED and result.refusal is not None:  # a chat rule
         return ctx.text(lang, result.refusal.key, **result.refusal.params)
     return ctx.text(lang, "press.not_this_time")
 
@@ -73,12 +73,12 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     await answer(ctx, query, answer_text(ctx, result, lang), alert=result.answer in _ALERT)
     packet = result.packet
-    if result.answer is Answer.GOT and packet is not None:
+    if result.answer is PressAnswer.GOT and packet is not None:
         ctx.editor.touch(packet.id, final=result.finished)
         if result.finished:
             ctx.spawn(ctx.notifier.finished(packet))
         return
-    if result.answer is Answer.EXPIRED and packet is not None and packet.status is Status.LIVE:
+    if result.answer is PressAnswer.EXPIRED and packet is not None and packet.status is Status.LIVE:
         sweep_soon(ctx)  # expired before the sweep came round: refund and show it now
     elif packet is not None:
         ctx.editor.check(packet.id)  # a message left behind (a crash, another process)

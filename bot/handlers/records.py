@@ -17,7 +17,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Member
 from core.records import Page, RecentPacket, RecordsSummary, records_page
 

@@ -17,10 +17,10 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.eligibility import Refused, clean_phrase
 from core.errors import DomainError, InsufficientFunds
+from core.drafts import Draft, DraftStatus
 from core.money import parse_amount, parse_count
 from core.packets import Kind, Member, Packet, PacketRequest, validate_request
 from core.views import packet_view
-from storage.sqlite.drafts import Draft, DraftStatus
 
 from bot.context import BotContext, bot_context
 from bot.handlers.common import apologize_in, guarded, member_by_username, member_of

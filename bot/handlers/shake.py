@@ -2,7 +2,7 @@
 
 ``/shake start|stop|status`` for chat admins and bot admins; ``/shake`` alone
 or the **Shake** button is one shake. The prizes-left figure on the campaign
-message is edited in steps (``core.shake.crosses_step``), never on every win;
+message is edited in steps (``bot.edit_budget``), never on every win;
 the end (all prizes won, stopped, or time up) edits the message into the
 result and tells the funder by direct message.
 """
@@ -20,15 +20,17 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
-from core.money import Amount
-from core.shake import JACKPOT, Campaign, CampaignStatus, Ended, parse_start, prize_range
-from core.shake_service import Answer, ShakeResult, ShakeService
+from core.amount import Amount
+from core.shake import JACKPOT, Campaign, CampaignStatus, Ended, prize_range
+from core.shake_service import ShakeAnswer, ShakeResult, ShakeService
 
 from bot import callbacks
 from bot.admins import is_admin
 from bot.callbacks import Action
 from bot.campaign_messages import CampaignMessages
 from bot.context import BotContext, bot_context
+from bot.edit_budget import shows_new_figure
+from bot.shake_command import parse_start
 from bot.handlers.common import answer, guarded, member_of, traits_of
 from bot.render import duration
 from bot.jobs import repeat, stop_repeating
@@ -138,7 +140,7 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
     """What a shake answers: an alert for a button press, a reply for a typed /shake."""
     campaign = result.campaign
     interval = _seconds(campaign.interval_ms) if campaign else 0
-    if result.answer is Answer.WON and result.win is not None:
+    if result.answer is ShakeAnswer.WON and result.win is not None:
         amount = Amount(result.win.amount)
         if public:
             key = "shake.answer.jackpot_public" if result.win.jackpot else "shake.answer.won_public"
@@ -146,20 +148,20 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
         key = "shake.answer.jackpot" if result.win.jackpot else "shake.answer.won"
         return ctx.text(lang, key, amount=amount)
     render = ctx.html if public else ctx.text
-    if result.answer is Answer.LOST:
+    if result.answer is ShakeAnswer.LOST:
         if interval <= 0:
             return render(lang, "shake.answer.lost_now")
         return render(lang, "shake.answer.lost", wait=duration(ctx.words, lang, interval * 1000))
-    if result.answer is Answer.COOLDOWN:
+    if result.answer is ShakeAnswer.COOLDOWN:
         wait = max(1, -(-result.wait_ms // 1000)) * 1000  # whole seconds, rounded up
         return render(lang, "shake.answer.cooldown", wait=duration(ctx.words, lang, wait))
-    if result.answer is Answer.MAXED:
+    if result.answer is ShakeAnswer.MAXED:
         return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
-    if result.answer is Answer.OVER:
+    if result.answer is ShakeAnswer.OVER:
         return render(lang, "shake.answer.over")
-    if result.answer is Answer.NO_CAMPAIGN:
+    if result.answer is ShakeAnswer.NO_CAMPAIGN:
         return render(lang, "shake.none")
-    if result.answer is Answer.REFUSED and result.refusal is not None:  # a chat rule
+    if result.answer is ShakeAnswer.REFUSED and result.refusal is not None:  # a chat rule
         return render(lang, result.refusal.key, **result.refusal.params)
     return render(lang, "shake.answer.not_this_time")
 
@@ -227,7 +229,7 @@ def _after(ctx: BotContext, result: ShakeResult) -> None:
     """Edits and the end run in the background: the press is answered first."""
     if result.ended is not None:
         ctx.spawn(finish(ctx, result.ended))
-    elif result.refresh and result.campaign is not None:
+    elif shows_new_figure(result) and result.campaign is not None:
         ctx.spawn(refresh_figure(ctx, result.campaign))
 
 
@@ -318,10 +320,10 @@ async def _typed_shake(ctx: BotContext, message: Message, lang: str) -> None:
         message.chat.id, member, traits_of(message.from_user)
     )
     text = result_text(ctx, result, lang, public=True, name=member.name)
-    if result.answer is Answer.WON:
+    if result.answer is ShakeAnswer.WON:
         await _reply(message, text, quote=True)  # a win is news for the group: it stays
     else:
-        if result.campaign is not None and result.answer is not Answer.OVER:
+        if result.campaign is not None and result.answer is not ShakeAnswer.OVER:
             text += "\n" + ctx.html(lang, "ux.shake.use_button")
         await reply_briefly(ctx, message, text)
     _after(ctx, result)
@@ -349,7 +351,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     result = await service.shake(campaign.id, member_of(user), traits_of(user))
     text = result_text(ctx, result, lang, public=False)
-    await answer(ctx, query, text, alert=result.answer in (Answer.WON, Answer.REFUSED))
+    await answer(ctx, query, text, alert=result.answer in (ShakeAnswer.WON, ShakeAnswer.REFUSED))
     _after(ctx, result)
 
 

@@ -6,14 +6,14 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 
 from bot.context import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 from bot.handlers.result import packet_id_of, show_result, wants_full_commitment
 from bot.handlers.wallet import BALANCE_START, show_balance
 from bot.keyboards import TOPUP_START
-from core.records import MAX_TOPUP_STARS
+from bot.payments import MAX_TOPUP_STARS
 
 
 @guarded

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.constants import ParseMode, ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 from core.records import MemberCount, Stats, StatsFacts, summarize, with_unflushed
 
 from bot.admins import is_admin

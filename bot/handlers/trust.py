@@ -17,7 +17,7 @@ from telegram.constants import ChatType, ParseMode, ReactionEmoji
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 from core.trust import (
     SUSPECT_WINDOW_DAYS,
     Leaderboard,

@@ -27,25 +27,20 @@ from telegram.ext import (
 )
 
 from core.errors import DomainError
-from core.money import Amount, format_cents, parse_amount
+from core.amount import Amount
+from core.money import format_cents, parse_amount
 from core.packets import Member
 from core.records import (
-    MAX_TOPUP_STARS,
-    TOPUP_CURRENCY,
     Entry,
     claim_daily,
     credit_topup,
     describe,
     grant,
     next_utc_midnight_ms,
-    is_topup_payload,
-    topup_acceptable,
-    topup_payload,
 )
 from storage.sqlite.records import SqliteRecords
 
 from bot.context import BotContext, bot_context
-from bot.words import Markup
 from bot.handlers.common import (
     guarded,
     member_of,
@@ -55,8 +50,15 @@ from bot.handlers.common import (
     turn_of,
     update_lang,
 )
-from bot.render import duration
-from bot.render import how_to_get_more
+from bot.payments import (
+    MAX_TOPUP_STARS,
+    TOPUP_CURRENCY,
+    is_topup_payload,
+    topup_acceptable,
+    topup_payload,
+)
+from bot.render import duration, how_to_get_more
+from bot.words import Markup
 from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)

@@ -1,7 +1,10 @@
 """Ledger checks run inside SQLite (docs/rules.md §6): each query lists what is wrong.
 
 A check is a message and a query; every row the query returns is one problem,
-formatted into the message. ``ALL_CHECKS`` is the whole audit; the composition
+formatted into the message. Packets and campaigns are checked by one scheme,
+numbered alike in ``PACKET_CHECKS`` and ``CAMPAIGN_CHECKS``: money goes from
+an owner's wallet into an escrow, out to members as items (shares, wins) and
+back to the owner as one refund, each step a transfer with its own key. ``ALL_CHECKS`` is the whole audit; the composition
 root hands it to ``SqliteStore``, so no check depends on which module happened
 to be imported first.
 """
@@ -47,12 +50,14 @@ LEDGER_CHECKS: tuple[Check, ...] = (
 )
 
 PACKET_CHECKS: tuple[Check, ...] = (
+    # 1. the escrow holds total − paid − refunded
     (
         "packet {0}: escrow holds {1}, but total − shares − refund is {2}",
         "SELECT p.id, COALESCE(a.balance, 0), p.total - p.claimed_amount - p.refunded"
         f" FROM packets p LEFT JOIN accounts a ON a.id = {PACKET_ESCROW.sql('p.id')}"
         " WHERE COALESCE(a.balance, 0) <> p.total - p.claimed_amount - p.refunded",
     ),
+    # 2. funded once, with its total, from its owner's wallet
     (
         "packet {0}: {1} was sent into escrow from {2}, not its total {3} from its sender",
         "SELECT p.id, COALESCE(t.amount, 0), t.src, p.total FROM packets p"
@@ -60,17 +65,7 @@ PACKET_CHECKS: tuple[Check, ...] = (
         f" WHERE COALESCE(t.amount, 0) <> p.total OR t.src <> {WALLET.sql('p.sender_id')}"
         f" OR t.dst <> {PACKET_ESCROW.sql('p.id')}",
     ),
-    (
-        "packet {0}: status {1} but {2} is still in escrow",
-        "SELECT id, status, total - claimed_amount - refunded FROM packets"
-        " WHERE status <> 'live' AND total - claimed_amount - refunded <> 0",
-    ),
-    (
-        "escrow account {0} belongs to no packet",
-        f"SELECT a.id FROM accounts a WHERE a.id LIKE {PACKET_ESCROW.sql_like()}"
-        " AND NOT EXISTS (SELECT 1 FROM packets p"
-        f" WHERE p.id = {PACKET_ESCROW.sql_part('a.id')})",
-    ),
+    # 3. its items (shares, wins) add up to its counters
     (
         "packet {0}: shares add up to {1} in {2} rows, the packet says {3} in {4}",
         "SELECT p.id, COALESCE(s.amount, 0), COALESCE(s.n, 0), p.claimed_amount, p.claimed_count"
@@ -78,6 +73,15 @@ PACKET_CHECKS: tuple[Check, ...] = (
         " FROM shares GROUP BY packet_id) s ON s.packet_id = p.id"
         " WHERE COALESCE(s.amount, 0) <> p.claimed_amount OR COALESCE(s.n, 0) <> p.claimed_count",
     ),
+    # 4. each item paid to its member from the escrow
+    (
+        "packet {0}: share {1} paid to {2} but the transfer went to {3}",
+        "SELECT s.packet_id, s.position, s.member_id, t.dst FROM shares s"
+        f" LEFT JOIN transfers t ON t.key = {SHARE.sql('s.packet_id', 's.position')}"
+        f" WHERE t.dst IS NULL OR t.dst <> {WALLET.sql('s.member_id')} OR t.amount <> s.amount"
+        f" OR t.src <> {PACKET_ESCROW.sql('s.packet_id')}",
+    ),
+    # 5. the item transfers add up to what was paid
     (
         "packet {0}: share transfers pay {1}, its shares say {2}",
         "SELECT p.id, COALESCE(t.amount, 0), p.claimed_amount FROM packets p"
@@ -85,6 +89,7 @@ PACKET_CHECKS: tuple[Check, ...] = (
         f" WHERE kind = '{LedgerKind.SHARE}'"
         " GROUP BY packet_id) t ON t.packet_id = p.id WHERE COALESCE(t.amount, 0) <> p.claimed_amount",
     ),
+    # 6. the refund transfers add up to what was refunded
     (
         "packet {0}: refund transfers pay {1}, the packet says {2}",
         "SELECT p.id, COALESCE(t.amount, 0), p.refunded FROM packets p"
@@ -92,16 +97,24 @@ PACKET_CHECKS: tuple[Check, ...] = (
         f" WHERE kind = '{LedgerKind.REFUND}'"
         " GROUP BY packet_id) t ON t.packet_id = p.id WHERE COALESCE(t.amount, 0) <> p.refunded",
     ),
-    (
-        "packet {0}: share {1} paid to {2} but the transfer went to {3}",
-        "SELECT s.packet_id, s.position, s.member_id, t.dst FROM shares s"
-        f" LEFT JOIN transfers t ON t.key = {SHARE.sql('s.packet_id', 's.position')}"
-        f" WHERE t.dst IS NULL OR t.dst <> {WALLET.sql('s.member_id')} OR t.amount <> s.amount",
-    ),
+    # 7. the refund went to its owner
     (
         "packet {0}: refund went to {1}, not to its sender",
         f"SELECT p.id, t.dst FROM packets p JOIN transfers t ON t.key = {REFUND.sql('p.id')}"
         f" WHERE t.dst <> {WALLET.sql('p.sender_id')}",
+    ),
+    # 8. ended: nothing left in escrow
+    (
+        "packet {0}: status {1} but {2} is still in escrow",
+        "SELECT id, status, total - claimed_amount - refunded FROM packets"
+        " WHERE status <> 'live' AND total - claimed_amount - refunded <> 0",
+    ),
+    # 9. no escrow without its owner
+    (
+        "escrow account {0} belongs to no packet",
+        f"SELECT a.id FROM accounts a WHERE a.id LIKE {PACKET_ESCROW.sql_like()}"
+        " AND NOT EXISTS (SELECT 1 FROM packets p"
+        f" WHERE p.id = {PACKET_ESCROW.sql_part('a.id')})",
     ),
 )
 
@@ -113,12 +126,14 @@ WALLET_CHECKS: tuple[Check, ...] = (
 )
 
 CAMPAIGN_CHECKS: tuple[Check, ...] = (
+    # 1. the escrow holds total − paid − refunded
     (
         "campaign {0}: escrow holds {1}, but pool − prizes − refund is {2}",
         "SELECT c.id, COALESCE(a.balance, 0), c.pool - c.won_amount - c.refunded"
         f" FROM campaigns c LEFT JOIN accounts a ON a.id = {CAMPAIGN_ESCROW.sql('c.id')}"
         " WHERE COALESCE(a.balance, 0) <> c.pool - c.won_amount - c.refunded",
     ),
+    # 2. funded once, with its total, from its owner's wallet
     (
         "campaign {0}: {1} was funded from {2}, not its pool {3} from its funder",
         "SELECT c.id, COALESCE(t.amount, 0), t.src, c.pool FROM campaigns c"
@@ -126,6 +141,7 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
         f" WHERE COALESCE(t.amount, 0) <> c.pool OR t.src <> {WALLET.sql('c.funder_id')}"
         f" OR t.dst <> {CAMPAIGN_ESCROW.sql('c.id')}",
     ),
+    # 3. its items (shares, wins) add up to its counters
     (
         "campaign {0}: wins add up to {1} in {2} rows, the campaign says {3} in {4}",
         "SELECT c.id, COALESCE(w.amount, 0), COALESCE(w.n, 0), c.won_amount, c.won_count"
@@ -133,6 +149,7 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
         " FROM campaign_wins GROUP BY campaign_id) w ON w.campaign_id = c.id"
         " WHERE COALESCE(w.amount, 0) <> c.won_amount OR COALESCE(w.n, 0) <> c.won_count",
     ),
+    # 4. each item paid to its member from the escrow
     (
         "campaign {0}: win {1} paid to {2} but the transfer went to {3}",
         "SELECT w.campaign_id, w.position, w.member_id, t.dst FROM campaign_wins w"
@@ -140,6 +157,7 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
         f" WHERE t.dst IS NULL OR t.dst <> {WALLET.sql('w.member_id')} OR t.amount <> w.amount"
         f" OR t.src <> {CAMPAIGN_ESCROW.sql('w.campaign_id')}",
     ),
+    # 5. the item transfers add up to what was paid
     (
         "campaign {0}: win transfers pay {1}, its wins say {2}",
         "SELECT c.id, COALESCE(t.amount, 0), c.won_amount FROM campaigns c"
@@ -148,6 +166,7 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
         f" GROUP BY src) t ON t.src = {CAMPAIGN_ESCROW.sql('c.id')}"
         " WHERE COALESCE(t.amount, 0) <> c.won_amount",
     ),
+    # 6. the refund transfers add up to what was refunded
     (
         "campaign {0}: refund transfers pay {1}, the campaign says {2}",
         "SELECT c.id, COALESCE(t.amount, 0), c.refunded FROM campaigns c"
@@ -156,17 +175,26 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
         f" GROUP BY src) t ON t.src = {CAMPAIGN_ESCROW.sql('c.id')}"
         " WHERE COALESCE(t.amount, 0) <> c.refunded",
     ),
+    # 7. the refund went to its owner
     (
         "campaign {0}: refund went to {1}, not to its funder",
         "SELECT c.id, t.dst FROM campaigns c"
         f" JOIN transfers t ON t.key = {CAMPAIGN_REFUND.sql('c.id')}"
         f" WHERE t.dst <> {WALLET.sql('c.funder_id')}",
     ),
+    # 8. ended: nothing left in escrow
     (
         "campaign {0}: status {1} but {2} is still in escrow",
         "SELECT c.id, c.status, c.pool - c.won_amount - c.refunded FROM campaigns c"
         " WHERE c.status <> 'live' AND c.pool - c.won_amount - c.refunded <> 0",
     ),
+    # 9. no escrow without its owner
+    (
+        "escrow account {0} belongs to no campaign",
+        f"SELECT a.id FROM accounts a LEFT JOIN campaigns c ON a.id = {CAMPAIGN_ESCROW.sql('c.id')}"
+        f" WHERE a.id LIKE {CAMPAIGN_ESCROW.sql_like()} AND c.id IS NULL",
+    ),
+    # campaigns only: a live campaign refunds nothing; nobody wins more than the limit
     (
         "campaign {0}: still live but refunded {1}",
         "SELECT id, refunded FROM campaigns WHERE status = 'live' AND refunded <> 0",
@@ -177,21 +205,9 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
         " (SELECT campaign_id, member_id, COUNT(*) n FROM campaign_wins"
         " GROUP BY campaign_id, member_id) w ON w.campaign_id = c.id WHERE w.n > c.max_wins",
     ),
-    (
-        "escrow account {0} belongs to no campaign",
-        f"SELECT a.id FROM accounts a LEFT JOIN campaigns c ON a.id = {CAMPAIGN_ESCROW.sql('c.id')}"
-        f" WHERE a.id LIKE {CAMPAIGN_ESCROW.sql_like()} AND c.id IS NULL",
-    ),
 )
 
 ALL_CHECKS: tuple[Check, ...] = LEDGER_CHECKS + PACKET_CHECKS + WALLET_CHECKS + CAMPAIGN_CHECKS
-
-# Deprecated names, kept while other branches may still use them: checks
-# appended to EXTRA_CHECKS still run in SqliteStore.ledger_problems. New
-# checks belong in a tuple above, listed in ALL_CHECKS.
-CHECKS: list[Check] = [*LEDGER_CHECKS, *PACKET_CHECKS, *WALLET_CHECKS]
-EXTRA_CHECKS: list[Check] = []
-
 
 def ledger_problems(conn: sqlite3.Connection, checks: Sequence[Check] = ALL_CHECKS) -> list[str]:
     """Run ``checks`` on one snapshot; one line per problem found."""

@@ -18,11 +18,11 @@ from core.shake import (
     tiers_from_text,
     tiers_to_text,
 )
-from core.ports import Settled, Settlement
+from core.ports import Settled, SettleOutcome
 from storage.sqlite import keys
 from storage.sqlite.audit import CAMPAIGN_CHECKS, ledger_problems
 from storage.sqlite.keys import LedgerKind
-from storage.sqlite.store import SqliteStore, balance_of, transfer, upsert_member, wallet
+from storage.sqlite.store import SqliteStore, balance_of, end_and_refund, transfer, upsert_member
 from storage.sqlite.writer import in_thread
 
 FUND, WIN, REFUND = LedgerKind.SHAKE_FUND, LedgerKind.SHAKE_WIN, LedgerKind.SHAKE_REFUND
@@ -32,22 +32,6 @@ CAMPAIGN_COLUMNS = (
     " interval_ms, max_wins, status, won_count, won_amount, refunded, ended_at, message_id"
 )
 WIN_COLUMNS = "campaign_id, position, member_id, member_name, amount, jackpot, at"
-
-
-def escrow(campaign_id: str) -> str:
-    return keys.CAMPAIGN_ESCROW(campaign_id)
-
-
-def fund_key(campaign_id: str) -> str:
-    return keys.FUND(campaign_id)
-
-
-def win_key(campaign_id: str, position: int) -> str:
-    return keys.WIN(campaign_id, position)
-
-
-def refund_key(campaign_id: str) -> str:
-    return keys.CAMPAIGN_REFUND(campaign_id)
 
 
 def campaign_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Campaign:
@@ -171,7 +155,7 @@ def create_campaign(conn: sqlite3.Connection, campaign: Campaign, key: str) -> C
     if running is not None:
         raise DomainError("shake.error.running")
     upsert_member(conn, Member(campaign.funder_id, campaign.funder_name), campaign.created_at)
-    available = balance_of(conn, wallet(campaign.funder_id))
+    available = balance_of(conn, keys.WALLET(campaign.funder_id))
     if available < campaign.pool:
         raise InsufficientFunds(available, campaign.pool)
     conn.execute(
@@ -184,8 +168,8 @@ def create_campaign(conn: sqlite3.Connection, campaign: Campaign, key: str) -> C
          campaign.max_wins),
     )
     transfer(
-        conn, key=fund_key(campaign.id), kind=FUND, src=wallet(campaign.funder_id),
-        dst=escrow(campaign.id), amount=campaign.pool, at=campaign.created_at,
+        conn, key=keys.FUND(campaign.id), kind=FUND, src=keys.WALLET(campaign.funder_id),
+        dst=keys.CAMPAIGN_ESCROW(campaign.id), amount=campaign.pool, at=campaign.created_at,
         memo=campaign.id,
     )
     return campaign
@@ -195,15 +179,15 @@ def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_m
     """Record the next prize for ``member`` and pay it; end the campaign on the last one."""
     campaign = _campaign(conn, campaign_id)
     if campaign is None:
-        return Settled(Settlement.NOT_FOUND)
+        return Settled(SettleOutcome.NOT_FOUND)
     if not campaign.is_live or now_ms >= campaign.ends_at or campaign.won_count >= campaign.count:
-        return Settled(Settlement.ENDED, campaign)
+        return Settled(SettleOutcome.ENDED, campaign)
     (held,) = conn.execute(
         "SELECT COUNT(*) FROM campaign_wins WHERE campaign_id = ? AND member_id = ?",
         (campaign_id, member.id),
     ).fetchone()
     if held >= campaign.max_wins:
-        return Settled(Settlement.MAXED, campaign)
+        return Settled(SettleOutcome.MAXED, campaign)
     position = campaign.won_count + 1
     amount, jackpot = prize(
         campaign.mode, campaign.tiers, campaign.seed, position,
@@ -222,15 +206,15 @@ def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_m
         (campaign_id, position, member.id, member.name, amount, int(jackpot), now_ms),
     )
     transfer(
-        conn, key=win_key(campaign_id, position), kind=WIN, src=escrow(campaign_id),
-        dst=wallet(member.id), amount=amount, at=now_ms, memo=campaign_id,
+        conn, key=keys.WIN(campaign_id, position), kind=WIN, src=keys.CAMPAIGN_ESCROW(campaign_id),
+        dst=keys.WALLET(member.id), amount=amount, at=now_ms, memo=campaign_id,
     )
     win = Win(campaign_id, position, member.id, member.name, amount, jackpot, now_ms)
     campaign = replace(campaign, won_count=position, won_amount=campaign.won_amount + amount)
     if position < campaign.count:
-        return Settled(Settlement.WON, campaign, win)
+        return Settled(SettleOutcome.WON, campaign, win)
     ended = end_campaign(conn, campaign_id, CampaignStatus.FINISHED, now_ms)
-    return Settled(Settlement.WON, ended.campaign if ended else campaign, win, ended)
+    return Settled(SettleOutcome.WON, ended.campaign if ended else campaign, win, ended)
 
 
 def end_campaign(
@@ -241,17 +225,13 @@ def end_campaign(
     if campaign is None or not campaign.is_live:
         return None
     left = campaign.pool - campaign.won_amount
-    changed = conn.execute(
-        "UPDATE campaigns SET status = ?, ended_at = ?, refunded = ? WHERE id = ? AND status = 'live'",
-        (status.value, now_ms, left, campaign_id),
-    ).rowcount
-    if not changed:
+    if not end_and_refund(
+        conn, table="campaigns", row_id=campaign_id, status=status, left=left,
+        escrow=keys.CAMPAIGN_ESCROW(campaign_id), owner=keys.WALLET(campaign.funder_id),
+        key=keys.CAMPAIGN_REFUND(campaign_id), kind=REFUND, now_ms=now_ms, ended_at=True,
+        memo=campaign_id,
+    ):
         return None
-    if left > 0:
-        transfer(
-            conn, key=refund_key(campaign_id), kind=REFUND, src=escrow(campaign_id),
-            dst=wallet(campaign.funder_id), amount=left, at=now_ms, memo=campaign_id,
-        )
     wins = conn.execute(
         f"SELECT {WIN_COLUMNS} FROM campaign_wins WHERE campaign_id = ? ORDER BY position",
         (campaign_id,),

@@ -1,4 +1,4 @@
-"""Per-chat settings (/lang, /settings) and member look-ups by @username."""
+"""Per-chat settings (/lang, /settings; ``core.ports.ChatSettingsStore``)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,11 @@ import sqlite3
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from core.allocation import Rule
-from core.money import Cents
+from core.chats import ChatRules
 from storage.sqlite.store import SqliteStore
-
-
-@dataclass(frozen=True, slots=True)
-class ChatRules:
-    """A chat's own choices; ``None`` follows the deployment's settings."""
-
-    lucky_rule: Rule | None = None
-    draft_skip_below: Cents | None = None
 
 
 V = TypeVar("V")

@@ -16,7 +16,8 @@ from core.records import (
     StatsFacts,
     WalletLine,
 )
-from storage.sqlite.store import SqliteStore, wallet
+from storage.sqlite import keys
+from storage.sqlite.store import SqliteStore
 
 ACTIVITY_DAYS = 90
 
@@ -42,7 +43,7 @@ class SqliteRecords:
     # -- wallets -------------------------------------------------------------
 
     async def wallet_lines(self, member_id: int, limit: int) -> list[WalletLine]:
-        account = wallet(member_id)
+        account = keys.WALLET(member_id)
         rows = await self.store.fetchall(
             "SELECT t.at, t.kind, CASE WHEN t.dst = ? THEN t.amount ELSE -t.amount END,"
             " t.packet_id, t.memo, p.kind, p.sender_name, p.recipient_name"

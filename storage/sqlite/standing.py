@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from core.eligibility import RuleChoices
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Member
 from storage.sqlite.store import SqliteStore
 

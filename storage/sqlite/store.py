@@ -15,12 +15,12 @@ from core.allocation import Rule, share_amount
 from core.eligibility import DailyCap, Refused, over_daily_limit
 from core.errors import InsufficientFunds, StoreUnavailable
 from core.fairness import press_delay_ms
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Member, Packet, Share, Status
-from core.ports import Opened, Opening, Refund
+from core.ports import Opened, OpenOutcome, Refund
 from storage.sqlite import keys
-from storage.sqlite.audit import ALL_CHECKS, EXTRA_CHECKS, Check, ledger_problems
-from storage.sqlite.keys import MINT, LedgerKind
+from storage.sqlite.audit import ALL_CHECKS, Check, ledger_problems
+from storage.sqlite.keys import LedgerKind
 from storage.sqlite.schema import configure, migrate
 from storage.sqlite.press_delays import appeared_at_ms
 from storage.sqlite.writer import BatchWriter, in_thread
@@ -33,14 +33,6 @@ PACKET_COLUMNS = (
     " finished_at, refunded, message_id, seed, phrase"
 )
 SHARE_COLUMNS = "packet_id, position, member_id, member_name, amount, taken_at"
-
-
-def wallet(member_id: int) -> str:
-    return keys.WALLET(member_id)
-
-
-def escrow(packet_id: str) -> str:
-    return keys.PACKET_ESCROW(packet_id)
 
 
 def packet_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Packet:
@@ -94,6 +86,43 @@ def transfer(
         " WHERE id IN (?, ?)",
         (src, amount, amount, src, dst),
     )
+    return True
+
+
+def end_and_refund(
+    conn: sqlite3.Connection,
+    *,
+    table: str,
+    row_id: str,
+    status: str,
+    left: Cents,
+    escrow: str,
+    owner: str,
+    key: str,
+    kind: str,
+    now_ms: int,
+    ended_at: bool = False,
+    packet_id: str | None = None,
+    memo: str = "",
+) -> bool:
+    """End a live packet or campaign once and give what is left in its escrow
+    back to its owner; False if it was no longer live (ended elsewhere first).
+
+    ``table``: ``packets`` or ``campaigns``; ``ended_at``: also stamp the end.
+    """
+    stamp = ", ended_at = :now" if ended_at else ""
+    changed = conn.execute(
+        f"UPDATE {table} SET status = :status, refunded = :left{stamp}"
+        " WHERE id = :id AND status = 'live'",
+        {"status": status, "left": left, "now": now_ms, "id": row_id},
+    ).rowcount
+    if not changed:
+        return False
+    if left > 0:
+        transfer(
+            conn, key=key, kind=kind, src=escrow, dst=owner, amount=left, at=now_ms,
+            packet_id=packet_id, memo=memo,
+        )
     return True
 
 
@@ -235,8 +264,8 @@ class SqliteStore:
             # Keyed by member, so it is paid once ever, even to a member first
             # stored by someone else's action (a /grant, say) before saying hello.
             return transfer(
-                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=MINT,
-                dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
+                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
+                dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
             )
 
         return await self.write(write)
@@ -247,14 +276,16 @@ class SqliteStore:
         def write(conn: sqlite3.Connection) -> bool:
             upsert_member(conn, member, now_ms)
             return transfer(
-                conn, key=key, kind=kind, src=MINT, dst=wallet(member.id),
+                conn, key=key, kind=kind, src=keys.MINT, dst=keys.WALLET(member.id),
                 amount=amount, at=now_ms, memo=memo,
             )
 
         return await self.write(write)
 
     async def balance(self, member_id: int) -> Cents:
-        row = await self.fetchone("SELECT balance FROM accounts WHERE id = ?", (wallet(member_id),))
+        row = await self.fetchone(
+            "SELECT balance FROM accounts WHERE id = ?", (keys.WALLET(member_id),)
+        )
         return row[0] if row else 0
 
     # -- packets -------------------------------------------------------------
@@ -274,7 +305,7 @@ class SqliteStore:
                 if refusal is not None:
                     raise Refused(refusal)
             upsert_member(conn, Member(packet.sender_id, packet.sender_name), packet.created_at)
-            available = balance_of(conn, wallet(packet.sender_id))
+            available = balance_of(conn, keys.WALLET(packet.sender_id))
             if available < packet.total:
                 raise InsufficientFunds(available, packet.total)
             conn.execute(
@@ -287,8 +318,9 @@ class SqliteStore:
                  packet.created_at, packet.expires_at, packet.phrase),
             )
             transfer(
-                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND, src=wallet(packet.sender_id),
-                dst=escrow(packet.id), amount=packet.total, at=packet.created_at,
+                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND,
+                src=keys.WALLET(packet.sender_id),
+                dst=keys.PACKET_ESCROW(packet.id), amount=packet.total, at=packet.created_at,
                 packet_id=packet.id,
             )
             return packet
@@ -344,7 +376,7 @@ class SqliteStore:
 
     async def ledger_problems(self) -> list[str]:
         assert self._read_conn is not None
-        checks = (*self.audit_checks, *(c for c in EXTRA_CHECKS if c not in self.audit_checks))
+        checks = self.audit_checks
         return await in_thread(self._read_conn, lambda conn: ledger_problems(conn, checks))
 
 
@@ -358,17 +390,17 @@ def open_share(
         f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?", (packet_id,)
     ).fetchone()
     if row is None:
-        return Opened(Opening.NOT_FOUND)
+        return Opened(OpenOutcome.NOT_FOUND)
     packet, posted_at_ms = packet_from_row(row[:-1]), row[-1]
     if packet.recipient_id is not None and packet.recipient_id != member.id:
-        return Opened(Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EMPTY, None, packet)
     live = packet.status is Status.LIVE and now_ms < packet.expires_at
     if not live or packet.claimed_count >= packet.count:
         held = _held_share(conn, packet_id, member.id)
         if held is not None:
-            return Opened(Opening.ALREADY, held, packet)
+            return Opened(OpenOutcome.ALREADY, held, packet)
         expired = packet.status is Status.EXPIRED or now_ms >= packet.expires_at
-        return Opened(Opening.EXPIRED if expired else Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EXPIRED if expired else OpenOutcome.EMPTY, None, packet)
     position = packet.claimed_count + 1
     amount = share_amount(
         packet.rule, packet.seed, position, total=packet.total, count=packet.count,
@@ -389,22 +421,23 @@ def open_share(
         held = _held_share(conn, packet_id, member.id)
         if held is None:
             raise
-        return Opened(Opening.ALREADY, held, packet)
+        return Opened(OpenOutcome.ALREADY, held, packet)
     if finished:
         conn.execute(
             "UPDATE packets SET status = 'finished', finished_at = ? WHERE id = ?",
             (now_ms, packet_id),
         )
     transfer(
-        conn, key=keys.SHARE(packet_id, position), kind=LedgerKind.SHARE, src=escrow(packet_id),
-        dst=wallet(member.id), amount=amount, at=now_ms, packet_id=packet_id,
+        conn, key=keys.SHARE(packet_id, position), kind=LedgerKind.SHARE,
+        src=keys.PACKET_ESCROW(packet_id),
+        dst=keys.WALLET(member.id), amount=amount, at=now_ms, packet_id=packet_id,
     )
     packet = replace(
         packet, claimed_count=position, claimed_amount=packet.claimed_amount + amount,
         status=Status.FINISHED if finished else Status.LIVE,
         finished_at=now_ms if finished else None,
     )
-    return Opened(Opening.OPENED, share, packet)
+    return Opened(OpenOutcome.OPENED, share, packet)
 
 
 def _held_share(conn: sqlite3.Connection, packet_id: str, member_id: int) -> Share | None:
@@ -426,16 +459,12 @@ def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund
     for row in rows:
         packet = packet_from_row(row)
         left = packet.total - packet.claimed_amount
-        changed = conn.execute(
-            "UPDATE packets SET status = 'expired', refunded = ? WHERE id = ? AND status = 'live'",
-            (left, packet.id),
-        ).rowcount
-        if not changed:
+        if not end_and_refund(
+            conn, table="packets", row_id=packet.id, status=Status.EXPIRED, left=left,
+            escrow=keys.PACKET_ESCROW(packet.id), owner=keys.WALLET(packet.sender_id),
+            key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, now_ms=now_ms,
+            packet_id=packet.id,
+        ):
             continue
-        if left > 0:
-            transfer(
-                conn, key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, src=escrow(packet.id),
-                dst=wallet(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
-            )
         refunds.append(Refund(replace(packet, status=Status.EXPIRED, refunded=left), left))
     return refunds

@@ -8,9 +8,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Member, PacketRequest
-from core.services import Answer, PressResult, RedPackets
+from core.services import PressAnswer, PressResult, RedPackets
 from storage.sqlite import keys
 from storage.sqlite.store import SqliteStore
 
@@ -114,7 +114,7 @@ async def snapshot(store: SqliteStore) -> Snapshot:
     return Snapshot(accounts, transfers, packets, shares)
 
 
-def answers(results: list[tuple[Member, PressResult]]) -> Counter[Answer]:
+def answers(results: list[tuple[Member, PressResult]]) -> Counter[PressAnswer]:
     return Counter(r.answer for _, r in results)
 
 
@@ -131,16 +131,16 @@ async def assert_storm_outcome(
     assert sum(s.amount for s in shares) == packet.total == packet.claimed_amount
     assert min(s.amount for s in shares) >= 1
     assert packet.is_finished
-    assert set(answers(results)) <= {Answer.GOT, Answer.ALREADY, Answer.TOO_SLOW}
+    assert set(answers(results)) <= {PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.TOO_SLOW}
 
-    got = [(m, r) for m, r in results if r.answer is Answer.GOT]
+    got = [(m, r) for m, r in results if r.answer is PressAnswer.GOT]
     assert len(got) == packet.count
     assert len({m.id for m, _ in got}) == packet.count
     by_member = {s.member_id: s for s in shares}
     for m, r in got:
         assert r.share == by_member[m.id]
     for m, r in results:
-        if r.answer is Answer.ALREADY:
+        if r.answer is PressAnswer.ALREADY:
             assert r.share == by_member[m.id]
     assert sum(1 for _, r in got if r.finished) == 1
 

@@ -33,9 +33,9 @@ from core.eligibility import (
 from core.errors import DomainError
 from core.packets import Limits
 from core.packets import Member
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from core.shake import CampaignRequest, ShakeLimits
-from core.shake_service import Answer as ShakeAnswer, ShakeService
+from core.shake_service import ShakeAnswer, ShakeService
 from storage.gate.redis_gate import connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns
@@ -157,9 +157,9 @@ async def run_operations(
                 after = await snapshot(service, packet_id)
                 expected = model.refusal(presser.id, premium, index == 1, clock.now_ms())
                 if expected is None:
-                    assert result.answer is not Answer.REFUSED, result
+                    assert result.answer is not PressAnswer.REFUSED, result
                     continue
-                assert result.answer is Answer.REFUSED, (result, expected)
+                assert result.answer is PressAnswer.REFUSED, (result, expected)
                 assert result.refusal is not None and result.refusal.reason is expected
                 assert after == before  # no share, no ticket, nothing moved
             case ("shake", who, premium):

@@ -10,10 +10,11 @@ from typing import Any
 
 from core.allocation import Rule
 from core.packets import Kind, Member, Packet
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from core.shake import CampaignRequest, ShakeLimits
-from core.shake_service import Answer as ShakeAnswer
-from core.shake_service import GateReply, ShakeService, Verdict
+from core.shake_service import ShakeAnswer
+from core.ports import GateReply, Verdict
+from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate
 from storage.gate.scripts import lua
 from storage.gate.shake_gate import RedisShakeGate
@@ -86,7 +87,7 @@ async def test_a_script_reload_never_grabs_twice(
     )
 
     assert grab.value == "granted"
-    assert (await packets.press(packet.id, grabber)).answer is Answer.GOT
+    assert (await packets.press(packet.id, grabber)).answer is PressAnswer.GOT
     await assert_audit_clean(packets)
 
 
@@ -124,7 +125,7 @@ async def test_the_audit_sees_money_left_in_a_finished_packet(
     )
     await store.create_packet(odd, "odd")
     for m in members(3, start=1):
-        assert (await packets.press(odd.id, m)).answer is Answer.GOT
+        assert (await packets.press(odd.id, m)).answer is PressAnswer.GOT
     assert (await store.get_packet(odd.id)).status.value == "finished"  # type: ignore[union-attr]
     assert any(odd.id in p for p in await audit_problems(packets))
 
@@ -241,7 +242,7 @@ async def test_a_batch_whose_commit_fails_pays_nobody_and_the_press_can_retry(
     assert isinstance(opened, sqlite3.IntegrityError)  # not "opened": nothing was recorded
     assert await packets.store.shares(packet.id) == []
     assert await packets.store.balance(taker.id) == 0
-    assert (await packets.press(packet.id, taker)).answer is Answer.GOT
+    assert (await packets.press(packet.id, taker)).answer is PressAnswer.GOT
     await assert_audit_clean(packets)
 
 

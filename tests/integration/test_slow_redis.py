@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from core.packets import Member
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from core.shake import CampaignRequest, ShakeLimits
-from core.shake_service import Answer as ShakeAnswer
+from core.shake_service import ShakeAnswer
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate, holders_key
 from storage.gate.shake_gate import RedisShakeGate
@@ -25,8 +25,7 @@ from tests.integration.test_shake_service import Lucky
 
 
 async def _settled(packets: RedPackets) -> None:
-    while packets._background:  # noqa: SLF001 - wait for the background work to finish
-        await asyncio.gather(*list(packets._background), return_exceptions=True)  # noqa: SLF001
+    await packets.idle()  # the background work (tickets in doubt) is done
 
 
 async def test_grabs_run_late_by_a_stalled_redis_are_given_back(
@@ -39,7 +38,7 @@ async def test_grabs_run_late_by_a_stalled_redis_are_given_back(
         await fund(packets, sender, 100_00)
         packet = await packets.send(lucky(sender, 30, 30_00), key="stall")
         early = await asyncio.gather(*(packets.press(packet.id, member(i)) for i in range(1, 11)))
-        assert all(r.answer is Answer.GOT for r in early)
+        assert all(r.answer is PressAnswer.GOT for r in early)
 
         assert own_redis.process is not None
         own_redis.process.send_signal(signal.SIGSTOP)
@@ -49,13 +48,13 @@ async def test_grabs_run_late_by_a_stalled_redis_are_given_back(
             )
         finally:
             own_redis.process.send_signal(signal.SIGCONT)
-        assert all(r.answer is Answer.NOT_THIS_TIME for r in stalled)
+        assert all(r.answer is PressAnswer.NOT_THIS_TIME for r in stalled)
         assert await gate.client.ping()  # awake: it ran what it had queued
 
         fresh = await asyncio.gather(*(packets.press(packet.id, member(i)) for i in range(31, 61)))
-        got = [r for r in fresh if r.answer is Answer.GOT]
+        got = [r for r in fresh if r.answer is PressAnswer.GOT]
         assert len(got) == 20, [r.answer for r in fresh]
-        assert all(r.answer is Answer.TOO_SLOW for r in fresh if r.answer is not Answer.GOT)
+        assert all(r.answer is PressAnswer.TOO_SLOW for r in fresh if r.answer is not PressAnswer.GOT)
         await _settled(packets)
         final = await store.get_packet(packet.id)
         assert final is not None and final.claimed_count == 30 and final.status == "finished"
@@ -73,12 +72,12 @@ async def test_a_ticket_leaked_by_another_process_is_given_back_soon(
     sender = member(0)
     await fund(packets, sender, 10_00)
     packet = await packets.send(lucky(sender, 2, 2_00), key="leak")
-    assert (await packets.press(packet.id, member(1))).answer is Answer.GOT
+    assert (await packets.press(packet.id, member(1))).answer is PressAnswer.GOT
     await gate.client.sadd(holders_key(packet.id), member(2).id)  # its open never landed
 
-    assert (await packets.press(packet.id, member(3))).answer is Answer.TOO_SLOW
+    assert (await packets.press(packet.id, member(3))).answer is PressAnswer.TOO_SLOW
     await _settled(packets)  # the "none left" the database contradicts is checked
-    assert (await packets.press(packet.id, member(4))).answer is Answer.GOT
+    assert (await packets.press(packet.id, member(4))).answer is PressAnswer.GOT
     await assert_audit_clean(packets)
 
 
@@ -109,8 +108,7 @@ async def test_prizes_won_late_by_a_stalled_redis_are_given_back(
 
         fresh = [await shakes.shake(campaign.id, member(i)) for i in range(11, 25)]
         assert sum(r.answer is ShakeAnswer.WON for r in fresh) == 7, [r.answer for r in fresh]
-        while shakes._background:  # noqa: SLF001
-            await asyncio.gather(*list(shakes._background), return_exceptions=True)  # noqa: SLF001
+        await shakes.idle()
         report = await shakes.audit(repair=False)
         assert report.ok, report.problems
         await shakes.aclose()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from telegram import Update
 
-from storage.sqlite.drafts import DraftStatus
+from core.drafts import DraftStatus
 from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
 
 SENT = "Sent!"

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.allocation import Rule
-from storage.sqlite.chats import AgingCache, ChatRules
+from storage.sqlite.chats import AgingCache
+from core.chats import ChatRules
 from tests.telegram.bot_harness import GROUP_ID, running_bot
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.packets import Member
-from core.records import topup_payload
+from bot.payments import topup_payload
 from tests.telegram.bot_harness import ADMIN_ID, GROUP_ID, Bot
 
 ALICE = Member(1, "Alice", "alice")

@@ -184,3 +184,23 @@ def test_core_imports_no_io_library() -> None:
         if name.split(".")[0] in CORE_MAY_NOT_IMPORT
     )
     assert offending == []
+
+
+# Names each module owns; importing them from anywhere else is an old path.
+OWNED_ELSEWHERE = {
+    "core.money": {"Cents", "Amount", "CENTS_PER_UNIT"},  # core.amount
+    "storage.sqlite.drafts": {"Draft", "DraftStatus"},  # core.drafts
+    "storage.sqlite.chats": {"ChatRules"},  # core.chats
+}
+
+
+def test_names_are_imported_from_their_own_module() -> None:
+    old_paths = sorted(
+        (str(path.relative_to(ROOT)), node.module, alias.name)
+        for path in project_modules().values()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module in OWNED_ELSEWHERE
+        for alias in node.names
+        if alias.name in OWNED_ELSEWHERE[node.module] and path.stem != node.module.split(".")[-1]
+    )
+    assert old_paths == []

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.charts import PNG_SIGNATURE, render_stats_chart
+from bot.payments import parse_topup_payload, topup_acceptable, topup_payload
 from core.records import (
     DayActivity,
     StatsFacts,
@@ -17,11 +18,8 @@ from core.records import (
     format_duration,
     next_utc_midnight_ms,
     page_count,
-    parse_topup_payload,
     share_ratio_histogram,
     summarize,
-    topup_acceptable,
-    topup_payload,
 )
 
 
