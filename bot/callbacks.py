@@ -96,6 +96,14 @@ def parse(data: str | None) -> Callback | None:
     return None
 
 
+def argument(action: Action, data: str | None) -> str | None:
+    """The argument of ``data`` if it is a well-formed ``action`` button, else ``None``."""
+    if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+        return None
+    match = FORMATS[action].fullmatch(data)
+    return match.group(1) if match else None
+
+
 def open_packet(packet_id: str) -> str:
     return f"o:{packet_id}"
 

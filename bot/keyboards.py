@@ -7,6 +7,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from core.amount import Amount
 from core.drafts import Draft
 from core.packets import Kind, Packet
+from core.records import Page
+from core.shake import Campaign
 from core.views import PacketView
 
 from bot import callbacks
@@ -103,3 +105,22 @@ def lang_keyboard(words: Words, lang: str) -> InlineKeyboardMarkup:
          InlineKeyboardButton("中文", callback_data=callbacks.lang("zh"))],
         [InlineKeyboardButton(words.text(lang, "lang.auto"), callback_data=callbacks.lang("auto"))],
     ])
+
+
+def records_keyboard(words: Words, lang: str, page: Page) -> InlineKeyboardMarkup | None:
+    """/records: newer and older pages."""
+    row = []
+    if page.has_newer:
+        row.append(InlineKeyboardButton(words.text(lang, "records.newer"),
+                                        callback_data=callbacks.records_page(page.page - 1)))
+    if page.has_older:
+        row.append(InlineKeyboardButton(words.text(lang, "records.older"),
+                                        callback_data=callbacks.records_page(page.page + 1)))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def campaign_keyboard(words: Words, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
+    """The Shake button under a campaign's message."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        words.text(lang, "shake.button"), callback_data=callbacks.shake(campaign.id)
+    )]])

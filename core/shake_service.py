@@ -345,6 +345,10 @@ class ShakeService:
             return None
         return await self.store.get_campaign(campaign_id)
 
+    async def posted(self, campaign_id: str, message_id: int) -> None:
+        """The campaign's message was posted: presses must come from that message."""
+        await self.store.set_campaign_message(campaign_id, message_id)
+
     async def wins(self, campaign_id: str) -> list[Win]:
         return await self.store.wins(campaign_id)
 

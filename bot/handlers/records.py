@@ -12,7 +12,7 @@ import html
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
@@ -28,15 +28,9 @@ from bot.context import BotContext, bot_context
 from bot.callbacks import Action
 from bot.handlers.common import answer, guarded
 from bot.handlers.common import reply_html, sender_of, turn_of, update_lang
-from bot.keyboards import details_url
+from bot.keyboards import details_url, records_keyboard
 
-PAGE_DATA = callbacks.FORMATS[Action.RECORDS_PAGE]
-MAX_PAGE = callbacks.MAX_RECORDS_PAGE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-def page_data(page: int) -> str:
-    return callbacks.records_page(page)
 
 
 def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str) -> str:
@@ -86,17 +80,6 @@ def private_text(
     return "\n".join(lines)
 
 
-def page_keyboard(ctx: BotContext, lang: str, page: Page) -> InlineKeyboardMarkup | None:
-    row = []
-    if page.has_newer:
-        row.append(InlineKeyboardButton(ctx.text(lang, "records.newer"),
-                                        callback_data=page_data(page.page - 1)))
-    if page.has_older:
-        row.append(InlineKeyboardButton(ctx.text(lang, "records.older"),
-                                        callback_data=page_data(page.page + 1)))
-    return InlineKeyboardMarkup([row]) if row else None
-
-
 async def private_view(
     ctx: BotContext, lang: str, member: Member, page_number: int, bot_username: str
 ) -> tuple[str, InlineKeyboardMarkup | None, Page]:
@@ -104,7 +87,7 @@ async def private_view(
     summary = await records.records_summary(member.id)
     page = await records_page(records, member.id, page_number)
     text = private_text(ctx, lang, summary, page, bot_username)
-    return text, page_keyboard(ctx, lang, page), page
+    return text, records_keyboard(ctx.words, lang, page), page
 
 
 @guarded
@@ -153,11 +136,11 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
         return
     ctx = bot_context(context)
     lang = ctx.lang(query.from_user.language_code)
-    match = PAGE_DATA.fullmatch(query.data or "")
+    page_arg = callbacks.argument(Action.RECORDS_PAGE, query.data)
     message = query.message
     member = sender_of(update)
     # Only the member's own private chat with us shows their records.
-    if (match is None or member is None or message is None
+    if (page_arg is None or member is None or message is None
             or message.chat.type != ChatType.PRIVATE or message.chat.id != member.id):
         await answer(ctx, query, ctx.text(lang, "records.not_here"), alert=True)
         return
@@ -170,7 +153,7 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
         return
     lang = await update_lang(ctx, update)
     text, keyboard, page = await private_view(
-        ctx, lang, member, int(match.group(1)), ctx.bot_username
+        ctx, lang, member, int(page_arg), ctx.bot_username
     )
     await answer(ctx, query, ctx.text(lang, "records.page_shown", page=page.page + 1,
                                       pages=page.pages))

@@ -9,19 +9,18 @@ result and tells the funder by direct message.
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
 from core.amount import Amount
-from core.shake import JACKPOT, Campaign, CampaignStatus, Ended, prize_range
+from core.shake import Campaign, Ended
 from core.shake_service import ShakeAnswer, ShakeResult, ShakeService
 
 from bot import callbacks
@@ -30,9 +29,11 @@ from bot.callbacks import Action
 from bot.campaign_messages import CampaignMessages
 from bot.context import BotContext, bot_context
 from bot.edit_budget import shows_new_figure
+from bot.edits import PacketEditor
 from bot.shake_command import parse_start
 from bot.handlers.common import answer, guarded, member_of, traits_of
-from bot.render import duration
+from bot.keyboards import campaign_keyboard
+from bot.render_shake import campaign_text, end_text, result_text, utc_time
 from bot.jobs import repeat, stop_repeating
 from bot.short_lived import reply_briefly
 
@@ -40,13 +41,7 @@ _log = logging.getLogger(__name__)
 
 SWEEP_JOB = "shake-sweep"
 
-CALLBACK = callbacks.FORMATS[Action.SHAKE]
-MAX_WINNER_LINES = 30
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-
-
-def shake_button(campaign_id: str) -> str:
-    return callbacks.shake(campaign_id)
 
 
 def messages_of(ctx: BotContext) -> CampaignMessages:
@@ -59,117 +54,6 @@ async def service_of(ctx: BotContext) -> ShakeService:
     return engine.shake
 
 
-# -- rendering ---------------------------------------------------------------
-
-
-def _utc(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
-    lines = [
-        ctx.html(lang, "shake.message.title", funder=campaign.funder_name),
-        ctx.html(lang, "shake.message.pool", pool=Amount(campaign.pool), count=campaign.count),
-        prizes_line(ctx, campaign, lang),
-        "",
-        ctx.html(lang, "shake.message.left", left=campaign.prizes_left, count=campaign.count),
-        ctx.html(lang, "shake.message.ends", time=_utc(campaign.ends_at)),
-        _how(ctx, campaign, lang),
-    ]
-    return "\n".join(lines)
-
-
-def prizes_line(ctx: BotContext, campaign: Campaign, lang: str) -> str:
-    """Only what the pool left can pay: the allocator's own rule (``core.shake.prize_range``)."""
-    shown = prize_range(campaign.mode, campaign.tiers, campaign.money_left,
-                        max(campaign.prizes_left, 1))
-    if shown.high is None:
-        key = "ux.shake.prizes_from"
-    elif shown.high == shown.low:
-        key = "ux.shake.prizes_each"
-    else:
-        key = "ux.shake.prizes_range"
-    line = ctx.html(lang, key, low=Amount(shown.low), high=Amount(shown.high or shown.low))
-    if shown.jackpot:
-        line += ctx.html(lang, "ux.shake.and_jackpot", jackpot=Amount(JACKPOT))
-    return line
-
-
-def _how(ctx: BotContext, campaign: Campaign, lang: str) -> str:
-    seconds = _seconds(campaign.interval_ms)
-    if seconds <= 0:  # no cooldown configured: "every 0 s" reads like a bug
-        return ctx.html(lang, "shake.message.how_any")
-    return ctx.html(lang, "shake.message.how", wait=duration(ctx.words, lang, seconds * 1000))
-
-
-def campaign_keyboard(ctx: BotContext, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(ctx.text(lang, "shake.button"), callback_data=shake_button(campaign.id))]]
-    )
-
-
-def end_text(ctx: BotContext, ended: Ended, lang: str) -> str:
-    campaign = ended.campaign
-    title = {
-        CampaignStatus.FINISHED: "shake.end.finished",
-        CampaignStatus.STOPPED: "shake.end.stopped",
-    }.get(campaign.status, "shake.end.expired")
-    lines = [
-        ctx.html(lang, title),
-        ctx.html(lang, "shake.end.summary", n=len(ended.wins), count=campaign.count,
-                 amount=Amount(campaign.won_amount)),
-    ]
-    for win in ended.jackpots:
-        lines.append(ctx.html(lang, "shake.end.jackpot", name=win.member_name,
-                              amount=Amount(win.amount)))
-    if ended.wins:
-        lines += ["", ctx.html(lang, "shake.end.winners")]
-        for win in ended.wins[:MAX_WINNER_LINES]:
-            lines.append(f"{win.position}. {html.escape(win.member_name, quote=False)} — "
-                         f"{ctx.money(win.amount)}")
-        if len(ended.wins) > MAX_WINNER_LINES:
-            lines.append(ctx.html(lang, "shake.end.more", n=len(ended.wins) - MAX_WINNER_LINES))
-    else:
-        lines.append(ctx.html(lang, "shake.end.no_winners"))
-    lines += ["", ctx.html(lang, "shake.end.refund", amount=Amount(campaign.refunded),
-                           funder=campaign.funder_name)]
-    return "\n".join(lines)
-
-
-def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool, name: str = "") -> str:
-    """What a shake answers: an alert for a button press, a reply for a typed /shake."""
-    campaign = result.campaign
-    interval = _seconds(campaign.interval_ms) if campaign else 0
-    if result.answer is ShakeAnswer.WON and result.win is not None:
-        amount = Amount(result.win.amount)
-        if public:
-            key = "shake.answer.jackpot_public" if result.win.jackpot else "shake.answer.won_public"
-            return ctx.html(lang, key, name=name, amount=amount)
-        key = "shake.answer.jackpot" if result.win.jackpot else "shake.answer.won"
-        return ctx.text(lang, key, amount=amount)
-    render = ctx.html if public else ctx.text
-    if result.answer is ShakeAnswer.LOST:
-        if interval <= 0:
-            return render(lang, "shake.answer.lost_now")
-        return render(lang, "shake.answer.lost", wait=duration(ctx.words, lang, interval * 1000))
-    if result.answer is ShakeAnswer.COOLDOWN:
-        wait = max(1, -(-result.wait_ms // 1000)) * 1000  # whole seconds, rounded up
-        return render(lang, "shake.answer.cooldown", wait=duration(ctx.words, lang, wait))
-    if result.answer is ShakeAnswer.MAXED:
-        return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
-    if result.answer is ShakeAnswer.OVER:
-        return render(lang, "shake.answer.over")
-    if result.answer is ShakeAnswer.NO_CAMPAIGN:
-        return render(lang, "shake.none")
-    if result.answer is ShakeAnswer.REFUSED and result.refusal is not None:  # a chat rule
-        return render(lang, result.refusal.key, **result.refusal.params)
-    return render(lang, "shake.answer.not_this_time")
-
-
-def _seconds(ms: int) -> int:
-    return -(-ms // 1000)
-
-
 # -- the campaign message ------------------------------------------------------
 
 
@@ -178,9 +62,10 @@ async def _lang_of_campaign(ctx: BotContext, campaign: Campaign) -> str:
     return known or await ctx.lang_of(campaign.chat_id, None)
 
 
-async def _edit(ctx: BotContext, chat_id: int, message_id: int, text: str,
-                markup: InlineKeyboardMarkup | None) -> bool:
-    return await ctx.editor.edit(chat_id, message_id, text, markup)
+def _editor(ctx: BotContext) -> PacketEditor:
+    """Campaign messages are edited by the one message editor (429s, retries)."""
+    assert ctx.editor is not None, "install() was not called"
+    return ctx.editor
 
 
 async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
@@ -195,8 +80,9 @@ async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
         if campaign.prizes_left >= shown:
             return
         lang = await _lang_of_campaign(ctx, campaign)
-        if await _edit(ctx, campaign.chat_id, campaign.message_id,
-                       campaign_text(ctx, campaign, lang), campaign_keyboard(ctx, campaign, lang)):
+        text = campaign_text(ctx.words, campaign, lang)
+        keyboard = campaign_keyboard(ctx.words, campaign, lang)
+        if await _editor(ctx).edit(campaign.chat_id, campaign.message_id, text, keyboard):
             book.shown_left[campaign.id] = campaign.prizes_left
 
 
@@ -211,8 +97,11 @@ async def finish(ctx: BotContext, ended: Ended, reply_to: Message | None = None)
         if message_id is None:  # ended by a win, whose row was read before the message was set
             fresh = await (await service_of(ctx)).get(campaign.id)
             message_id = fresh.message_id if fresh else None
-        text = end_text(ctx, ended, lang)
-        if message_id is None or not await _edit(ctx, campaign.chat_id, message_id, text, None):
+        text = end_text(ctx.words, ended, lang)
+        edited = message_id is not None and await _editor(ctx).edit(
+            campaign.chat_id, message_id, text, None
+        )
+        if not edited:
             # the campaign message is gone: post the result (under the /shake stop, if any)
             if reply_to is None or await _reply(reply_to, text) is None:
                 await _post(ctx, campaign.chat_id, text)
@@ -285,10 +174,10 @@ async def _start(ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: M
     book = messages_of(ctx)
     book.langs[campaign.id] = lang
     book.shown_left[campaign.id] = campaign.count
-    sent = await _reply(message, campaign_text(ctx, campaign, lang),
-                        campaign_keyboard(ctx, campaign, lang))
+    sent = await _reply(message, campaign_text(ctx.words, campaign, lang),
+                        campaign_keyboard(ctx.words, campaign, lang))
     if sent is not None:
-        await service.store.set_campaign_message(campaign.id, sent.message_id)
+        await service.posted(campaign.id, sent.message_id)
     schedule_end(context.application, campaign)
 
 
@@ -309,7 +198,7 @@ async def _status(ctx: BotContext, message: Message, lang: str) -> None:
         return
     await _reply(message, ctx.html(
         lang, "shake.status", funder=campaign.funder_name, left=campaign.prizes_left,
-        count=campaign.count, money=Amount(campaign.money_left), time=_utc(campaign.ends_at),
+        count=campaign.count, money=Amount(campaign.money_left), time=utc_time(campaign.ends_at),
     ))
 
 
@@ -319,7 +208,7 @@ async def _typed_shake(ctx: BotContext, message: Message, lang: str) -> None:
     result = await (await service_of(ctx)).shake_in_chat(
         message.chat.id, member, traits_of(message.from_user)
     )
-    text = result_text(ctx, result, lang, public=True, name=member.name)
+    text = result_text(ctx.words, result, lang, public=True, name=member.name)
     if result.answer is ShakeAnswer.WON:
         await _reply(message, text, quote=True)  # a win is news for the group: it stays
     else:
@@ -337,9 +226,9 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = query.from_user
     chat_id = query.message.chat.id if query.message is not None else None
     lang = await ctx.lang_of(chat_id, user.language_code)
-    match = CALLBACK.fullmatch(query.data or "")
+    campaign_id = callbacks.argument(Action.SHAKE, query.data)
     service = await service_of(ctx)
-    campaign = await service.lookup(match.group(1)) if match else None
+    campaign = await service.lookup(campaign_id) if campaign_id else None
     # Callback data can be forged: the campaign must belong to this very chat and
     # message (a cached copy may predate its message id: then ask the database).
     message_id = query.message.message_id if query.message is not None else None
@@ -350,7 +239,7 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await answer(ctx, query, ctx.text(lang, "shake.answer.gone"))
         return
     result = await service.shake(campaign.id, member_of(user), traits_of(user))
-    text = result_text(ctx, result, lang, public=False)
+    text = result_text(ctx.words, result, lang, public=False)
     await answer(ctx, query, text, alert=result.answer in (ShakeAnswer.WON, ShakeAnswer.REFUSED))
     _after(ctx, result)
 
