@@ -24,7 +24,7 @@ from storage.sqlite.store import SqliteStore
 from storage.sqlite.trust import SqliteTrust
 
 from bot.answered import AnsweredPresses
-from bot.cache import BoundedCache
+from core.cache import BoundedCache
 from bot.campaign_messages import CampaignMessages
 from bot.edits import PacketEditor
 from bot.engine import Engine
