@@ -164,7 +164,7 @@ def install(
     ctx.application = application
     application.bot_data[CONTEXT_KEY] = ctx
     ctx.editor = PacketEditor(ctx)
-    ctx.notifier = Notifier(ctx)
+    ctx.notifier = Notifier(ctx.words, ctx.packet_lang, lambda: application.bot)
     ctx.background.also_wait_for(ctx.editor.pending)
     for feature in FEATURES + ([CATCH_ALL] if catch_all else []):
         feature.register(application, ctx)

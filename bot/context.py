@@ -7,6 +7,7 @@ engine opens (``bot.lifecycle``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from core.cache import BoundedCache
 from bot.campaign_messages import CampaignMessages
 from bot.edits import PacketEditor
 from bot.engine import Engine
-from bot.lifecycle import AnyApplication, Lifecycle
+from bot.lifecycle import AnyApplication, Hook, Lifecycle
 from bot.notify import Notifier
 from bot.once_per_minute import OncePerMinute
 from bot.settings import Settings
@@ -100,11 +101,11 @@ class BotContext:
         return self.lifecycle.started
 
     @property
-    def on_start(self) -> list[Any]:
+    def on_start(self) -> list[Hook]:
         return self.lifecycle.on_start
 
     @property
-    def on_stop(self) -> list[Any]:
+    def on_stop(self) -> list[Hook]:
         return self.lifecycle.on_stop
 
     @property
@@ -160,7 +161,7 @@ class BotContext:
 
     # -- background work (``self.background``) ---------------------------------
 
-    def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         return self.background.spawn(coro)
 
     async def drain(self) -> None:
