@@ -58,6 +58,10 @@ async def on_draft_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if draft.sending and button is DraftButton.SEND:
         await _send(ctx, query, draft, lang, claimed=True)  # finish what a Send began
         return
+    if draft.sending and button is DraftButton.CANCEL:
+        # A Send on its way (read after it claimed the draft): its outcome is the answer.
+        await _lost_the_race(ctx, query, draft, lang, button)
+        return
     if draft.status is not DraftStatus.OPEN:
         text, alert = _closed_answer(ctx, draft, lang)
         await answer(ctx, query, text, alert=alert)
