@@ -15,7 +15,7 @@ from core.shake import CampaignRequest, CampaignStatus, Mode, ShakeLimits
 from core.shake_service import Answer, ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
-from storage.sqlite.campaigns import SqliteCampaigns
+from storage.stores import campaigns_for
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean, free_port
 
@@ -40,7 +40,7 @@ def service(
     interval_ms: int = 0, max_wins: int = 1, **kwargs: object,
 ) -> ShakeService:
     return ShakeService(
-        SqliteCampaigns(store),
+        campaigns_for(store),
         RedisShakeGate(gate.client) if gate is not None else None,
         clock=clock,
         limits=ShakeLimits(interval_ms=interval_ms, max_wins=max_wins),

@@ -1,0 +1,39 @@
+"""One place that turns a ``DATABASE_URL`` into a store: SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from storage.postgres.campaigns import PostgresCampaigns
+from storage.postgres.store import PostgresStore
+from storage.sqlite.campaigns import SqliteCampaigns
+from storage.sqlite.store import SqliteStore
+
+Store = SqliteStore | PostgresStore
+
+SQLITE_PREFIX = "sqlite:///"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(POSTGRES_PREFIXES)
+
+
+def sqlite_path(url: str) -> Path:
+    """``sqlite:///a.db`` -> ``a.db``; ``sqlite:////abs/a.db`` -> ``/abs/a.db``."""
+    return Path(url[len(SQLITE_PREFIX):])
+
+
+def store_for(url: str, *, writers: int = 1, readers: int = 4) -> Store:
+    """The store ``url`` names, not yet opened (``async with`` or ``await open()``)."""
+    if is_postgres(url):
+        return PostgresStore(url, writers=writers, readers=readers)
+    if url.startswith(SQLITE_PREFIX):
+        return SqliteStore(sqlite_path(url))
+    raise ValueError(f"unsupported database URL: {url.split('://')[0]}://…")
+
+
+def campaigns_for(store: Store) -> SqliteCampaigns | PostgresCampaigns:
+    """The shake campaigns' storage on the same database as ``store``."""
+    if isinstance(store, PostgresStore):
+        return PostgresCampaigns(store)
+    return SqliteCampaigns(store)
