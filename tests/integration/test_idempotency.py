@@ -8,6 +8,7 @@ from pathlib import Path
 from core.services import Answer, RedPackets
 from storage.gate.redis_gate import RedisGate
 from storage.sqlite.store import SqliteStore
+from storage.stores import store_for
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import (
     WELCOME_BONUS,
@@ -130,7 +131,7 @@ async def test_double_tap_across_two_bot_instances_moves_money_once(
 
 
 async def test_two_expiry_sweepers_refund_once(
-    db_path: Path, store: SqliteStore, clock: FakeClock, gate: RedisGate
+    database_url: str, store: SqliteStore, clock: FakeClock, gate: RedisGate
 ) -> None:
     service = RedPackets(store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
     senders = members(3)
@@ -145,7 +146,7 @@ async def test_two_expiry_sweepers_refund_once(
     before = {s.id: await store.balance(s.id) for s in senders}
     clock.advance(25 * 3600)
 
-    async with SqliteStore(db_path) as other_store:
+    async with store_for(database_url) as other_store:
         other = RedPackets(other_store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
         first, second = await asyncio.gather(service.expire_due(), other.expire_due())
         third = await other.expire_due()
