@@ -35,7 +35,7 @@ from core.ports import Clock
 from core.services import RedPackets, SystemClock
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
-from storage.sqlite.store import SqliteStore
+from storage.stores import Store
 
 from bot.engine import Engine, open_engine
 from bot.i18n import Translator, get_translator, normalize_language
@@ -137,7 +137,7 @@ class BotContext:
         return self.engine.packets
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> Store:
         assert self.engine is not None, "engine not open: await ctx.ready() first"
         return self.engine.store
 

@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--concurrency", type=int, default=500, help="presses in flight")
     bench.add_argument("--gate", choices=("on", "off"), default="on",
                        help="off: every press goes straight to SQLite")
-    bench.add_argument("--db", type=Path, help="SQLite file (default: a temp file)")
+    bench.add_argument("--db", type=Path,
+                       help="SQLite file (default: a temp file, or DATABASE_URL if PostgreSQL)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.set_defaults(handler=_bench)
 
@@ -55,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
     stats.add_argument("--chat", type=int, default=None, help="one chat id")
     stats.set_defaults(handler=_stats)
+
+    migrate = sub.add_parser(
+        "migrate", help="copy a whole SQLite database into an empty PostgreSQL database"
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="sqlite:///PATH.db")
+    migrate.add_argument("--to", dest="target", required=True, metavar="postgresql://…")
+    migrate.set_defaults(handler=_migrate)
     return parser
 
 
@@ -78,11 +86,18 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.audit_cli import run_audit
 
-    db = args.db or settings.database_path
-    if not Path(db).exists():
+    db = _sqlite_file(args, settings)
+    if db is not None and not db.exists():
         print(f"redpacket: no database at {db}", file=sys.stderr)
         return 2
-    return asyncio.run(run_audit(settings, Path(db), repair=not args.no_repair, console=Console()))
+    return asyncio.run(run_audit(settings, db, repair=not args.no_repair, console=Console()))
+
+
+def _sqlite_file(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """``--db``, else DATABASE_URL's SQLite file; None: DATABASE_URL is PostgreSQL."""
+    if args.db is not None:
+        return Path(args.db)
+    return None if settings.uses_postgres else settings.database_path
 
 
 def _bench(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,12 +138,19 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.stats_cli import print_stats
 
-    db = args.db or settings.database_path
-    if not Path(db).exists():
+    db = _sqlite_file(args, settings)
+    if db is not None and not db.exists():
         print(f"redpacket: no database at {db}", file=sys.stderr)
         return 2
-    asyncio.run(print_stats(Path(db), chat_id=args.chat, console=Console()))
+    url = f"sqlite:///{db}" if db is not None else settings.database_url
+    asyncio.run(print_stats(url, chat_id=args.chat, console=Console()))
     return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.migrate_cli import run_migrate
+
+    return asyncio.run(run_migrate(args.source, args.target, console=Console()))
 
 
 if __name__ == "__main__":

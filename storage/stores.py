@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from storage.postgres.campaigns import PostgresCampaigns
+from storage.postgres.records import PostgresRecords
 from storage.postgres.store import PostgresStore
 from storage.sqlite.campaigns import SqliteCampaigns
+from storage.sqlite.records import SqliteRecords
 from storage.sqlite.store import SqliteStore
 
 Store = SqliteStore | PostgresStore
@@ -23,6 +25,16 @@ def sqlite_path(url: str) -> Path:
     return Path(url[len(SQLITE_PREFIX):])
 
 
+def redacted(url: str) -> str:
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
+
+
 def store_for(url: str, *, writers: int = 1, readers: int = 4) -> Store:
     """The store ``url`` names, not yet opened (``async with`` or ``await open()``)."""
     if is_postgres(url):
@@ -37,3 +49,10 @@ def campaigns_for(store: Store) -> SqliteCampaigns | PostgresCampaigns:
     if isinstance(store, PostgresStore):
         return PostgresCampaigns(store)
     return SqliteCampaigns(store)
+
+
+def records_for(store: Store) -> SqliteRecords | PostgresRecords:
+    """The /balance, /records and /stats read models on ``store``'s database."""
+    if isinstance(store, PostgresStore):
+        return PostgresRecords(store)
+    return SqliteRecords(store)

@@ -108,6 +108,8 @@ class RedisCluster:
 
     workdir: Path
     ports: list[int] = field(default_factory=lambda: [free_port() for _ in range(3)])
+    # The cluster bus would default to port + 10000, beyond 65535 for a high port.
+    bus_ports: list[int] = field(default_factory=lambda: [free_port() for _ in range(3)])
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -115,13 +117,14 @@ class RedisCluster:
         return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports)
 
     def start(self) -> None:
-        for port in self.ports:
+        for port, bus_port in zip(self.ports, self.bus_ports):
             node_dir = self.workdir / str(port)
             node_dir.mkdir(parents=True, exist_ok=True)
             self.processes.append(subprocess.Popen(
                 [
                     "redis-server", "--port", str(port), "--bind", "127.0.0.1",
                     "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                    "--cluster-port", str(bus_port),
                     "--cluster-node-timeout", "5000", "--save", "", "--appendonly", "no",
                     "--dir", str(node_dir),
                 ],

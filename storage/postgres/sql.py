@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Any
+
+# SQLite spellings the shared queries use, and PostgreSQL's for the same thing.
+_NOCASE = re.compile(r"([\w.]+) = \? COLLATE NOCASE")
 
 
 @lru_cache(maxsize=1024)
 def from_qmark(sql: str) -> str:
     """``SELECT ... WHERE id = ? AND name LIKE 'w:%'`` -> psycopg's ``%s`` / ``%%`` style.
 
-    A ``?`` inside a quoted literal stays as it is; every ``%`` is doubled.
+    A ``?`` inside a quoted literal stays as it is; every ``%`` is doubled;
+    ``x = ? COLLATE NOCASE`` compares ``lower(x)`` with ``lower(?)``.
     """
+    sql = _NOCASE.sub(r"lower(\1) = lower(?)", sql)
     out: list[str] = []
     quote: str | None = None
     for ch in sql:
@@ -28,3 +35,27 @@ def from_qmark(sql: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+class QmarkConnection:
+    """A psycopg connection that also runs SQLite-style ``?`` statements, so the
+    write functions of tables both engines share (drafts, chat settings...) run
+    unchanged on PostgreSQL. Statements already in ``%s`` style pass as they are."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    @staticmethod
+    def _spell(sql: str, params: Any) -> str:
+        return from_qmark(sql) if params is not None and "?" in sql and "%s" not in sql else sql
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        return self._conn.execute(self._spell(sql, params), params)
+
+    def executemany(self, sql: str, params_seq: Any) -> Any:
+        with self._conn.cursor() as cur:
+            cur.executemany(self._spell(sql, ()), params_seq)
+            return cur
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)

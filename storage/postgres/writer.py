@@ -21,6 +21,8 @@ import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 
+from storage.postgres.sql import QmarkConnection
+
 T = TypeVar("T")
 Write = Callable[[psycopg.Connection], Any]
 
@@ -139,7 +141,7 @@ def _commit(writes: list[Write], conn: psycopg.Connection) -> list[tuple[str, An
             if n:
                 conn.execute("RELEASE w; SAVEPOINT w")
             try:
-                outcomes.append(("ok", write(conn)))
+                outcomes.append(("ok", write(QmarkConnection(conn))))
             except Exception as exc:
                 conn.execute("ROLLBACK TO w")
                 outcomes.append(("retry" if isinstance(exc, RETRYABLE) else "error", exc))
