@@ -247,6 +247,20 @@ class PostgresStore:
     async def ledger_problems(self) -> list[str]:
         return await self.read(audit.ledger_problems)
 
+    # -- leases --------------------------------------------------------------
+
+    async def take_lease(self, name: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        """Hold (or renew) lease ``name`` until ``now_ms + ttl_ms``; False while
+        another holder's lease has not lapsed. One statement: the row lock
+        decides between processes asking at the same moment."""
+        return bool(await self.execute(
+            "INSERT INTO leases(name, holder, until_ms) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " until_ms = excluded.until_ms"
+            " WHERE leases.holder = excluded.holder OR leases.until_ms <= ?",
+            (name, holder, now_ms + ttl_ms, now_ms),
+        ))
+
 
 def create_packet(conn: psycopg.Connection, packet: Packet, key: str) -> Packet:
     existing = conn.execute(
