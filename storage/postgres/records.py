@@ -6,6 +6,9 @@ statements are translated); the few that SQLite spells its own way are here.
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 from core.records import CampaignFacts, DayActivity, MemberCount, RecentPacket, StatsFacts
 from storage.sqlite.records import _BEST_LUCK, ACTIVITY_DAYS, SqliteRecords, _chat_filter
 
@@ -102,3 +105,28 @@ class PostgresRecords(SqliteRecords):
             args,
         )
         return CampaignFacts(*row)
+
+    async def flush_turned_away(self, counter: Counter[int]) -> int:
+        """As SQLite's, with the row's own column named (PostgreSQL asks which ``presses``)."""
+        pending = {chat: n for chat, n in counter.items() if n > 0}
+        if not pending:
+            return 0
+        for chat, n in pending.items():
+            counter[chat] -= n
+            if counter[chat] <= 0:
+                del counter[chat]
+
+        def write(conn: Any) -> None:
+            conn.executemany(
+                "INSERT INTO turned_away(chat_id, presses) VALUES (%s, %s)"
+                " ON CONFLICT (chat_id) DO UPDATE"
+                " SET presses = turned_away.presses + excluded.presses",
+                list(pending.items()),
+            )
+
+        try:
+            await self.store.write(write)
+        except BaseException:
+            counter.update(pending)
+            raise
+        return sum(pending.values())

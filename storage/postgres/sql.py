@@ -54,7 +54,7 @@ class QmarkConnection:
 
     def executemany(self, sql: str, params_seq: Any) -> Any:
         with self._conn.cursor() as cur:
-            cur.executemany(self._spell(sql, ()), params_seq)
+            cur.executemany(self._spell(sql, () if "?" in sql else None), params_seq)
             return cur
 
     def __getattr__(self, name: str) -> Any:
