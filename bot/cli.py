@@ -1,4 +1,4 @@
-"""The `redpacket` command: run, demo, audit, bench, stats."""
+"""The `redpacket` command: run, demo, audit, bench, stats, migrate."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import json
 import sys
 from pathlib import Path
 
+import psycopg
 from rich.console import Console
 
 from bot.settings import Settings, SettingsError, load_settings
+from storage.stores import redacted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"redpacket: {exc}", file=sys.stderr)
         return 2
-    return int(args.handler(args, settings) or 0)
+    try:
+        return int(args.handler(args, settings) or 0)
+    except psycopg.OperationalError as exc:  # PostgreSQL down, refused, wrong password
+        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"redpacket: DATABASE_URL ({redacted(settings.database_url)}) cannot be opened:"
+              f" {line}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
