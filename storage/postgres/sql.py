@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -42,8 +43,19 @@ class QmarkConnection:
     write functions of tables both engines share (drafts, chat settings...) run
     unchanged on PostgreSQL. Statements already in ``%s`` style pass as they are."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, credits: Counter[str] | None = None) -> None:
         self._conn = conn
+        # Balance changes held for the end of the batch (see PgBatchWriter):
+        # those of the batch's earlier writes, and this write's own.
+        self.batch_credits: Counter[str] = credits if credits is not None else Counter()
+        self.credits: Counter[str] = Counter()
+
+    def defer(self, account: str, delta: int) -> None:
+        self.credits[account] += delta
+
+    def pending(self, account: str) -> int:
+        """What the batch will still add to ``account`` when it commits."""
+        return self.batch_credits[account] + self.credits[account]
 
     @staticmethod
     def _spell(sql: str, params: Any) -> str:

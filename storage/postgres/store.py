@@ -23,7 +23,7 @@ from core.packets import Member, Packet, Share, Status
 from core.ports import Opened, Opening, Refund
 from storage.postgres import audit
 from storage.postgres.schema import migrate
-from storage.postgres.sql import from_qmark
+from storage.postgres.sql import QmarkConnection, from_qmark
 from storage.postgres.writer import PgBatchWriter
 from storage.sqlite.store import (
     MINT,
@@ -67,12 +67,27 @@ def transfer(
     packet_id: str | None = None,
     memo: str = "",
 ) -> bool:
-    """Move ``amount`` from ``src`` to ``dst`` once per ``key``; False if already done."""
+    """Move ``amount`` from ``src`` to ``dst`` once per ``key``; False if already done.
+
+    The debit is made now (a balance below zero fails the CHECK and this write
+    rolls back); the credit, and a debit of the mint, when the batch commits.
+    """
+    defer = isinstance(conn, QmarkConnection)
+    if defer and src != MINT:
+        early = conn.pending(src)
+        if early > 0:  # credited earlier in this batch: spend it now (rolled back with us)
+            conn.execute("UPDATE accounts SET balance = balance + %s WHERE id = %s", (early, src))
+            conn.defer(src, -early)
     row = conn.execute(
-        "SELECT rp_transfer(%s, %s, %s, %s, %s, %s, %s, %s)",
-        (key, kind, src, dst, amount, at, packet_id, memo),
+        "SELECT rp_transfer(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (key, kind, src, dst, amount, at, packet_id, memo, defer),
     ).fetchone()
-    return bool(row and row[0])
+    done = bool(row and row[0])
+    if done and defer:
+        conn.defer(dst, amount)
+        if src == MINT:
+            conn.defer(MINT, -amount)
+    return done
 
 
 def balance_of(conn: psycopg.Connection, account: str, *, lock: bool = False) -> Cents:
@@ -80,7 +95,8 @@ def balance_of(conn: psycopg.Connection, account: str, *, lock: bool = False) ->
         "SELECT balance FROM accounts WHERE id = %s" + (" FOR UPDATE" if lock else ""),
         (account,),
     ).fetchone()
-    return row[0] if row else 0
+    pending = conn.pending(account) if isinstance(conn, QmarkConnection) else 0
+    return (row[0] if row else 0) + pending
 
 
 def upsert_member(conn: psycopg.Connection, member: Member, now_ms: int) -> bool:
@@ -321,6 +337,8 @@ def open_share(conn: psycopg.Connection, packet_id: str, member: Member, now_ms:
         "SELECT rp_take_share(%s, %s, %s, %s, %s, %s, %s)",
         (packet_id, position, member.id, member.name, amount, now_ms, finished),
     )
+    if isinstance(conn, QmarkConnection):
+        conn.defer(wallet(member.id), amount)  # rp_take_share left the credit to the batch
     share = Share(packet_id, position, member.id, member.name, amount, now_ms)
     packet = replace(
         packet, claimed_count=position, claimed_amount=packet.claimed_amount + amount,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -132,6 +133,7 @@ class PgBatchWriter:
 
 def _commit(writes: list[Write], conn: psycopg.Connection) -> list[tuple[str, Any]]:
     outcomes: list[tuple[str, Any]] = []
+    credits: Counter[str] = Counter()
     # Savepoint statements share a round trip: after a write that worked,
     # "RELEASE w; SAVEPOINT w"; after one that failed, "ROLLBACK TO w" (which
     # keeps w for the next write). COMMIT keeps the last savepoint's work.
@@ -140,11 +142,15 @@ def _commit(writes: list[Write], conn: psycopg.Connection) -> list[tuple[str, An
         for n, write in enumerate(writes):
             if n:
                 conn.execute("RELEASE w; SAVEPOINT w")
+            wrapped = QmarkConnection(conn, credits)
             try:
-                outcomes.append(("ok", write(QmarkConnection(conn))))
+                outcomes.append(("ok", write(wrapped)))
+                credits.update(wrapped.credits)
             except Exception as exc:
                 conn.execute("ROLLBACK TO w")
                 outcomes.append(("retry" if isinstance(exc, RETRYABLE) else "error", exc))
+        conn.execute("RELEASE w")
+        _apply_credits(conn, credits)
         conn.execute("COMMIT")
     except BaseException:
         if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
@@ -154,3 +160,19 @@ def _commit(writes: list[Write], conn: psycopg.Connection) -> list[tuple[str, An
                 log.warning("rollback failed; the connection will be replaced")
         raise
     return outcomes
+
+
+def _apply_credits(conn: psycopg.Connection, credits: Counter[str]) -> None:
+    """The batch's deferred credits (and the mint's debits), locked in id order."""
+    changes = sorted((account, delta) for account, delta in credits.items() if delta)
+    if not changes:
+        return
+    accounts = [a for a, _ in changes]
+    conn.execute(
+        "SELECT 1 FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE", (accounts,)
+    ).fetchall()
+    conn.execute(
+        "UPDATE accounts a SET balance = a.balance + d.delta"
+        " FROM unnest(%s::text[], %s::bigint[]) AS d(id, delta) WHERE a.id = d.id",
+        (accounts, [d for _, d in changes]),
+    )

@@ -109,12 +109,15 @@ CREATE TRIGGER shares_are_final BEFORE UPDATE ON shares
     FOR EACH ROW EXECUTE FUNCTION refuse_change('shares');
 
 -- Move `amount` from `src` to `dst` once per `key`; false if already done.
--- Both balance rows are locked in id order (no deadlock between two
--- transfers of the same pair); a balance that would go below zero fails
--- the accounts CHECK and the caller's savepoint rolls the write back.
+-- A balance that would go below zero fails the accounts CHECK and the
+-- caller's savepoint rolls the write back. With `p_defer_credit` only a debit
+-- of `src` (not the mint) is applied here; the batch writer adds the credit
+-- (and the mint's debit) at the end of its transaction, to every account in
+-- id order, so that batches on several connections never lock wallets in
+-- opposite orders (a deadlock). Credits cannot break the CHECK.
 CREATE FUNCTION rp_transfer(
     p_key TEXT, p_kind TEXT, p_src TEXT, p_dst TEXT, p_amount BIGINT, p_at BIGINT,
-    p_packet_id TEXT, p_memo TEXT
+    p_packet_id TEXT, p_memo TEXT, p_defer_credit BOOLEAN DEFAULT FALSE
 ) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO accounts(id) VALUES (p_src), (p_dst) ON CONFLICT (id) DO NOTHING;
@@ -123,6 +126,12 @@ BEGIN
         ON CONFLICT (key) DO NOTHING;
     IF NOT FOUND THEN
         RETURN FALSE;
+    END IF;
+    IF p_defer_credit THEN
+        IF p_src <> 'mint' THEN
+            UPDATE accounts SET balance = balance - p_amount WHERE id = p_src;
+        END IF;
+        RETURN TRUE;
     END IF;
     PERFORM 1 FROM accounts WHERE id IN (p_src, p_dst) ORDER BY id FOR UPDATE;
     UPDATE accounts SET balance = balance + CASE WHEN id = p_src THEN -p_amount ELSE p_amount END
@@ -148,7 +157,8 @@ END $$;
 
 -- The writes of one open after Python has computed the share from the packet
 -- it locked: the share (the triggers check it and count it), the packet's end
--- on the last share, and the payment. One round trip.
+-- on the last share, and the payment out of escrow (the member's credit is
+-- deferred to the end of the batch, see rp_transfer). One round trip.
 CREATE FUNCTION rp_take_share(
     p_packet_id TEXT, p_position BIGINT, p_member_id BIGINT, p_member_name TEXT,
     p_amount BIGINT, p_at BIGINT, p_finished BOOLEAN
@@ -161,5 +171,5 @@ BEGIN
     END IF;
     PERFORM rp_transfer('share:' || p_packet_id || ':' || p_position, 'share',
                         'p:' || p_packet_id, 'w:' || p_member_id, p_amount, p_at,
-                        p_packet_id, '');
+                        p_packet_id, '', TRUE);
 END $$;

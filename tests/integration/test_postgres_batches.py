@@ -1,0 +1,32 @@
+"""The PostgreSQL writer's batches: credits land at commit, in account order."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from core.allocation import Rule
+from core.packets import Kind, Member, Packet
+from storage.postgres.store import PostgresStore
+from storage.stores import store_for
+from tests.integration.helpers import CHAT_ID
+
+
+async def test_a_credit_and_a_send_that_spends_it_in_one_batch(pg_url: str) -> None:
+    async with store_for(pg_url) as store:
+        assert isinstance(store, PostgresStore) and store.writer is not None
+        sender = Member(7, "Sender")
+        packet = Packet(
+            id="SpendsTopUp", chat_id=CHAT_ID, sender_id=7, sender_name="Sender",
+            kind=Kind.FIXED, rule=Rule.FIXED, total=30_00, count=3, greeting="",
+            created_at=1, expires_at=10**13, cap=20_000, seed=secrets.token_bytes(16),
+        )
+        batches = store.writer.batches
+        credited, sent = await asyncio.gather(
+            store.credit(sender, 50_00, kind="grant", key="g", memo="", now_ms=1),
+            store.create_packet(packet, "spend"),
+        )
+        assert store.writer.batches == batches + 1  # one transaction
+        assert credited and sent.id == packet.id
+        assert await store.balance(7) == 20_00
+        assert await store.ledger_problems() == []
