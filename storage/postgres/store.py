@@ -37,13 +37,17 @@ from storage.sqlite.store import (
 
 T = TypeVar("T")
 
-# Orders of writes inside a batch (see PgBatchWriter.submit): the mint first,
-# then wallets, then packets by id.
-MINT_FIRST = "0"
+# Orders of writes inside a batch (see PgBatchWriter.submit): payments from
+# the mint first, then debits of wallets, then packets, each by id. Two
+# batches that create the same new members' rows (both processes greeting a
+# crowd) then insert them in the same order, and one waits for the other
+# instead of deadlocking.
+def mint_order(member_id: int) -> str:
+    return f"0:{member_id:020d}"
 
 
 def wallet_order(member_id: int) -> str:
-    return f"1:{member_id}"
+    return f"1:{member_id:020d}"
 
 
 def packet_order(packet_id: str) -> str:
@@ -196,7 +200,7 @@ class PostgresStore:
                 dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
             )
 
-        return await self.write(write, MINT_FIRST if welcome_bonus > 0 else wallet_order(member.id))
+        return await self.write(write, mint_order(member.id))
 
     async def credit(
         self, member: Member, amount: Cents, *, kind: str, key: str, memo: str, now_ms: int
@@ -208,7 +212,7 @@ class PostgresStore:
                 amount=amount, at=now_ms, memo=memo,
             )
 
-        return await self.write(write, MINT_FIRST)
+        return await self.write(write, mint_order(member.id))
 
     async def balance(self, member_id: int) -> Cents:
         row = await self.fetchone("SELECT balance FROM accounts WHERE id = ?", (wallet(member_id),))
