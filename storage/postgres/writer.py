@@ -139,7 +139,15 @@ def _commit(writes: list[Write], conn: psycopg.Connection) -> list[tuple[str, An
     # keeps w for the next write). COMMIT keeps the last savepoint's work.
     conn.execute("BEGIN; SAVEPOINT w")
     try:
+        lost: Exception | None = None
         for n, write in enumerate(writes):
+            if lost is not None:
+                # This batch lost a race for a lock (PostgreSQL broke a deadlock
+                # after deadlock_timeout): the rest would likely wait on the same
+                # rows again, a deadlock_timeout each. Commit what is done, so
+                # the other transaction goes on, and retry the rest next batch.
+                outcomes.append(("retry", lost))
+                continue
             if n:
                 conn.execute("RELEASE w; SAVEPOINT w")
             wrapped = QmarkConnection(conn, credits)
@@ -148,7 +156,10 @@ def _commit(writes: list[Write], conn: psycopg.Connection) -> list[tuple[str, An
                 credits.update(wrapped.credits)
             except Exception as exc:
                 conn.execute("ROLLBACK TO w")
-                outcomes.append(("retry" if isinstance(exc, RETRYABLE) else "error", exc))
+                retry = isinstance(exc, RETRYABLE)
+                outcomes.append(("retry" if retry else "error", exc))
+                if retry:
+                    lost = exc
         conn.execute("RELEASE w")
         _apply_credits(conn, credits)
         conn.execute("COMMIT")

@@ -30,3 +30,30 @@ async def test_a_credit_and_a_send_that_spends_it_in_one_batch(pg_url: str) -> N
         assert credited and sent.id == packet.id
         assert await store.balance(7) == 20_00
         assert await store.ledger_problems() == []
+
+
+async def test_batches_that_deadlock_are_retried_and_both_land(pg_url: str) -> None:
+    """Two processes' batches lock two rows in opposite orders: PostgreSQL breaks
+    the deadlock, the losing batch commits what it did and retries the rest."""
+    async with store_for(pg_url) as one, store_for(pg_url) as two:
+        assert isinstance(one, PostgresStore) and isinstance(two, PostgresStore)
+        await one.execute("INSERT INTO accounts(id, balance) VALUES ('w:1', 0), ('w:2', 0)")
+
+        def bump(account: str, pause_s: float) -> object:
+            def write(conn: object) -> str:
+                conn.execute(  # type: ignore[attr-defined]
+                    "UPDATE accounts SET balance = balance + 1 WHERE id = %s", (account,)
+                )
+                conn.execute("SELECT pg_sleep(%s)", (pause_s,))  # type: ignore[attr-defined]
+                return account
+            return write
+
+        results = await asyncio.gather(
+            one.write(bump("w:1", 0.3)), one.write(bump("w:2", 0)),  # one batch: 1 then 2
+            two.write(bump("w:2", 0.3)), two.write(bump("w:1", 0)),  # the other: 2 then 1
+        )
+        assert results == ["w:1", "w:2", "w:2", "w:1"]
+        assert one.writer is not None and two.writer is not None
+        assert one.writer.retries + two.writer.retries >= 1
+        rows = dict(await one.fetchall("SELECT id, balance FROM accounts"))
+        assert rows == {"w:1": 2, "w:2": 2}
