@@ -27,16 +27,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-from core.money import Amount, format_cents
+from core.amount import Amount
+from core.money import format_cents
 from core.ports import Clock
 from core.services import RedPackets, SystemClock
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.stores import Store
+from storage.sqlite.keyboards import KeyboardMessages
+from storage.sqlite.store import SqliteStore
 
+from bot.cache import BoundedCache
 from bot.engine import Engine, open_engine
 from bot.i18n import Translator, get_translator, normalize_language
 from bot.settings import Settings
@@ -60,6 +64,7 @@ CONTEXT_KEY = "redpacket"
 # (the first matching handler of a group wins). Add your feature module here.
 FEATURES: list[str] = [
     "bot.handlers.members",  # group -1: open lazily, greet (welcome bonus)
+    "bot.handlers.gate_health",  # at start: warn (log, bot admins) when Redis does not answer
     "bot.handlers.send",  # /hongbao, /fixed
     "bot.handlers.draft",  # draft buttons
     "bot.handlers.press",  # Open
@@ -69,10 +74,14 @@ FEATURES: list[str] = [
     "bot.handlers.records",  # /records and its page buttons
     "bot.handlers.stats",  # /stats, turned-away flush job
     "bot.handlers.lang",  # /lang
-    "bot.handlers.chat_rules",  # /settings: the chat's split rule and draft skip
+    "bot.handlers.chat_rules",  # /settings: split rule, draft skip, who may open
+    "bot.handlers.password",  # /password (口令红包) and the replies that unlock it
+    "bot.handlers.blocks",  # /block, /unblock
     "bot.handlers.expiry",  # expiry sweep job, at start and every EXPIRY_SWEEP_SECONDS
+    "bot.handlers.resync",  # packet messages left behind: edited at start, then now and then
     "bot.handlers.audit",  # the periodic audit, every AUDIT_INTERVAL_SECONDS
     "bot.handlers.shake",  # /shake campaigns, the Shake button, the end sweep
+    "bot.handlers.trust",  # /suspects (grabber report), /top (leaderboard)
     "bot.handlers.menu",  # setMyCommands in English and Chinese, at start
 ]
 
@@ -100,6 +109,8 @@ class BotContext:
     # Set by ``start`` once the database is open.
     drafts: Drafts | None = None
     chats: ChatSettings | None = None
+    # Which bot message carries which keyboard (checked before a press acts on it).
+    keyboards: KeyboardMessages | None = None
     # Commands of the menu (``setMyCommands``); each needs ``command.<name>`` in the catalogs.
     commands: list[str] = field(default_factory=list)
     # Free room for features: ``ctx.extra["shake"] = ...``.
@@ -116,7 +127,9 @@ class BotContext:
     # Members greeted for the first time by this process (``/start`` mentions the bonus).
     fresh_members: set[int] = field(default_factory=set)
     _answered: dict[str, None] = field(default_factory=dict)
-    _packet_langs: dict[str, str] = field(default_factory=dict)
+    _packet_langs: BoundedCache[str, str] = field(
+        default_factory=lambda: BoundedCache(10_000, 3600)
+    )
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -158,16 +171,15 @@ class BotContext:
 
     async def packet_lang(self, packet_id: str, chat_id: int) -> str:
         """The language a packet's group message was first written in."""
-        if packet_id not in self._packet_langs:
+        lang = self._packet_langs.get(packet_id)
+        if lang is None:
             stored = await self.drafts.lang_of_packet(packet_id) if self.drafts else None
             lang = stored or await self.lang_of(chat_id, None)
-            if len(self._packet_langs) > 10_000:
-                self._packet_langs.clear()
-            self._packet_langs[packet_id] = lang
-        return self._packet_langs[packet_id]
+            self._packet_langs.put(packet_id, lang)
+        return lang
 
     def remember_packet_lang(self, packet_id: str, lang: str) -> None:
-        self._packet_langs[packet_id] = lang
+        self._packet_langs.put(packet_id, lang)
 
     # -- callback answers ----------------------------------------------------
 
@@ -252,12 +264,15 @@ def build_application(
     request: BaseRequest | None = None,
     clock: Clock | None = None,
     db_path: str | None = None,
-    rate_limiter: AIORateLimiter | None | bool = True,
+    rate_limiter: BaseRateLimiter[Any] | None | bool = True,
 ) -> AnyApplication:
     """The standalone bot: HTML defaults, concurrent updates, flood limits, our features.
 
     ``request`` replaces the network (tests pass a recording ``BaseRequest``);
-    ``rate_limiter=True`` uses ``AIORateLimiter`` with retries on 429.
+    without it the bot talks through ``bot.request.AiohttpRequest`` (one for
+    calls, one long-lived for ``getUpdates``), via ``TELEGRAM_PROXY_URL`` if set.
+    ``rate_limiter=True`` uses ``bot.ratelimit.PriorityRateLimiter``: Telegram's limits,
+    retries on 429, and a chat's edits before its other messages.
     """
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         Application.builder()
@@ -269,8 +284,15 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        from bot.request import bot_requests
+
+        calls, updates = bot_requests(settings.telegram_proxy_url or None)
+        builder = builder.request(calls).get_updates_request(updates)
     if rate_limiter is True:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        from bot.ratelimit import PriorityRateLimiter
+
+        builder = builder.rate_limiter(PriorityRateLimiter(max_retries=3))
     elif rate_limiter:
         builder = builder.rate_limiter(rate_limiter)
     application = builder.build()
@@ -332,7 +354,8 @@ async def start(application: AnyApplication) -> BotContext:
         if ctx.engine is None:
             ctx.engine = await open_engine(ctx.settings, db_path=ctx.db_path, clock=ctx.clock)
         ctx.drafts = Drafts(ctx.engine.store)
-        ctx.chats = ChatSettings(ctx.engine.store)
+        ctx.chats = ChatSettings(ctx.engine.store, ctx.clock.now_ms)
+        ctx.keyboards = KeyboardMessages(ctx.engine.store)
         ctx.started = True
         for hook in ctx.on_start:
             try:

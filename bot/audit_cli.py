@@ -1,10 +1,12 @@
-"""`redpacket audit`: SPEC §6 checks on a database (and the gate, with REDIS_URL)."""
+"""`redpacket audit`: docs/rules.md §6 checks on a database (and the gate, with REDIS_URL)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from rich.console import Console
+
+from core.audit import audit_everything
 
 from bot.engine import open_engine
 from bot.settings import Settings
@@ -19,14 +21,8 @@ async def run_audit(
     # inside the bot process and is rebuilt from the database at every start.
     engine = await open_engine(settings, db_path=db, use_gate=bool(settings.redis_url))
     try:
-        report = await engine.packets.audit(repair=repair)
-        problems = list(report.problems)
-        try:
-            from bot.demo_shake import audit_campaigns
-        except ImportError:
-            pass
-        else:
-            problems += await audit_campaigns(engine)
+        report = await audit_everything(engine.packets, engine.shake, repair=repair)
+        problems = report.problems
     finally:
         await engine.close()
     gate = "the Redis gate" if settings.redis_url else "no shared gate (REDIS_URL is empty)"

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from core.packets import Kind, Member, PacketRequest
-from core.services import Answer
+from core.services import PressAnswer
 
 from bot.engine import open_engine
 from bot.settings import Settings
@@ -29,10 +29,11 @@ class BenchResult:
     concurrency: int
     seconds: float
     presses_per_s: float
+    us_per_press: float
     settled_per_s: float
     p50_ms: float
     p99_ms: float
-    turned_away: float
+    turned_away: float | None  # None without a gate: nothing turns presses away before SQLite
     answers: dict[str, int]
     db_batches: int
     audit_ok: bool
@@ -97,7 +98,7 @@ async def run_bench(
         await asyncio.gather(*(presser() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
         report = await service.audit(repair=False)
-        settled = answers.get(Answer.GOT.value, 0)
+        settled = answers.get(PressAnswer.GOT.value, 0)
         latencies.sort()
         return BenchResult(
             gate=("embedded" if engine.gate.embedded else "redis") if engine.gate else "off",
@@ -108,10 +109,12 @@ async def run_bench(
             concurrency=concurrency,
             seconds=round(seconds, 3),
             presses_per_s=round(presses / seconds, 1),
+            us_per_press=round(seconds * 1e6 / presses, 2),
             settled_per_s=round(settled / seconds, 1),
             p50_ms=round(statistics.median(latencies) * 1000, 2),
             p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-            turned_away=round(sum(service.turned_away.values()) / presses, 4),
+            turned_away=(round(sum(service.turned_away.values()) / presses, 4)
+                         if engine.gate else None),
             answers=answers,
             db_batches=(service.store.writer.batches if service.store.writer else 0) - batches_before,
             audit_ok=report.ok,

@@ -1,10 +1,9 @@
-"""The `redpacket` command: run, demo, audit, bench, stats, migrate."""
+"""The redpacket command: run, demo, audit, bench, stats, verify, migrate."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import psycopg
 from rich.console import Console
 
 from bot.settings import Settings, SettingsError, load_settings
-from storage.stores import redacted
+from storage.stores import UnsupportedDatabase, is_postgres, postgres_refusal, redacted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,8 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"redpacket: {exc}", file=sys.stderr)
         return 2
+    if is_postgres(settings.database_url) and args.command != "verify":
+        print(f"redpacket: {postgres_refusal(settings.database_url)}", file=sys.stderr)
+        return 2
     try:
         return int(args.handler(args, settings) or 0)
+    except UnsupportedDatabase as exc:
+        print(f"redpacket: {exc}", file=sys.stderr)
+        return 2
     except psycopg.OperationalError as exc:  # PostgreSQL down, refused, wrong password
         line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"redpacket: DATABASE_URL ({redacted(settings.database_url)}) cannot be opened:"
@@ -33,13 +38,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="redpacket", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="redpacket",
+        description="WeChat-style red packets for Telegram groups: run the bot, try it "
+                    "offline, check or measure it.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the Telegram bot (polling, or webhook if WEBHOOK_URL)")
+    run = sub.add_parser(
+        "run", help="run the Telegram bot (polling, or webhook if WEBHOOK_URL)",
+        description="Run the Telegram bot with the settings from the environment and .env "
+                    "(TELEGRAM_BOT_TOKEN is required): long polling, or a webhook server "
+                    "when WEBHOOK_URL is set. Stops cleanly on Ctrl-C.",
+    )
     run.set_defaults(handler=_run)
 
-    demo = sub.add_parser("demo", help="a simulated busy group on the embedded defaults")
+    demo = sub.add_parser(
+        "demo", help="a simulated busy group on the embedded defaults",
+        description="A simulated group of 50 members, offline (no Telegram, no Redis): lucky, "
+                    "fixed and personal packets under concurrent presses, an expiry with its "
+                    "refund, a shake campaign, then the audit. The database it leaves is "
+                    "printed at the end, for redpacket stats --db.",
+    )
     demo.set_defaults(handler=_demo)
 
     audit = sub.add_parser("audit", help="check the ledger, the packets and the gate")
@@ -47,18 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--no-repair", action="store_true", help="report gate drift, do not rebuild")
     audit.set_defaults(handler=_audit)
 
-    bench = sub.add_parser("bench", help="measure presses per second and latency")
-    bench.add_argument("--packets", type=int, default=50)
-    bench.add_argument("--shares", type=int, default=100, help="shares per packet")
-    bench.add_argument("--members", type=int, default=2000)
-    bench.add_argument("--presses", type=int, default=50_000)
-    bench.add_argument("--concurrency", type=int, default=500, help="presses in flight")
-    bench.add_argument("--gate", choices=("on", "off"), default="on",
-                       help="off: every press goes straight to SQLite")
-    bench.add_argument("--db", type=Path,
-                       help="SQLite file (default: a temp file, or DATABASE_URL if PostgreSQL)")
-    bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.set_defaults(handler=_bench)
+    from bot.bench_cli import add_parser as add_bench
+
+    add_bench(sub)
 
     stats = sub.add_parser("stats", help="print /stats for the whole database or one chat")
     stats.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
@@ -71,6 +82,18 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--from", dest="source", required=True, metavar="sqlite:///PATH.db")
     migrate.add_argument("--to", dest="target", required=True, metavar="postgresql://…")
     migrate.set_defaults(handler=_migrate)
+
+    verify = sub.add_parser(
+        "verify", help="recompute a packet's shares from its revealed seed (docs/fairness.md)"
+    )
+    verify.add_argument("packet_id", nargs="?", help="a finished or expired packet")
+    verify.add_argument("--db", type=Path, help="SQLite file (default: DATABASE_URL)")
+    verify.add_argument("--seed", help="without a database: the seed, in hex")
+    verify.add_argument("--rule", choices=("double_mean", "segment", "fixed"))
+    verify.add_argument("--total", help="the packet's total, like 10.00")
+    verify.add_argument("--count", type=int, help="how many shares")
+    verify.add_argument("--cap", help="the largest share allowed (default: MAX_SHARE)")
+    verify.set_defaults(handler=_verify)
     return parser
 
 
@@ -108,41 +131,6 @@ def _sqlite_file(args: argparse.Namespace, settings: Settings) -> Path | None:
     return None if settings.uses_postgres else settings.database_path
 
 
-def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.bench import run_bench
-
-    result = asyncio.run(
-        run_bench(
-            settings,
-            packets=args.packets,
-            shares=args.shares,
-            members=args.members,
-            presses=args.presses,
-            concurrency=args.concurrency,
-            gate=args.gate == "on",
-            db_path=args.db,
-        )
-    )
-    if args.json:
-        print(json.dumps(result.as_dict()))
-    else:
-        console = Console()
-        console.print(f"[bold]redpacket bench[/] on {result.machine}")
-        console.print(
-            f"gate {result.gate}: {result.packets} packets × {result.shares_per_packet} shares, "
-            f"{result.members} members, {result.presses} presses, {result.concurrency} in flight"
-        )
-        console.print(f"  presses/s      {result.presses_per_s:>12,.0f}")
-        console.print(f"  settled/s      {result.settled_per_s:>12,.0f}")
-        console.print(f"  p50 latency    {result.p50_ms:>12.2f} ms")
-        console.print(f"  p99 latency    {result.p99_ms:>12.2f} ms")
-        console.print(f"  turned away    {result.turned_away:>12.1%} (by the gate)")
-        console.print(f"  db batches     {result.db_batches:>12}")
-        console.print(f"  answers        {result.answers}")
-        console.print(f"  audit          {'clean' if result.audit_ok else result.audit_problems}")
-    return 0 if result.audit_ok else 1
-
-
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.stats_cli import print_stats
 
@@ -159,6 +147,18 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.migrate_cli import run_migrate
 
     return asyncio.run(run_migrate(args.source, args.target, console=Console()))
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from core.money import format_cents
+
+    from bot.verify_cli import run_verify
+
+    return run_verify(
+        packet_id=args.packet_id, db=args.db or settings.database_path, seed=args.seed,
+        rule=args.rule, total=args.total, count=args.count,
+        cap=args.cap or format_cents(settings.max_share),
+    )
 
 
 if __name__ == "__main__":

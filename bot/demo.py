@@ -13,15 +13,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from core.audit import audit_everything
 from core.money import format_cents
 from core.packets import Kind, Member, PacketRequest
 from core.services import RedPackets
 from core.views import PacketView, packet_view
 
 from bot.app import BotContext
+from bot.demo_shake import run_demo_campaign
 from bot.engine import Engine, open_engine
 from bot.render import packet_text
+from bot.demo_words import shares_text, tally_text
 from bot.settings import Settings
+from storage.sqlite.records import SqliteRecords
 
 NAMES = [
     "Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy",
@@ -105,17 +109,17 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
         async def send(req: PacketRequest, key: str) -> str:
             packet = await service.send(req, key)
             console.print(f"\n[bold]{req.sender.name}[/] sends {_money(settings, packet.total)} "
-                          f"in {packet.count} share(s) ({packet.kind.value})")
+                          f"in {shares_text(packet.count)} ({packet.kind.value})")
             return packet.id
 
         lucky = await send(PacketRequest(chat, alice, Kind.LUCKY, 10, 100_00, "恭喜发财! 🧧"), "demo:1")
         tally = await _storm(service, lucky, crowd, 400)
-        console.print(f"400 concurrent presses on Open: {tally}")
+        console.print(f"400 concurrent presses on Open: {tally_text(tally)}")
         await _show(console, ctx, lucky)
 
         fixed = await send(PacketRequest(chat, bob, Kind.FIXED, 8, 5_00, "Lunch is on me"), "demo:2")
         tally = await _storm(service, fixed, crowd, 120)
-        console.print(f"120 concurrent presses on Open: {tally}")
+        console.print(f"120 concurrent presses on Open: {tally_text(tally)}")
         await _show(console, ctx, fixed)
 
         personal = await send(
@@ -131,7 +135,7 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
 
         slow = await send(PacketRequest(chat, frank, Kind.LUCKY, 20, 50_00, "Anyone awake?"), "demo:4")
         tally = await _storm(service, slow, crowd[10:16], 12)
-        console.print(f"Only 6 members are around: {tally}")
+        console.print(f"Only 6 members are around: {tally_text(tally)}")
         clock.advance(settings.packet_ttl_seconds + 60)
         console.print(f"[italic]… {settings.packet_ttl_seconds // 3600} hours pass …[/]")
         late = await service.press(slow, crowd[30])
@@ -145,8 +149,14 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
 
         await _demo_campaign(engine, crowd, console)
 
-        report = await service.audit(repair=False)
-        problems = list(report.problems) + await _campaign_problems(engine)
+        # Presses turned away are counted in memory and saved by the bot's flush job:
+        # save them now, so that `redpacket stats --db` on this file shows them.
+        saved = await SqliteRecords(engine.store).flush_turned_away(service.turned_away)
+        console.print(f"\n{saved} presses were turned away at the gate, before the database "
+                      "(a member's repeated presses are answered together); saved for "
+                      "redpacket stats.")
+        report = await audit_everything(service, engine.shake, repair=False)
+        problems = report.problems
         console.rule("audit")
         if problems:
             for problem in problems:
@@ -157,25 +167,15 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
             f"[bold green]Audit clean[/]: the ledger balances, every wallet equals its entries, "
             f"every share recomputes from its seed ({report.packets} packets checked)."
         )
+        console.print(f"The demo's database stays at {workdir / 'demo.db'}: "
+                      f"see it with redpacket stats --db {workdir / 'demo.db'}")
         return True
     finally:
         await engine.close()
 
 
 async def _demo_campaign(engine: Engine, crowd: list[Member], console: Console) -> None:
-    try:
-        from bot.demo_shake import run_demo_campaign
-    except ImportError:
-        return
     await run_demo_campaign(engine, crowd, console.print)
-
-
-async def _campaign_problems(engine: Engine) -> list[str]:
-    try:
-        from bot.demo_shake import audit_campaigns
-    except ImportError:
-        return []
-    return await audit_campaigns(engine)
 
 
 if __name__ == "__main__":

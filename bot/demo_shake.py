@@ -1,4 +1,4 @@
-"""The shake campaign in ``redpacket demo``, and the campaign part of ``redpacket audit``."""
+"""The shake campaign in ``redpacket demo``."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from typing import Any
 
 from core.money import format_cents
 from core.packets import Member
-from core.shake import CampaignRequest, Mode
-from core.shake_service import Answer, ShakeService
+from core.shake import JACKPOT, CampaignRequest, Mode, prize_range
+from core.shake_service import ShakeAnswer, ShakeService
 
+from bot.demo_words import tally_text
+from bot.edit_budget import shows_new_figure
 from bot.engine import Engine
 
 ROUNDS = 10
@@ -44,19 +46,21 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
     campaign = await shakes.start(
         CampaignRequest(DEMO_CHAT, funder, 150_00, 30, minutes * 60_000, Mode.TIERS), "demo:shake"
     )
+    shown = prize_range(campaign.mode, campaign.tiers, campaign.pool, campaign.count)
+    jackpot = f", or the {_money(JACKPOT)} jackpot" if shown.jackpot else ""
     console_print(
         f"\n[bold]🎲 {funder.name}[/] starts a shake campaign: {_money(campaign.pool)} in "
-        f"{campaign.count} prizes over {minutes} minutes (tiers: 85% ¥2–5, 10% ¥5–20, "
-        f"4.99% ¥20–50, 0.01% the ¥618.00 jackpot)"
+        f"{campaign.count} prizes over {minutes} minutes (prizes {_money(shown.low)} to "
+        f"{_money(shown.high or shown.low)}{jackpot}: what this pool can pay)"
     )
     tally: Counter[str] = Counter()
     ended = None
     for minute in range(ROUNDS):
         results = await asyncio.gather(*(shakes.shake(campaign.id, m) for m in members))
         tally.update(r.answer.value for r in results)
-        won = [r for r in results if r.answer is Answer.WON and r.win is not None]
+        won = [r for r in results if r.answer is ShakeAnswer.WON and r.win is not None]
         for result in results:
-            if result.refresh and result.campaign is not None:
+            if shows_new_figure(result) and result.campaign is not None:
                 console_print(f"  (message edited: prizes left {result.campaign.prizes_left}"
                               f"/{campaign.count})")
             if result.ended is not None:
@@ -71,7 +75,7 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         shakes.clock.advance(1)  # type: ignore[attr-defined]
         due = await shakes.end_due()
         ended = next((e for e in due if e.campaign.id == campaign.id), None)
-    console_print(f"every shake answered: {dict(tally)}")
+    console_print(f"every shake answered: {tally_text(dict(tally))}")
     if ended is None:
         return
     final = ended.campaign
@@ -85,16 +89,3 @@ async def run_demo_campaign(engine: Engine, members: Sequence[Member], console_p
         console_print(f"  🏆 jackpot: {win.member_name} {_money(win.amount)}")
     console_print(f"Refunded {_money(final.refunded)} to {final.funder_name}; "
                   f"a second sweep ends {len(await shakes.end_due())} campaigns.")
-
-
-async def audit_campaigns(engine: Engine, *, repair: bool = True) -> list[str]:
-    """Campaign problems the packet audit does not already report.
-
-    The campaign ledger checks run inside ``engine.packets.audit()`` (they are
-    registered in ``storage.sqlite.audit.EXTRA_CHECKS``); this adds every win
-    recomputed from its seed, and the gate of live campaigns.
-    """
-    if engine.shake is None:
-        return []
-    report = await engine.shake.audit(repair=repair, ledger=False)
-    return list(report.problems)

@@ -6,16 +6,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.allocation import Rule
+from core.eligibility import ChatRules, Eligibility
 from core.packets import Limits
 from core.ports import Clock
-from core.services import RedPackets
+from core.services import RedPackets, SystemClock
 from core.shake import ShakeLimits
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
+from storage.sqlite.standing import SqliteStanding
 from storage.stores import Store, campaigns_for, store_for
 
 from bot.settings import Settings
+
+
+def rule_defaults(settings: Settings) -> ChatRules:
+    """Who may open, for chats that chose nothing (``.env``)."""
+    return ChatRules(
+        newcomer_hours=settings.newcomer_hours,
+        premium_only=settings.premium_only,
+        daily_limit=settings.daily_send_limit,
+        personal=settings.personal_packets,
+    )
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -33,8 +45,13 @@ class Engine:
     gate: RedisGate | None
     packets: RedPackets
     shake: ShakeService | None = None
+    eligibility: Eligibility | None = None
+    standing: SqliteStanding | None = None
 
     async def close(self) -> None:
+        await self.packets.aclose()
+        if self.shake is not None:
+            await self.shake.aclose()
         if self.gate is not None:
             await self.gate.aclose()
         await self.store.close()
@@ -55,9 +72,16 @@ async def open_engine(
         readers=settings.database_read_connections,
     )
     await store.open()
-    gate = (
-        connect_gate(settings.redis_url, cluster=settings.redis_cluster) if use_gate else None
-    )
+    try:
+        gate = (
+            connect_gate(settings.redis_url, cluster=settings.redis_cluster)
+            if use_gate else None
+        )
+    except BaseException:
+        await store.close()  # its worker thread would keep the process alive
+        raise
+    standing = SqliteStanding(store)
+    eligibility = Eligibility(standing, rule_defaults(settings), clock or SystemClock())
     packets = RedPackets(
         store,
         gate,
@@ -65,15 +89,18 @@ async def open_engine(
         limits=limits_from(settings),
         lucky_rule=Rule(settings.lucky_rule),
         welcome_bonus=settings.welcome_bonus,
+        eligibility=eligibility,
     )
     shake = ShakeService(
         campaigns_for(store),
-        RedisShakeGate(gate.client) if gate is not None else None,
+        RedisShakeGate(gate.client, gate.health) if gate is not None else None,
         clock=clock,
         limits=ShakeLimits(
             interval_ms=int(settings.shake_interval_seconds * 1000),
             max_wins=settings.shake_max_wins,
             max_pool=settings.max_total,
         ),
+        eligibility=eligibility,
     )
-    return Engine(store=store, gate=gate, packets=packets, shake=shake)
+    return Engine(store=store, gate=gate, packets=packets, shake=shake,
+                  eligibility=eligibility, standing=standing)

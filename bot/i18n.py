@@ -103,9 +103,6 @@ class Translator:
         """The raw templates of one language (empty if unknown)."""
         return self._catalogs.get(lang, {})
 
-    def has(self, lang: str, key: str) -> bool:
-        return key in self._catalogs.get(lang, {})
-
     def translate(self, lang: str, key: str, **params: Any) -> str:
         """The message ``key`` in ``lang``, else English, else the key itself.
 

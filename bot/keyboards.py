@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.money import Amount
+from core.amount import Amount
+from core.drafts import Draft
 from core.packets import Kind, Packet
 from core.views import PacketView
 
 from bot import callbacks
 from bot.app import BotContext
 from bot.callbacks import DraftButton
-from storage.sqlite.drafts import Draft
 
 DEEP_LINK_PREFIX = "p_"
+# ``/start topup``: the deep link a draft over the balance offers when top-ups are on.
+TOPUP_START = "topup"
+# The same view opened from /records: it shows the whole commitment (SHA-256).
+FULL_DEEP_LINK_PREFIX = "f_"
 
 
-def details_url(bot_username: str, packet_id: str) -> str:
+def details_url(bot_username: str, packet_id: str, *, full: bool = False) -> str:
     """The deep link that opens a packet's private result view."""
-    return f"https://t.me/{bot_username}?start={DEEP_LINK_PREFIX}{packet_id}"
+    prefix = FULL_DEEP_LINK_PREFIX if full else DEEP_LINK_PREFIX
+    return f"https://t.me/{bot_username}?start={prefix}{packet_id}"
 
 
 def packet_keyboard(
@@ -35,20 +40,45 @@ def packet_keyboard(
     return InlineKeyboardMarkup([[open_button, details]])
 
 
-def draft_keyboard(ctx: BotContext, draft: Draft, lang: str) -> InlineKeyboardMarkup:
-    send = InlineKeyboardButton(
-        ctx.text(lang, "button.send", total=Amount(draft.total)),
-        callback_data=callbacks.draft(DraftButton.SEND),
-    )
+def draft_keyboard(
+    ctx: BotContext, draft: Draft, lang: str, *, balance: int | None = None
+) -> InlineKeyboardMarkup:
+    """Send and Cancel; a draft the sender cannot afford offers ways to get money instead."""
     cancel = InlineKeyboardButton(
-        ctx.text(lang, "button.cancel"), callback_data=callbacks.draft(DraftButton.CANCEL)
+        ctx.text(lang, "button.cancel"),
+        callback_data=callbacks.draft(DraftButton.CANCEL, draft.command_message_id),
     )
-    rows = [[send, cancel]]
+    rows: list[list[InlineKeyboardButton]] = []
     if draft.recipient is None:
         key = "button.to_fixed" if draft.kind is Kind.LUCKY else "button.to_lucky"
-        rows.insert(0, [InlineKeyboardButton(
-            ctx.text(lang, key), callback_data=callbacks.draft(DraftButton.SWITCH)
+        rows.append([InlineKeyboardButton(
+            ctx.text(lang, key),
+            callback_data=callbacks.draft(DraftButton.SWITCH, draft.command_message_id),
         )])
+    if balance is not None and balance < draft.total:
+        ways: list[InlineKeyboardButton] = []
+        if ctx.settings.daily_bonus > 0:
+            ways.append(InlineKeyboardButton(
+                ctx.text(lang, "ux.draft.button_daily", amount=Amount(ctx.settings.daily_bonus)),
+                callback_data=callbacks.draft(DraftButton.BONUS, draft.command_message_id),
+            ))
+        if ctx.settings.topup_enabled:
+            ways.append(InlineKeyboardButton(
+                ctx.text(lang, "ux.draft.button_topup"),
+                url=f"https://t.me/{ctx.bot_username}?start={TOPUP_START}",
+            ))
+        if ways:
+            rows.append(ways)
+        rows.append([InlineKeyboardButton(
+            ctx.text(lang, "ux.draft.button_refresh"),
+            callback_data=callbacks.draft(DraftButton.REFRESH, draft.command_message_id),
+        ), cancel])
+        return InlineKeyboardMarkup(rows)
+    send = InlineKeyboardButton(
+        ctx.text(lang, "button.send", total=Amount(draft.total)),
+        callback_data=callbacks.draft(DraftButton.SEND, draft.command_message_id),
+    )
+    rows.append([send, cancel])
     return InlineKeyboardMarkup(rows)
 
 

@@ -1,4 +1,4 @@
-"""HTML text of packet messages, result views and drafts (SPEC §2, §5).
+"""HTML text of packet messages, result views and drafts (docs/rules.md §2, §5).
 
 ``core.views.packet_view`` decides what a viewer sees; this module only words
 it. Every piece of user text (names, greetings) goes through ``html.escape``
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import html
 
-from core.money import Amount
-from core.packets import Kind, Packet, Share, Status, clip_text
+from core.amount import Amount
+from core.drafts import Draft
+from core.errors import InsufficientFunds
+from core.packets import Kind, Packet, Share, clip_text
+from core.records import format_duration
 from core.views import PacketView, Summary
 
-from bot.app import BotContext
-from storage.sqlite.drafts import Draft
+from bot.app import BotContext, Markup
 
 MESSAGE_LIMIT = 4096
 PUBLIC_LIST_LIMIT = 20
@@ -22,28 +24,26 @@ PRIVATE_LIST_LIMIT = 100
 
 
 def duration(ctx: BotContext, lang: str, ms: int) -> str:
-    """``12 s``, ``3 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (rounded down)."""
-    seconds = max(ms, 0) // 1000
-    if seconds < 60:
-        return ctx.text(lang, "duration.seconds", s=seconds)
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return ctx.text(lang, "duration.minutes", m=minutes, s=seconds)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return ctx.text(lang, "duration.hours", h=hours, m=minutes)
-    days, hours = divmod(hours, 24)
-    return ctx.text(lang, "duration.days", d=days, h=hours)
+    """``0.4 s``, ``12 s``, ``3 min 5 s``, ``2 h 3 min``, ``1 d 4 h`` (``core.records.format_duration``)."""
+    key, params = format_duration(ms)
+    return ctx.text(lang, key, **params)
 
 
 def title(ctx: BotContext, packet: Packet, lang: str) -> str:
     if packet.is_personal:
         return ctx.html(
             lang, "packet.title_personal",
-            sender=packet.sender_name, recipient=packet.recipient_name or "",
+            sender=packet.sender_name, recipient=Markup(mention(packet.recipient_id,
+                                                                packet.recipient_name)),
         )
     key = "packet.title_lucky" if packet.kind is Kind.LUCKY else "packet.title_fixed"
     return ctx.html(lang, key, sender=packet.sender_name)
+
+
+def mention(user_id: int | None, name: str | None) -> str:
+    """A name that notifies its member: a ``text_mention`` by id (no @username needed)."""
+    shown = html.escape(name or "", quote=False)
+    return f'<a href="tg://user?id={int(user_id)}">{shown}</a>' if user_id else shown
 
 
 def greeting(ctx: BotContext, text: str, lang: str) -> str:
@@ -89,12 +89,20 @@ def share_line(ctx: BotContext, packet: Packet, share: Share, lang: str, best: b
     return f"{crown}{name} · {ctx.money(share.amount)} · {after}"
 
 
-def packet_text(ctx: BotContext, view: PacketView, lang: str, *, public: bool) -> str:
-    """The group message (``public``) or a member's private result view."""
+def packet_text(
+    ctx: BotContext, view: PacketView, lang: str, *, public: bool, reserve: int = 0
+) -> str:
+    """The group message (``public``) or a member's private result view.
+
+    ``reserve``: characters the caller appends, kept free of the message limit.
+    """
     packet = view.packet
     lines = [title(ctx, packet, lang), greeting(ctx, packet.greeting, lang)]
+    if packet.phrase and not view.is_over:  # a password packet (bot.handlers.password)
+        lines.append(ctx.html(lang, "rules.packet_phrase", phrase=packet.phrase))
     if view.viewer_share is not None and not public:
-        lines.append(ctx.html(lang, "packet.your_share", amount=Amount(view.viewer_share.amount)))
+        key = "ux.packet.your_share_personal" if packet.is_personal else "packet.your_share"
+        lines.append(ctx.html(lang, key, amount=Amount(view.viewer_share.amount)))
     lines.append("")
     lines.append(summary(ctx, view, lang))
     if view.best_luck is not None:
@@ -111,7 +119,7 @@ def packet_text(ctx: BotContext, view: PacketView, lang: str, *, public: bool) -
         hidden = len(view.shares) - len(listed)
         lines.append("")
         lines.extend(listed)
-        while listed and len("\n".join(lines)) > MESSAGE_LIMIT - 40:
+        while listed and len("\n".join(lines)) > MESSAGE_LIMIT - 40 - reserve:
             lines.pop()
             listed.pop()
             hidden += 1
@@ -136,16 +144,25 @@ def draft_text(
     # Shown as the packet will carry it: clipped to the greeting limit.
     shown = clip_text(draft.greeting, ctx.packets.limits.greeting_chars)
     lines = [head, greeting(ctx, shown, lang)]
+    if draft.phrase:
+        lines.append(ctx.html(lang, "rules.draft_phrase", phrase=draft.phrase))
     if draft.total_changed and was_total is not None:
         lines.append(ctx.html(lang, "draft.total_changed", each=Amount(draft.amount),
                               total=Amount(draft.total), was=Amount(was_total)))
+    if note is None and balance is not None and balance < draft.total:
+        note = short_of_money(ctx, lang, balance, draft.total)
     if note:
         lines.append(note)  # the note says the balance already
     elif balance is not None:
         lines.append(ctx.html(lang, "draft.balance", balance=Amount(balance)))
-    lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
+    if balance is None or balance >= draft.total:  # else there is no Send to press
+        lines.append(ctx.html(lang, "draft.hint", name=draft.sender.name))
     return "\n".join(lines)
 
 
-def is_over(packet: Packet, now_ms: int) -> bool:
-    return packet.status is not Status.LIVE or now_ms >= packet.expires_at
+def short_of_money(ctx: BotContext, lang: str, balance: int, needed: int) -> str:
+    """Not enough balance, and the ways money comes in."""
+    from bot.handlers.wallet import how_to_get_more  # a handler module: import when needed
+
+    error = InsufficientFunds(balance, needed)
+    return ctx.html(lang, error.key, **error.params) + "\n" + how_to_get_more(ctx, lang)

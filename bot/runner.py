@@ -1,4 +1,4 @@
-"""``redpacket run``: the standalone bot, long polling or a webhook (SPEC §10).
+"""``redpacket run``: the standalone bot, long polling or a webhook (docs/rules.md §10).
 
 Problems a self-hoster can fix (no token, a token Telegram refuses, a database
 that cannot be opened, an unreachable Bot API) stop start-up with one
@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_application
+from bot.retry import one_line_rate_limit_logs
 from bot.settings import Settings, SettingsError
 from storage.stores import redacted
 
@@ -57,6 +58,7 @@ def configure_logging(settings: Settings, token: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    one_line_rate_limit_logs()
     redact = RedactToken(token)
     for handler in logging.getLogger().handlers:
         handler.addFilter(redact)
@@ -111,3 +113,21 @@ def first_line(error: BaseException) -> str:
 
 def _clean(text: str, token: str) -> str:
     return text.replace(token, "<token>") if token else text
+
+
+def main() -> int:
+    """``python -m bot.runner``: what ``redpacket run`` does (the through-bot bench starts it)."""
+    import sys
+
+    from bot.settings import load_settings
+
+    try:
+        run(load_settings())
+    except SettingsError as exc:
+        print(f"redpacket: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Deployment settings from the environment and a ``.env`` file (SPEC §10).
+"""Deployment settings from the environment and a ``.env`` file (docs/rules.md §10).
 
 Money limits are written in ``.env`` as decimal amounts (``200.00``) and held
 here as ``int`` cents. Programmatic overrides may pass either form: a ``str``
@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BeforeValidator,
@@ -24,7 +25,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as _SourceError
 
 from core.errors import DomainError
-from core.money import Cents, format_cents, parse_amount
+from core.amount import Cents
+from core.money import format_cents, parse_amount
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -32,7 +34,11 @@ _SQLITE_PREFIX = "sqlite:///"
 _ZERO_AMOUNT = re.compile(r"0+(?:\.0{0,2})?|\.0{1,2}")
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret"})
+_SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret", "telegram_proxy_url"})
+_REDIS_HELP = (
+    "must be empty (the embedded gate) or redis://[:password@]host[:port][/db], "
+    "rediss://... (TLS) or unix:///path/to/redis.sock"
+)
 _AMOUNT_HELP = "an amount like 10 or 10.50 (at most two decimals, no separators)"
 
 
@@ -105,6 +111,7 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr = SecretStr("")
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_proxy_url: str = ""
     database_url: str = "sqlite:///redpacket.db"
     # PostgreSQL only: connections of each process that commit batches of
     # writes, and connections that serve reads.
@@ -127,6 +134,11 @@ class Settings(BaseSettings):
         "double_mean"
     )
     default_language: Annotated[Literal["en", "zh"], BeforeValidator(_lower)] = "en"
+    # Who may open, for chats that chose nothing with /settings (docs/rules.md §12).
+    newcomer_hours: int = Field(0, ge=0, le=24 * 365)
+    premium_only: bool = False
+    daily_send_limit: CentsOrZero = "0"  # type: ignore[assignment]
+    personal_packets: bool = True
 
     webhook_url: str = ""
     webhook_listen: str = "0.0.0.0"
@@ -134,10 +146,13 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr = SecretStr("")
 
     edit_interval_seconds: float = Field(3.0, ge=0)
+    edit_lease_seconds: float = Field(10.0, gt=0)
     expiry_sweep_seconds: float = Field(30, gt=0)
     audit_interval_seconds: float = Field(3600, ge=0)
     shake_interval_seconds: float = Field(5, ge=0)
     shake_max_wins: int = Field(1, ge=1)
+    suspect_median_seconds: float = Field(0.5, gt=0, le=60)
+    suspect_first_percent: float = Field(60, ge=0, le=100)
     topup_enabled: bool = False
     topup_cents_per_star: int = Field(1, ge=1)
     log_level: Annotated[
@@ -155,6 +170,16 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise PydanticCustomError(
                 "url", "must be an http(s) URL like https://api.telegram.org/bot"
+            )
+        return value
+
+    @field_validator("telegram_proxy_url", mode="before")
+    @classmethod
+    def _proxy_url(cls, value: Any) -> Any:
+        value = value.strip() if isinstance(value, str) else value
+        if value and not str(value).startswith(("http://", "https://")):
+            raise PydanticCustomError(
+                "url", "must be empty or an http(s) proxy URL like http://127.0.0.1:3128"
             )
         return value
 
@@ -180,6 +205,16 @@ class Settings(BaseSettings):
                 "must be sqlite:///relative/path.db, sqlite:////absolute/path.db"
                 " or postgresql://user:password@host:5432/database",
             )
+        return value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if value and not _is_redis_url(value):
+            raise PydanticCustomError("redis_url", _REDIS_HELP)
         return value
 
     @field_validator("webhook_secret")
@@ -232,6 +267,23 @@ class Settings(BaseSettings):
         return token
 
 
+def _is_redis_url(url: str) -> bool:
+    """What redis-py's ``from_url`` accepts and can connect with, checked up front."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a port that is no number
+    except ValueError:
+        return False
+    if parts.scheme == "unix":
+        return bool(parts.path) and not parts.netloc
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        return False
+    if port is not None and not 0 < port < 65_536:
+        return False
+    db = parts.path.strip("/")
+    return db == "" or db.isdigit()
+
+
 _UNSET: Any = object()
 
 
@@ -265,6 +317,7 @@ def _describe(exc: ValidationError) -> str:
         )
         shown = error.get("input")
         if field not in _SECRET_FIELDS and isinstance(shown, (str, int, float)):
-            line += f" (got {str(shown)[:60]!r})"
+            shown = re.sub(r"//[^@/]*@", "//***@", str(shown))  # a password in a URL
+            line += f" (got {shown[:60]!r})"
         problems.append(line)
     return "Invalid setting: " + "; ".join(problems)

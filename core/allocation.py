@@ -1,4 +1,4 @@
-"""Allocators: how a packet's total is split into shares (SPEC §4).
+"""Allocators: how a packet's total is split into shares (docs/rules.md §4).
 
 Every draw comes from a keyed hash of the packet's secret seed and the share's
 position, so the k-th open always takes the k-th value and the whole split can
@@ -13,7 +13,7 @@ from functools import lru_cache
 from collections.abc import Sequence
 from enum import StrEnum
 
-from core.money import Cents
+from core.amount import Cents
 
 MIN_SHARE: Cents = 1
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.amount import Amount
+
 
 class DomainError(Exception):
     """A refusal the user should read: ``key`` names a catalog message."""
@@ -22,8 +24,6 @@ class DomainError(Exception):
 
 class InsufficientFunds(DomainError):
     def __init__(self, balance: int, needed: int) -> None:
-        from core.money import Amount
-
         super().__init__("error.insufficient_funds", balance=Amount(balance), needed=Amount(needed))
         self.balance = balance
         self.needed = needed
@@ -31,3 +31,7 @@ class InsufficientFunds(DomainError):
 
 class GateUnavailable(Exception):
     """The grab gate is slow, down or overloaded: answer "not this time"."""
+
+
+class StoreUnavailable(Exception):
+    """The durable store is busy, locked or failing (disk, I/O): nothing was decided."""

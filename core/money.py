@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import re
 
+from core.amount import CENTS_PER_UNIT, Amount, Cents
 from core.errors import DomainError
 
-Cents = int
-CENTS_PER_UNIT = 100
-
-
-
-class Amount(int):
-    """Marks an ``int`` of cents inside message parameters, so renderers format it as money."""
-
+__all__ = ["HARD_MAXIMUM", "format_cents", "parse_amount", "parse_count"]
 
 _AMOUNT = re.compile(r"(?P<units>[0-9]*)(?:\.(?P<frac>[0-9]*))?", re.ASCII)
 _COUNT = re.compile(r"[0-9]+", re.ASCII)

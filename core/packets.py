@@ -1,4 +1,4 @@
-"""Packets, shares and the rules a packet obeys (SPEC §1, §2, §5)."""
+"""Packets, shares and the rules a packet obeys (docs/rules.md §1, §2, §5)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from core.allocation import MIN_SHARE, Rule, best_luck
 from core.errors import DomainError
-from core.money import Amount, Cents
+from core.amount import Amount, Cents
 
 
 class Kind(StrEnum):
@@ -61,22 +61,11 @@ class Packet:
     refunded: Cents = 0
     message_id: int | None = None
     seed: bytes = field(default=b"", repr=False)
-
-    @property
-    def each(self) -> Cents:
-        return self.total // self.count
+    phrase: str = ""  # a password packet opens after a reply with it (core.eligibility)
 
     @property
     def is_personal(self) -> bool:
         return self.recipient_id is not None
-
-    @property
-    def remaining(self) -> Cents:
-        return self.total - self.claimed_amount
-
-    @property
-    def escrow(self) -> Cents:
-        return self.total - self.claimed_amount - self.refunded
 
     @property
     def is_finished(self) -> bool:
@@ -108,6 +97,7 @@ class PacketRequest:
     greeting: str = ""
     recipient: Member | None = None
     chat_members: int | None = None
+    phrase: str = ""  # a password packet: core.eligibility.clean_phrase
 
     @property
     def total(self) -> Cents:
@@ -159,7 +149,7 @@ class KindSwitch:
 
 
 def switch_kind(request: PacketRequest) -> KindSwitch:
-    """Lucky ↔ fixed keeping what was typed (SPEC §2)."""
+    """Lucky ↔ fixed keeping what was typed (docs/rules.md §2)."""
     if request.kind is Kind.LUCKY:
         each = request.amount // request.count
         changed = each * request.count != request.amount

@@ -1,4 +1,4 @@
-"""Wallets and insight (SPEC §8, §9): plain-words ledger entries, records, stats.
+"""Wallets and insight (docs/rules.md §8, §9): plain-words ledger entries, records, stats.
 
 Everything here is pure: storage answers the ``RecordsReader`` port with facts,
 these functions turn the facts into what members and admins read.
@@ -10,11 +10,14 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from core.money import Cents
+from core.ledger import CAMPAIGN_KINDS, LedgerKind
+from core.amount import Cents
 from core.packets import Member
-from core.ports import PacketStore
+
+if TYPE_CHECKING:  # annotations only: core.ports imports this module's facts
+    from core.ports import PacketStore, RecordsReader
 
 # --- the ledger in plain words ----------------------------------------------
 
@@ -43,16 +46,12 @@ class Entry:
     amount: Cents
 
 
-# Money-in kinds written by this feature (transfer kinds in the ledger).
-DAILY = "daily"
-GRANT = "grant"
-TOPUP = "topup"
-WELCOME = "welcome"
-
 _SIMPLE_KINDS = {
-    WELCOME: "wallet.line.welcome",
-    DAILY: "wallet.line.daily",
-    "refund": "wallet.line.refund",
+    LedgerKind.WELCOME: "wallet.line.welcome",
+    LedgerKind.DAILY: "wallet.line.daily",
+    LedgerKind.REFUND: "wallet.line.refund",
+    LedgerKind.GRANT: "wallet.line.grant",
+    LedgerKind.TOPUP: "wallet.line.topup",
 }
 
 
@@ -65,27 +64,25 @@ def describe(line: WalletLine) -> Entry:
 def _words(line: WalletLine) -> tuple[str, dict[str, Any]]:
     kind = line.kind
     if kind in _SIMPLE_KINDS:
-        return _SIMPLE_KINDS[kind], {}
-    if kind == "share":
+        return _SIMPLE_KINDS[LedgerKind(kind)], {}
+    if kind in CAMPAIGN_KINDS:
+        if line.amount < 0:  # out of the wallet: funding a campaign
+            return "wallet.line.campaign_fund", {}
+        if kind == LedgerKind.SHAKE_REFUND:
+            return "wallet.line.campaign_refund", {}
+        return "wallet.line.campaign_win", {}
+    if kind == LedgerKind.SHARE:
         if line.recipient_name is not None:
             return "wallet.line.share_personal", {"name": line.sender_name or "?"}
         if line.packet_kind == "fixed":
             return "wallet.line.share_fixed", {"name": line.sender_name or "?"}
         return "wallet.line.share_lucky", {"name": line.sender_name or "?"}
-    if kind == "send":
+    if kind == LedgerKind.SEND:
         if line.recipient_name is not None:
             return "wallet.line.send_personal", {"name": line.recipient_name}
         if line.packet_kind == "fixed":
             return "wallet.line.send_fixed", {}
         return "wallet.line.send_lucky", {}
-    if kind == GRANT:
-        return "wallet.line.grant", {}
-    if kind == TOPUP:
-        return "wallet.line.topup", {}
-    if "shake" in kind or "campaign" in kind:
-        if line.amount < 0:
-            return "wallet.line.campaign_fund", {}
-        return ("wallet.line.campaign_refund" if "refund" in kind else "wallet.line.campaign_win"), {}
     return "wallet.line.other", {"kind": kind}
 
 
@@ -104,51 +101,6 @@ def daily_key(member_id: int, now_ms: int) -> str:
 def next_utc_midnight_ms(now_ms: int) -> int:
     day_ms = 86_400_000
     return (now_ms // day_ms + 1) * day_ms
-
-
-TOPUP_PAYLOAD_PREFIX = "topup"
-TOPUP_CURRENCY = "XTR"
-MAX_TOPUP_STARS = 10_000
-
-
-def topup_payload(member_id: int, stars: int) -> str:
-    return f"{TOPUP_PAYLOAD_PREFIX}:{member_id}:{stars}"
-
-
-@dataclass(frozen=True, slots=True)
-class TopupClaim:
-    member_id: int
-    stars: int
-
-
-def is_topup_payload(payload: str) -> bool:
-    """Ours (well formed or not): a payload no other feature uses."""
-    return payload.startswith(f"{TOPUP_PAYLOAD_PREFIX}:")
-
-
-def parse_topup_payload(payload: str) -> TopupClaim | None:
-    """The claim in an invoice payload we made, or ``None`` for anything else."""
-    parts = payload.split(":")
-    if len(parts) != 3 or parts[0] != TOPUP_PAYLOAD_PREFIX:
-        return None
-    member, stars = parts[1], parts[2]
-    if not (member.isascii() and member.isdigit() and stars.isascii() and stars.isdigit()):
-        return None
-    claim = TopupClaim(int(member), int(stars))
-    return claim if 1 <= claim.stars <= MAX_TOPUP_STARS else None
-
-
-def topup_acceptable(
-    payload: str, *, currency: str, total_amount: int, payer_id: int
-) -> bool:
-    """Pre-checkout: say yes only to an invoice we issued, unchanged, paid by its member."""
-    claim = parse_topup_payload(payload)
-    return (
-        claim is not None
-        and currency == TOPUP_CURRENCY
-        and total_amount == claim.stars
-        and payer_id == claim.member_id
-    )
 
 
 def topup_key(charge_id: str) -> str:
@@ -180,6 +132,7 @@ class RecentPacket:
     sender_name: str
     recipient_name: str | None = None
     best_luck: bool = False
+    own: bool = False  # a share of a packet the member sent themselves
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,31 +248,19 @@ def share_ratio_histogram(
 
 
 def format_duration(ms: int) -> tuple[str, dict[str, Any]]:
-    """A duration as a shared catalog key (``duration.*``) and its params."""
-    seconds = max(ms, 0) / 1000
-    if seconds < 60:
-        return "duration.seconds", {"s": f"{seconds:.1f}".rstrip("0").rstrip(".")}
-    whole = int(seconds)
+    """A duration as a shared catalog key (``duration.*``) and its params: the one
+    wording of every duration members read (rounded down)."""
+    tenths = max(ms, 0) // 100
+    if tenths < 100:  # "0.4 s", "5.1 s": under ten seconds the tenth is news
+        return "duration.seconds", {"s": f"{tenths // 10}.{tenths % 10}".removesuffix(".0")}
+    whole = tenths // 10
+    if whole < 60:
+        return "duration.seconds", {"s": whole}
     if whole < 3600:
         return "duration.minutes", {"m": whole // 60, "s": whole % 60}
     if whole < 86_400:
         return "duration.hours", {"h": whole // 3600, "m": whole % 3600 // 60}
     return "duration.days", {"d": whole // 86_400, "h": whole % 86_400 // 3600}
-
-
-# --- ports ---------------------------------------------------------------------
-
-
-class RecordsReader(Protocol):
-    async def wallet_lines(self, member_id: int, limit: int) -> list[WalletLine]: ...
-
-    async def records_summary(self, member_id: int) -> RecordsSummary: ...
-
-    async def recent_packets(
-        self, member_id: int, limit: int, offset: int
-    ) -> tuple[list[RecentPacket], int]: ...
-
-    async def stats_facts(self, chat_id: int | None, *, top: int) -> StatsFacts: ...
 
 
 # --- use cases -------------------------------------------------------------------
@@ -342,7 +283,8 @@ async def records_page(reader: RecordsReader, member_id: int, page: int) -> Page
 async def claim_daily(store: PacketStore, member: Member, amount: Cents, now_ms: int) -> bool:
     """Pay the daily bonus once per UTC day; False if today's was already paid."""
     return await store.credit(
-        member, amount, kind=DAILY, key=daily_key(member.id, now_ms), memo="", now_ms=now_ms
+        member, amount, kind=LedgerKind.DAILY, key=daily_key(member.id, now_ms), memo="",
+        now_ms=now_ms,
     )
 
 
@@ -351,15 +293,18 @@ async def grant(
 ) -> bool:
     """Mint ``amount`` into ``member``'s wallet once per ``key``, naming who granted it."""
     memo = f"granted by {granted_by.name} ({granted_by.id})"
-    return await store.credit(member, amount, kind=GRANT, key=key, memo=memo, now_ms=now_ms)
+    return await store.credit(
+        member, amount, kind=LedgerKind.GRANT, key=key, memo=memo, now_ms=now_ms
+    )
 
 
 async def credit_topup(
     store: PacketStore, member: Member, stars: int, cents_per_star: int, *,
     charge_id: str, now_ms: int,
 ) -> bool:
-    """Credit a paid Stars invoice exactly once per Telegram charge id."""
+    """Credit a paid top-up (``stars`` at ``cents_per_star``) once per payment charge id."""
     return await store.credit(
-        member, stars * cents_per_star, kind=TOPUP, key=topup_key(charge_id),
+        member, stars * cents_per_star, kind=LedgerKind.TOPUP, key=topup_key(charge_id),
         memo=f"{stars} stars, charge {charge_id}", now_ms=now_ms,
     )
+

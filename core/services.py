@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import string
 import time
 from collections import Counter, OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from core.allocation import Rule, share_amount
-from core.errors import GateUnavailable
-from core.money import Cents
+from core.eligibility import DailyCap, Eligibility, Refusal, Refused, Traits
+from core.errors import GateUnavailable, StoreUnavailable
+from core.gatekeeping import AuditReport, Gatekeeper, Retry
+from core.ids import is_id, new_id
+from core.amount import Cents
 from core.packets import Kind, Limits, Member, Packet, PacketRequest, Share, Status, clip_text, validate_request
-from core.ports import Clock, Gate, Grab, Opening, PacketStore, Refund
+from core.ports import Clock, Gate, Grab, OpenOutcome, PacketStore, Refund
 
-PACKET_ID_ALPHABET = string.ascii_letters + string.digits
-PACKET_ID_LENGTH = 10
-GATE_TTL_MARGIN_MS = 3600 * 1000
+MAX_PRESSES_IN_FLIGHT = 10_000  # beyond this, a press is answered "not this time"
+PACKET_CACHE_SIZE = 10_000  # packets kept in memory (least recently used goes)
+FINAL_CACHE_SIZE = 10_000  # packets whose final shares answer presses from memory
+FINAL_CHECKS_REMEMBERED = 50_000  # when each packet was last checked for being over
+FINAL_RECHECK_MS = 100  # a packet not over yet is checked again at most this often
+LOADING_MS = 3_600_000  # "checked" far ahead while a load runs, so one runs at a time
+GREETED_REMEMBERED = 100_000  # members known to be stored; past it, greet() asks again
 
 
 class SystemClock:
@@ -26,7 +32,7 @@ class SystemClock:
         return time.time_ns() // 1_000_000
 
 
-class Answer(StrEnum):
+class PressAnswer(StrEnum):
     GOT = "got"
     ALREADY = "already"
     TOO_SLOW = "too_slow"
@@ -34,33 +40,16 @@ class Answer(StrEnum):
     NOT_FOR_YOU = "not_for_you"
     NOT_THIS_TIME = "not_this_time"
     NOT_FOUND = "not_found"
+    REFUSED = "refused"  # a chat rule (core.eligibility): see ``refusal``
 
 
 @dataclass(frozen=True, slots=True)
 class PressResult:
-    answer: Answer
+    answer: PressAnswer
     packet: Packet | None = None
     share: Share | None = None
     finished: bool = False  # this press took the last share
-
-
-@dataclass(slots=True)
-class AuditReport:
-    problems: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-    packets: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def is_packet_id(text: str) -> bool:
-    return len(text) == PACKET_ID_LENGTH and all(c in PACKET_ID_ALPHABET for c in text)
-
-
-def new_packet_id() -> str:
-    return "".join(secrets.choice(PACKET_ID_ALPHABET) for _ in range(PACKET_ID_LENGTH))
+    refusal: Refusal | None = None
 
 
 class RedPackets:
@@ -76,10 +65,12 @@ class RedPackets:
         lucky_rule: Rule = Rule.DOUBLE_MEAN,
         welcome_bonus: Cents = 0,
         gate_timeout_s: float = 1.0,
-        max_in_flight: int = 10_000,
+        max_in_flight: int = MAX_PRESSES_IN_FLIGHT,
         audit_grace_s: float = 2.0,
+        eligibility: Eligibility | None = None,
     ) -> None:
         self.store = store
+        self.eligibility = eligibility  # who may open and send (None: everyone)
         self.gate = gate
         self.clock = clock or SystemClock()
         self.limits = limits
@@ -93,9 +84,23 @@ class RedPackets:
         self._greeted: set[int] = set()
         self._final: OrderedDict[str, tuple[Packet, dict[int, Share]]] = OrderedDict()
         self._final_checked: dict[str, int] = {}
-        self._background: set[asyncio.Future[None]] = set()
+        # The gate's machine, shared with campaigns; its doubts are grabs that
+        # timed out on our side but may have run in Redis.
+        self._keeper = Gatekeeper(
+            gate, clock=self.clock, timeout_s=gate_timeout_s,
+            settle_round=self._settle_round, rebuild=self.rebuild_gate,
+        )
+        self._leak_checked: dict[str, float] = {}
         # Presses the gate answered without touching the database, per chat.
         self.turned_away: Counter[int] = Counter()
+
+    async def idle(self) -> None:
+        """Wait until the background work (final loads, tickets in doubt) is done."""
+        await self._keeper.idle()
+
+    async def aclose(self) -> None:
+        """Stop background work (final loads, tickets in doubt) before the store closes."""
+        await self._keeper.aclose()
 
     # -- members -------------------------------------------------------------
 
@@ -104,6 +109,8 @@ class RedPackets:
         if member.id in self._greeted:
             return False
         is_new = await self.store.greet(member, self.welcome_bonus, self.clock.now_ms())
+        if len(self._greeted) >= GREETED_REMEMBERED:
+            self._greeted.clear()  # greeting again is harmless: the bonus is keyed per member
         self._greeted.add(member.id)
         return is_new
 
@@ -117,11 +124,12 @@ class RedPackets:
         ``lucky_rule``: the chat's own split rule for lucky packets, if it chose one.
         """
         validate_request(request, self.limits)
+        daily = await self._send_rules(request)
         now = self.clock.now_ms()
         rule = Rule.FIXED if request.kind is Kind.FIXED else lucky_rule or self.lucky_rule
         recipient = request.recipient
         packet = Packet(
-            id=new_packet_id(),
+            id=new_id(),
             chat_id=request.chat_id,
             sender_id=request.sender.id,
             sender_name=clip_text(request.sender.name, self.limits.name_chars),
@@ -136,50 +144,76 @@ class RedPackets:
             recipient_id=recipient.id if recipient else None,
             recipient_name=clip_text(recipient.name, self.limits.name_chars) if recipient else None,
             seed=secrets.token_bytes(16),
+            phrase=request.phrase,
         )
         await self.greet(request.sender)
-        stored = await self.store.create_packet(packet, key)
-        if stored.id == packet.id and self.gate is not None:
-            try:
-                await asyncio.wait_for(
-                    self.gate.prime(stored.id, stored.count, (), self._gate_ttl(stored)),
-                    self.gate_timeout_s,
-                )
-            except (GateUnavailable, TimeoutError):
-                pass  # rebuilt from the database on the first press
+        stored = await self.store.create_packet(packet, key, daily)
+        if stored.id == packet.id and self.gate is not None:  # else rebuilt on the first press
+            ttl_ms = self._keeper.ttl_ms(stored.expires_at)
+            await self._keeper.quietly(self.gate.prime(stored.id, stored.count, (), ttl_ms))
         return stored
+
+    async def _send_rules(self, request: PacketRequest) -> DailyCap | None:
+        """Raise ``Refused`` if a chat rule forbids this send; the daily limit is
+        left to the debit's own transaction (a replay of this key must still pass)."""
+        if self.eligibility is None:
+            return None
+        refusal = await self.eligibility.refuse_send(
+            request.chat_id, request.sender.id, request.total,
+            personal=request.recipient is not None, count_daily=False,
+        )
+        if refusal is not None:
+            raise Refused(refusal)
+        return await self.eligibility.daily_cap(request.chat_id)
 
     # -- pressing ------------------------------------------------------------
 
-    async def press(self, packet_id: str, member: Member) -> PressResult:
-        """One press of **Open**: grab in the gate, then open in the database."""
-        if not is_packet_id(packet_id):
-            return PressResult(Answer.NOT_FOUND)
+    async def press(
+        self, packet_id: str, member: Member, traits: Traits | None = None, *,
+        pressed_at_ms: int | None = None,
+    ) -> PressResult:
+        """One press of **Open**: grab in the gate, then open in the database.
+
+        ``pressed_at_ms``: when the press reached the bot (taken by the handler),
+        stored with the share for the grabber report.
+        """
+        if not is_id(packet_id):
+            return PressResult(PressAnswer.NOT_FOUND)
         key = (packet_id, member.id)
         running = self._presses.get(key)
         if running is not None:  # a double tap: the first press answers for both
             first = await asyncio.shield(running)  # a cancelled tap must not cancel the first
-            if first.answer is Answer.GOT:
-                return PressResult(Answer.ALREADY, first.packet, first.share)
+            if first.answer is PressAnswer.GOT:
+                return PressResult(PressAnswer.ALREADY, first.packet, first.share)
             return first
         if len(self._presses) >= self.max_in_flight:
-            return PressResult(Answer.NOT_THIS_TIME)
+            return PressResult(PressAnswer.NOT_THIS_TIME)
         outcome: asyncio.Future[PressResult] = asyncio.get_running_loop().create_future()
         self._presses[key] = outcome
-        result = PressResult(Answer.NOT_THIS_TIME)
+        result = PressResult(PressAnswer.NOT_THIS_TIME)
         try:
-            result = await self._press(packet_id, member)
+            result = await self._press(
+                packet_id, member, traits or Traits(member.id), pressed_at_ms
+            )
             return result
         finally:
             del self._presses[key]
             outcome.set_result(result)
 
-    async def _press(self, packet_id: str, member: Member) -> PressResult:
+    async def _press(
+        self, packet_id: str, member: Member, traits: Traits, pressed_at_ms: int | None = None
+    ) -> PressResult:
         packet = await self._packet(packet_id)
         if packet is None:
-            return PressResult(Answer.NOT_FOUND)
+            return PressResult(PressAnswer.NOT_FOUND)
         if packet.is_personal and member.id != packet.recipient_id:
-            return PressResult(Answer.NOT_FOR_YOU, packet)
+            return PressResult(PressAnswer.NOT_FOR_YOU, packet)
+        if self.eligibility is not None:  # before the gate: a refused press costs no ticket
+            refusal = await self.eligibility.refuse_open(
+                packet.chat_id, packet.id, packet.phrase, traits
+            )
+            if refusal is not None:
+                return PressResult(PressAnswer.REFUSED, packet, refusal=refusal)
         if self.clock.now_ms() >= packet.expires_at and packet_id not in self._final:
             await self._remember_final(packet_id)
         settled = self._final_answer(packet_id, member)
@@ -189,32 +223,40 @@ class RedPackets:
         if self.gate is not None:
             try:  # the gate's own socket timeout bounds a slow or dead Redis
                 early = await self._admit(packet, member)
-            except (GateUnavailable, TimeoutError, OSError):
-                return PressResult(Answer.NOT_THIS_TIME, packet)
+            except (GateUnavailable, StoreUnavailable):
+                # The grab may have run in Redis though its reply never came:
+                # settle it against the database once Redis answers again.
+                self._keeper.doubts.add(packet_id, member.id)
+                return PressResult(PressAnswer.NOT_THIS_TIME, packet)
             if early is not None:
                 self.turned_away[packet.chat_id] += 1
-                if early.answer is Answer.TOO_SLOW:
+                if early.answer is PressAnswer.TOO_SLOW:
                     self._look_for_final(packet_id)
                 return early
+        opened = None
         try:
-            opened = await self.store.open_share(packet_id, member, self.clock.now_ms())
-        except Exception:
-            await self._release(packet_id, member.id)
-            return PressResult(Answer.NOT_THIS_TIME, packet)
+            opened = await self.store.open_share(
+                packet_id, member, self.clock.now_ms(), pressed_at_ms=pressed_at_ms
+            )
+        except StoreUnavailable:
+            return PressResult(PressAnswer.NOT_THIS_TIME, packet)
+        finally:
+            if opened is None:  # the open failed (an outage, or a bug on its way up)
+                await self._keeper.release(packet_id, member.id)
         outcome = opened.outcome
         packet = opened.packet or packet
-        if outcome is Opening.OPENED:
+        if outcome is OpenOutcome.OPENED:
             if opened.finished:
                 self._look_for_final(packet_id)
-            return PressResult(Answer.GOT, packet, opened.share, finished=opened.finished)
-        if outcome is Opening.ALREADY:
-            return PressResult(Answer.ALREADY, packet, opened.share)
-        if outcome is Opening.EXPIRED:
-            return PressResult(Answer.EXPIRED, packet)
-        if outcome is Opening.NOT_FOUND:
-            return PressResult(Answer.NOT_FOUND)
+            return PressResult(PressAnswer.GOT, packet, opened.share, finished=opened.finished)
+        if outcome is OpenOutcome.ALREADY:
+            return PressResult(PressAnswer.ALREADY, packet, opened.share)
+        if outcome is OpenOutcome.EXPIRED:
+            return PressResult(PressAnswer.EXPIRED, packet)
+        if outcome is OpenOutcome.NOT_FOUND:
+            return PressResult(PressAnswer.NOT_FOUND)
         self._look_for_final(packet_id)
-        return PressResult(Answer.TOO_SLOW, packet)
+        return PressResult(PressAnswer.TOO_SLOW, packet)
 
     # A packet that is finished or past its time takes no more shares, so its
     # shares are final: once loaded, every later press is answered from memory.
@@ -226,23 +268,22 @@ class RedPackets:
         packet, shares = final
         share = shares.get(member.id)
         if share is not None:
-            return PressResult(Answer.ALREADY, packet, share)
+            return PressResult(PressAnswer.ALREADY, packet, share)
         if packet.status is Status.FINISHED:
-            return PressResult(Answer.TOO_SLOW, packet)
-        return PressResult(Answer.EXPIRED, packet)
+            return PressResult(PressAnswer.TOO_SLOW, packet)
+        return PressResult(PressAnswer.EXPIRED, packet)
 
     def _look_for_final(self, packet_id: str) -> None:
         """Load a packet's final shares in the background: one load at a time,
-        and at most every 100 ms while the packet turns out not to be over."""
+        and at most every ``FINAL_RECHECK_MS`` while the packet turns out not to be over."""
         now = self.clock.now_ms()
-        if packet_id in self._final or now - self._final_checked.get(packet_id, 0) < 100:
+        checked = self._final_checked.get(packet_id, 0)
+        if packet_id in self._final or now - checked < FINAL_RECHECK_MS:
             return
-        if len(self._final_checked) > 50_000:
+        if len(self._final_checked) > FINAL_CHECKS_REMEMBERED:
             self._final_checked.clear()
-        self._final_checked[packet_id] = now + 3_600_000  # until the load is done
-        task = asyncio.ensure_future(self._remember_final(packet_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._final_checked[packet_id] = now + LOADING_MS  # until the load is done
+        self._keeper.spawn(self._remember_final(packet_id))
 
     async def _remember_final(self, packet_id: str) -> None:
         try:
@@ -251,42 +292,91 @@ class RedPackets:
                 packet.status is not Status.LIVE or self.clock.now_ms() >= packet.expires_at
             )
             shares = await self.store.shares(packet_id) if over else []
-        except Exception:
+        except StoreUnavailable:
             over = False  # an optimisation only: the gate and the database still answer
+            packet = None
         self._final_checked[packet_id] = self.clock.now_ms()
+        if packet is not None and not over and self.gate is not None:
+            # The gate said "none left" but the database has shares left: opens on
+            # their way, or tickets whose open never landed (another process
+            # crashed or lost its reply). Give back those still unsettled soon.
+            self._check_for_leaks(packet_id)
         if not over or packet is None:
             return
         self._final[packet_id] = (packet, {s.member_id: s for s in shares})
-        if len(self._final) > 10_000:
+        if len(self._final) > FINAL_CACHE_SIZE:
             self._final.popitem(last=False)
 
     async def _admit(self, packet: Packet, member: Member) -> PressResult | None:
         """Grab a ticket; return an answer if the press ends at the gate."""
-        assert self.gate is not None
-        for _ in range(3):
-            grab = await self.gate.grab(packet.id, member.id)
-            if grab is Grab.GRANTED:
+        gate, doubts = self.gate, self._keeper.doubts
+        assert gate is not None
+
+        async def grab() -> PressResult | Retry | None:
+            granted = await gate.grab(packet.id, member.id)
+            if granted is Grab.GRANTED:
                 return None
-            if grab is Grab.EMPTY:
-                return PressResult(Answer.TOO_SLOW, packet)
-            if grab is Grab.MISSING:
-                await self.rebuild_gate(packet.id)
-                continue
+            if granted is Grab.EMPTY:
+                if packet.id in doubts:  # tickets that may be ours to give back
+                    await doubts.settle(packet.id)
+                    if await gate.grab(packet.id, member.id) is Grab.GRANTED:
+                        return None
+                return PressResult(PressAnswer.TOO_SLOW, packet)
+            if granted is Grab.MISSING:
+                return Retry.REBUILD
             share = await self.store.share_of(packet.id, member.id)
             if share is not None:
-                return PressResult(Answer.ALREADY, packet, share)
+                return PressResult(PressAnswer.ALREADY, packet, share)
             # The gate remembers a grab the database never saw (an open that
             # failed, or a flush): give the ticket back and try again.
-            await self.gate.release(packet.id, member.id)
-        raise GateUnavailable("gate did not settle")
+            return Retry.GIVE_BACK
 
-    async def _release(self, packet_id: str, member_id: int) -> None:
-        if self.gate is None:
+        return await self._keeper.admit(packet.id, member.id, grab)
+
+    async def _settle_round(self, packet_id: str, member_ids: list[int]) -> bool:
+        """Tickets in doubt (``core.doubts``): a holder with no share and no press
+        of theirs running here gets the ticket back."""
+        assert self.gate is not None
+        state = await self.gate.state(packet_id)
+        if state is None:
+            return False
+        settled = {s.member_id for s in await self.store.shares(packet_id)}
+        for member_id in member_ids:
+            unsettled = member_id in state.holders and member_id not in settled
+            if unsettled and (packet_id, member_id) not in self._presses:
+                await self.gate.release(packet_id, member_id)
+        return True
+
+    def _check_for_leaks(self, packet_id: str) -> None:
+        """At most one check per packet every few seconds, in the background."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._leak_checked.get(packet_id, -1e9) < max(self.audit_grace_s, 1.0):
             return
+        if len(self._leak_checked) > 10_000:
+            self._leak_checked.clear()
+        self._leak_checked[packet_id] = loop.time() + 3600  # until the check is done
+        self._keeper.spawn(self._give_back_leaks(packet_id))
+
+    async def _give_back_leaks(self, packet_id: str) -> None:
+        """Holders without a share now and still after a grace period (an open
+        takes milliseconds) took a ticket whose open never landed: give it back."""
+        assert self.gate is not None
         try:
-            await self.gate.release(packet_id, member_id)
-        except (GateUnavailable, TimeoutError, OSError):
-            pass  # the audit rebuilds a gate that drifted
+            state = await self.gate.state(packet_id)
+            if state is None:
+                return
+            settled = {s.member_id for s in await self.store.shares(packet_id)}
+            suspects = state.holders - settled
+            if suspects:
+                await asyncio.sleep(self.audit_grace_s)
+                settled = {s.member_id for s in await self.store.shares(packet_id)}
+                for member_id in sorted(suspects - settled):
+                    if (packet_id, member_id) not in self._presses:
+                        await self.gate.release(packet_id, member_id)
+        except (GateUnavailable, StoreUnavailable):
+            pass  # the next "none left" or the periodic audit tries again
+        finally:
+            self._leak_checked[packet_id] = asyncio.get_running_loop().time()
 
     async def rebuild_gate(self, packet_id: str) -> None:
         """Rebuild one packet's gate from the database (the truth)."""
@@ -298,10 +388,8 @@ class RedPackets:
         live = packet.status is Status.LIVE and self.clock.now_ms() < packet.expires_at
         holders = [s.member_id for s in shares]
         capacity = packet.count if live else len(holders)  # a dead packet has no ticket left
-        await self.gate.prime(packet_id, capacity, holders, self._gate_ttl(packet))
-
-    def _gate_ttl(self, packet: Packet) -> int:
-        return max(packet.expires_at - self.clock.now_ms(), 0) + GATE_TTL_MARGIN_MS
+        ttl_ms = self._keeper.ttl_ms(packet.expires_at)
+        await self.gate.prime(packet_id, capacity, holders, ttl_ms)
 
     async def _packet(self, packet_id: str) -> Packet | None:
         cached = self._packets.get(packet_id)
@@ -311,14 +399,14 @@ class RedPackets:
         packet = await self.store.get_packet(packet_id)
         if packet is not None:
             self._packets[packet_id] = packet
-            if len(self._packets) > 10_000:
+            if len(self._packets) > PACKET_CACHE_SIZE:
                 self._packets.popitem(last=False)
         return packet
 
     # -- reading -------------------------------------------------------------
 
     async def packet_and_shares(self, packet_id: str) -> tuple[Packet, list[Share]] | None:
-        if not is_packet_id(packet_id):
+        if not is_id(packet_id):
             return None
         packet = await self.store.get_packet(packet_id)
         if packet is None:
@@ -330,18 +418,14 @@ class RedPackets:
     async def expire_due(self, limit: int = 500) -> list[Refund]:
         """Expire every packet past its time and refund what is left, once."""
         refunds = await self.store.expire_due(self.clock.now_ms(), limit)
-        if self.gate is not None:
-            for refund in refunds:
-                try:
-                    await asyncio.wait_for(self.gate.reset(refund.packet.id), self.gate_timeout_s)
-                except (GateUnavailable, TimeoutError, OSError):
-                    pass
+        for refund in refunds:
+            await self._keeper.reset(refund.packet.id)
         return refunds
 
     # -- audit ---------------------------------------------------------------
 
     async def audit(self, *, repair: bool = True) -> AuditReport:
-        """SPEC §6: ledger, wallets, escrow, the seeds, and the gate."""
+        """docs/rules.md §6: ledger, wallets, escrow, the seeds, and the gate."""
         report = AuditReport(problems=await self.store.ledger_problems())
         packets = await self.store.all_packets()
         report.packets = len(packets)
@@ -375,11 +459,7 @@ class RedPackets:
     ) -> frozenset[int]:
         """Check one live packet's gate; returns holders the database has no share for."""
         assert self.gate is not None
-        try:
-            state = await asyncio.wait_for(self.gate.state(packet.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError) as exc:
-            report.problems.append(f"gate unreachable while checking {packet.id}: {exc!r}")
-            return frozenset()
+        state = await self._keeper.audit_state(packet.id, self.gate.state(packet.id), report)
         if state is None:
             return frozenset()  # rebuilt from the database on the next press
         holders = frozenset(s.member_id for s in shares)
@@ -392,12 +472,7 @@ class RedPackets:
             f"(tickets {state.tickets} vs {packet.count - len(shares)}, "
             f"holders {len(state.holders)} vs {len(holders)})"
         )
-        if not repair:
-            report.problems.append(note)
-            return frozenset()
-        await self.gate.reset(packet.id)
-        await self.rebuild_gate(packet.id)
-        report.repaired.append(note + ": rebuilt")
+        await self._keeper.drifted(packet.id, note, report, repair=repair)
         return frozenset()
 
     async def _audit_extra_holders(

@@ -1,4 +1,4 @@
-"""The shake campaign (摇一摇, SPEC §7): an admin-funded lottery in a chat.
+"""The shake campaign (摇一摇, docs/rules.md §7): an admin-funded lottery in a chat.
 
 A campaign holds a pool of money for ``count`` prizes. Each shake wins with a
 probability set so the prizes are likely to be gone by the end; the k-th prize
@@ -8,23 +8,18 @@ audit can recompute every prize.
 
 from __future__ import annotations
 
-import re
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from core.allocation import draw, unit_interval
 from core.errors import DomainError
-from core.money import Amount, Cents
+from core.amount import Amount, Cents
 from core.packets import Member
 
 MIN_PRIZE: Cents = 200
 JACKPOT: Cents = 61_800
 BOUNDED_JACKPOT_BP = 1  # 0.01 %
-CAMPAIGN_ID_ALPHABET = string.ascii_letters + string.digits
-CAMPAIGN_ID_LENGTH = 10
-GATE_TTL_MARGIN_MS = 3600 * 1000
 
 
 class Mode(StrEnum):
@@ -176,9 +171,43 @@ def prize(
     return _tier_prize(tiers, seed, position, ceiling)
 
 
+def usable_tiers(tiers: Sequence[Tier], ceiling: Cents) -> list[Tier]:
+    """The tiers a prize may come from: those the ceiling affords (the others are skipped)."""
+    return [t for t in tiers if max(t.low, MIN_PRIZE) <= ceiling]
+
+
+@dataclass(frozen=True, slots=True)
+class PrizeRange:
+    """What the next prize can be: from ``low`` to ``high`` (None: no upper bound
+    announced), and whether the jackpot is among the possibilities."""
+
+    low: Cents
+    high: Cents | None
+    jackpot: bool
+
+
+def prize_range(
+    mode: Mode, tiers: Sequence[Tier], remaining: Cents, remaining_count: int
+) -> PrizeRange:
+    """What the next prize can be, by the very rule ``prize`` draws with."""
+    ceiling = affordable(remaining, remaining_count)
+    if remaining_count < 1 or ceiling < MIN_PRIZE:
+        return PrizeRange(MIN_PRIZE, MIN_PRIZE, False)
+    if mode is Mode.BOUNDED:
+        return PrizeRange(MIN_PRIZE, None, JACKPOT <= ceiling)
+    usable = usable_tiers(tiers, ceiling)
+    plain = [t for t in usable if not (t.fixed and t.low >= JACKPOT)]
+    if not plain:  # nothing affordable but a fixed jackpot (or nothing: the minimum)
+        return PrizeRange(MIN_PRIZE, MIN_PRIZE, False) if not usable else PrizeRange(
+            JACKPOT, JACKPOT, True)
+    low = min(max(t.low, MIN_PRIZE) for t in plain)
+    high = max(min(t.top(), ceiling) for t in plain)
+    return PrizeRange(low, high, len(plain) < len(usable))
+
+
 def _tier_prize(tiers: Sequence[Tier], seed: bytes, position: int, ceiling: Cents) -> tuple[Cents, bool]:
     # Tiers that cannot be afforded are skipped: the others share the draw.
-    usable = [t for t in tiers if max(t.low, MIN_PRIZE) <= ceiling]
+    usable = usable_tiers(tiers, ceiling)
     if not usable:
         return MIN_PRIZE, False
     point = draw(seed, f"tier:{position}", 0, sum(t.weight for t in usable) - 1)
@@ -238,38 +267,6 @@ def win_probability(prizes_left: int, shakes: int, elapsed_ms: int, remaining_ms
     return prizes_left / expected
 
 
-def crosses_step(count: int, prizes_left: int) -> bool:
-    """Whether the campaign message should show a new prizes-left figure now.
-
-    Called after each win; true each time the figure reaches a multiple of a
-    tenth of the prizes, so the message is edited about ten times, not on
-    every win.
-    """
-    step = max(1, count // 10)
-    return prizes_left > 0 and prizes_left % step == 0
-
-
-# -- commands ----------------------------------------------------------------
-
-_DURATION = re.compile(r"(?P<n>[0-9]+)(?P<unit>[smhd]?)", re.ASCII)
-_UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "": 60_000}
-
-
-def parse_duration(text: str) -> int | None:
-    """``30s``, ``10m``, ``2h``, ``1d`` or a bare number of minutes, in ms; None if not one."""
-    match = _DURATION.fullmatch(text.strip().lower())
-    if match is None:
-        return None
-    return int(match.group("n")) * _UNIT_MS[match.group("unit")]
-
-
-def parse_mode(text: str) -> Mode | None:
-    word = text.strip().lower()
-    aliases = {"tiers": Mode.TIERS, "tier": Mode.TIERS, "bounded": Mode.BOUNDED,
-               "bound": Mode.BOUNDED}
-    return aliases.get(word)
-
-
 @dataclass(frozen=True, slots=True)
 class ShakeLimits:
     interval_ms: int = 5_000
@@ -311,26 +308,6 @@ def validate_campaign(request: CampaignRequest, limits: ShakeLimits) -> int:
             minimum=limits.min_duration_ms // 60_000, maximum=limits.max_duration_ms // 3_600_000,
         )
     return duration
-
-
-def parse_start(args: Sequence[str], chat_id: int, funder: Member, limits: ShakeLimits) -> CampaignRequest:
-    """``<pool> <count> [duration] [tiers|bounded]`` (the last two in either order)."""
-    from core.money import parse_amount, parse_count
-
-    if len(args) < 2:
-        raise DomainError("shake.error.usage")
-    pool = parse_amount(args[0], maximum=limits.max_pool)
-    count = parse_count(args[1], maximum=limits.max_count)
-    duration: int | None = None
-    mode: Mode | None = None
-    for word in args[2:]:
-        if mode is None and (found := parse_mode(word)) is not None:
-            mode = found
-        elif duration is None and (ms := parse_duration(word)) is not None:
-            duration = ms
-        else:
-            raise DomainError("shake.error.usage")
-    return CampaignRequest(chat_id, funder, pool, count, duration, mode or Mode.TIERS)
 
 
 def campaign_problems(campaign: Campaign, wins: Sequence[Win]) -> list[str]:

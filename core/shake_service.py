@@ -1,4 +1,4 @@
-"""The shake campaign's use cases: start, shake, stop, end and audit (SPEC §7).
+"""The shake campaign's use cases: start, shake, stop, end and audit (docs/rules.md §7).
 
 Written against two ports: ``ShakeGate`` (prize counter, cooldowns and win
 counts, atomically: Redis) and ``CampaignStore`` (the durable truth: SQLite).
@@ -9,122 +9,38 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from random import Random, SystemRandom
-from typing import Protocol
 
-from core.errors import GateUnavailable
+from core.eligibility import Eligibility, Refusal, Traits
+from core.errors import GateUnavailable, StoreUnavailable
+from core.gatekeeping import AuditReport, Gatekeeper, Retry
+from core.ids import is_id, new_id
 from core.packets import Member, clip_text
-from core.ports import Clock
+from core.ports import CampaignStore, Clock, GateReply, Settled, SettleOutcome, ShakeGate, Verdict
 from core.services import SystemClock
 from core.shake import (
-    CAMPAIGN_ID_ALPHABET,
-    CAMPAIGN_ID_LENGTH,
     Campaign,
     CampaignRequest,
     CampaignStatus,
     DEFAULT_TIERS,
     Ended,
-    GATE_TTL_MARGIN_MS,
     ShakeLimits,
     Win,
     campaign_problems,
-    crosses_step,
     validate_campaign,
     win_probability,
 )
 
 
-# -- ports -------------------------------------------------------------------
-
-
-class Verdict(StrEnum):
-    WIN = "win"  # a prize ticket was taken for this member
-    LOSE = "lose"  # the shake counted, no prize
-    COOLDOWN = "cooldown"  # shook too recently
-    MAXED = "maxed"  # already won the most a member may
-    EMPTY = "empty"  # no prize left
-    MISSING = "missing"  # the gate knows nothing of this campaign: rebuild it
-
-
-@dataclass(frozen=True, slots=True)
-class GateReply:
-    verdict: Verdict
-    prizes_left: int = 0
-    shakes: int = 0
-    wait_ms: int = 0
-
-
-class ShakeGate(Protocol):
-    """Prize counter, cooldowns and win counts of a campaign, atomically."""
-
-    async def shake(
-        self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool
-    ) -> GateReply: ...
-
-    async def prime(
-        self, campaign_id: str, prizes: int, wins: dict[int, int], ttl_ms: int
-    ) -> None: ...
-
-    async def release(self, campaign_id: str, member_id: int) -> None: ...
-
-    async def reset(self, campaign_id: str) -> None: ...
-
-    async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None: ...
-
-
-class Settlement(StrEnum):
-    WON = "won"
-    ENDED = "ended"  # the campaign is over (or past its time)
-    MAXED = "maxed"  # the database says this member already won the most
-    NOT_FOUND = "not_found"
-
-
-@dataclass(frozen=True, slots=True)
-class Settled:
-    outcome: Settlement
-    campaign: Campaign | None = None
-    win: Win | None = None
-    ended: Ended | None = None  # this win took the last prize
-
-
-class CampaignStore(Protocol):
-    """Durable truth for campaigns (SQLite)."""
-
-    async def create_campaign(self, campaign: Campaign, key: str) -> Campaign: ...
-
-    async def get_campaign(self, campaign_id: str) -> Campaign | None: ...
-
-    async def live_campaign(self, chat_id: int) -> Campaign | None: ...
-
-    async def live_campaigns(self) -> list[Campaign]: ...
-
-    async def all_campaigns(self) -> list[Campaign]: ...
-
-    async def wins(self, campaign_id: str) -> list[Win]: ...
-
-    async def win_counts(self, campaign_id: str) -> dict[int, int]: ...
-
-    async def wins_of(self, campaign_id: str, member_id: int) -> int: ...
-
-    async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled: ...
-
-    async def end_campaign(
-        self, campaign_id: str, status: CampaignStatus, now_ms: int
-    ) -> Ended | None: ...
-
-    async def end_due(self, now_ms: int, limit: int) -> list[Ended]: ...
-
-    async def set_campaign_message(self, campaign_id: str, message_id: int) -> None: ...
-
-    async def campaign_problems(self) -> list[str]: ...
-
-
 # -- the use cases -----------------------------------------------------------
 
+MAX_SHAKES_IN_FLIGHT = 2_000  # beyond this, a shake is answered "not this time"
+CAMPAIGN_CACHE_SIZE = 1_000  # campaigns (and their last gate figures) kept in memory
 
-class Answer(StrEnum):
+
+class ShakeAnswer(StrEnum):
     WON = "won"
     LOST = "lost"
     COOLDOWN = "cooldown"
@@ -132,35 +48,17 @@ class Answer(StrEnum):
     OVER = "over"  # no prize left, or the campaign has ended
     NOT_THIS_TIME = "not_this_time"
     NO_CAMPAIGN = "no_campaign"
+    REFUSED = "refused"  # a chat rule (core.eligibility): see ``refusal``
 
 
 @dataclass(frozen=True, slots=True)
 class ShakeResult:
-    answer: Answer
+    answer: ShakeAnswer
     campaign: Campaign | None = None
     win: Win | None = None
     ended: Ended | None = None  # this shake took the last prize and ended the campaign
-    refresh: bool = False  # the prizes-left figure crossed a step: edit the message
     wait_ms: int = 0
-
-
-@dataclass(slots=True)
-class CampaignAudit:
-    problems: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
-    campaigns: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def new_campaign_id() -> str:
-    return "".join(secrets.choice(CAMPAIGN_ID_ALPHABET) for _ in range(CAMPAIGN_ID_LENGTH))
-
-
-def is_campaign_id(text: str) -> bool:
-    return len(text) == CAMPAIGN_ID_LENGTH and all(c in CAMPAIGN_ID_ALPHABET for c in text)
+    refusal: Refusal | None = None
 
 
 class ShakeService:
@@ -175,19 +73,39 @@ class ShakeService:
         limits: ShakeLimits = ShakeLimits(),
         rng: Random | None = None,
         gate_timeout_s: float = 1.0,
-        max_in_flight: int = 2_000,
+        max_in_flight: int = MAX_SHAKES_IN_FLIGHT,
+        eligibility: Eligibility | None = None,
     ) -> None:
         self.store = store
+        self.eligibility = eligibility  # who may shake (None: everyone)
         self.gate = gate
         self.clock = clock or SystemClock()
         self.limits = limits
         self.rng = rng or SystemRandom()
         self.gate_timeout_s = gate_timeout_s
         self.max_in_flight = max_in_flight
-        self.in_flight = 0
         self._shaking: Counter[tuple[str, int]] = Counter()  # shakes in flight per member
         self._campaigns: dict[str, Campaign] = {}
         self._shakes_seen: dict[str, tuple[int, int]] = {}  # id -> (prizes left, shakes)
+        # The gate's machine, shared with packets; its doubts are shakes that
+        # timed out on our side but may have won a prize in Redis.
+        self._keeper = Gatekeeper(
+            gate, clock=self.clock, timeout_s=gate_timeout_s,
+            settle_round=self._settle_round, rebuild=self.rebuild_gate,
+        )
+
+    async def idle(self) -> None:
+        """Wait until the background work (shakes in doubt) is done."""
+        await self._keeper.idle()
+
+    async def aclose(self) -> None:
+        """Stop background work (shakes in doubt) before the store closes."""
+        await self._keeper.aclose()
+
+    @property
+    def in_flight(self) -> int:
+        """Shakes under way now, of every member and campaign."""
+        return self._shaking.total()
 
     # -- start and stop ------------------------------------------------------
 
@@ -196,7 +114,7 @@ class ShakeService:
         duration = validate_campaign(request, self.limits)
         now = self.clock.now_ms()
         campaign = Campaign(
-            id=new_campaign_id(),
+            id=new_id(),
             chat_id=request.chat_id,
             funder_id=request.funder.id,
             funder_name=clip_text(request.funder.name, self.limits.name_chars),
@@ -211,8 +129,9 @@ class ShakeService:
             max_wins=self.limits.max_wins,
         )
         stored = await self.store.create_campaign(campaign, key)
-        if stored.id == campaign.id:
-            await self._prime_quietly(stored, {})
+        if stored.id == campaign.id and self.gate is not None:  # else rebuilt on the first shake
+            ttl_ms = self._keeper.ttl_ms(stored.ends_at)
+            await self._keeper.quietly(self.gate.prime(stored.id, stored.prizes_left, {}, ttl_ms))
         return stored
 
     async def stop(self, chat_id: int) -> Ended | None:
@@ -246,95 +165,110 @@ class ShakeService:
     async def _forget(self, campaign_id: str) -> None:
         self._campaigns.pop(campaign_id, None)
         self._shakes_seen.pop(campaign_id, None)
-        if self.gate is not None:
-            try:
-                await asyncio.wait_for(self.gate.reset(campaign_id), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
-                pass  # keys expire on their own
+        await self._keeper.reset(campaign_id)  # if the gate does not answer, keys expire
 
     # -- shaking -------------------------------------------------------------
 
-    async def shake_in_chat(self, chat_id: int, member: Member) -> ShakeResult:
+    async def shake_in_chat(
+        self, chat_id: int, member: Member, traits: Traits | None = None
+    ) -> ShakeResult:
         """``/shake`` typed in a chat: one shake of its live campaign."""
         try:
             campaign = await self.store.live_campaign(chat_id)
-        except Exception:
-            return ShakeResult(Answer.NOT_THIS_TIME)
+        except StoreUnavailable:
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         if campaign is None:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         self._campaigns[campaign.id] = campaign
-        return await self.shake(campaign.id, member)
+        return await self.shake(campaign.id, member, traits)
 
-    async def shake(self, campaign_id: str, member: Member) -> ShakeResult:
+    async def shake(
+        self, campaign_id: str, member: Member, traits: Traits | None = None
+    ) -> ShakeResult:
         """One shake: the gate decides cheaply, the database settles a win."""
-        if not is_campaign_id(campaign_id):
-            return ShakeResult(Answer.NO_CAMPAIGN)
+        if not is_id(campaign_id):
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         if self.in_flight >= self.max_in_flight:
-            return ShakeResult(Answer.NOT_THIS_TIME)
-        self.in_flight += 1
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         shaker = (campaign_id, member.id)
         self._shaking[shaker] += 1
         try:
-            return await self._shake(campaign_id, member)
+            return await self._shake(campaign_id, member, traits or Traits(member.id))
         finally:
-            self.in_flight -= 1
             self._shaking[shaker] -= 1
             if not self._shaking[shaker]:
                 del self._shaking[shaker]
 
-    async def _shake(self, campaign_id: str, member: Member) -> ShakeResult:
-        campaign = await self._campaign(campaign_id)
+    async def _shake(self, campaign_id: str, member: Member, traits: Traits) -> ShakeResult:
+        try:
+            campaign = await self._campaign(campaign_id)
+        except StoreUnavailable:
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME)
         if campaign is None:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         if not campaign.is_live or self.clock.now_ms() >= campaign.ends_at:
-            return ShakeResult(Answer.OVER, campaign)
+            return ShakeResult(ShakeAnswer.OVER, campaign)
+        if self.eligibility is not None:  # before the gate: a refused shake costs nothing
+            refusal = await self.eligibility.refuse_shake(campaign.chat_id, traits)
+            if refusal is not None:
+                return ShakeResult(ShakeAnswer.REFUSED, campaign, refusal=refusal)
         if self.gate is not None:
             try:
                 reply = await asyncio.wait_for(self._admit(campaign, member), self.gate_timeout_s)
-            except (GateUnavailable, TimeoutError, OSError):
-                return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+            except (GateUnavailable, StoreUnavailable, TimeoutError):
+                # The shake may have run in Redis (a prize taken) though its reply
+                # never came: settle it against the database once Redis answers.
+                self._keeper.doubts.add(campaign.id, member.id)
+                return ShakeResult(ShakeAnswer.NOT_THIS_TIME, campaign)
             early = _early_answer(reply, campaign)
             if early is not None:
                 return early
         elif self.rng.random() >= self._chance(campaign):
-            return ShakeResult(Answer.LOST, campaign)
+            return ShakeResult(ShakeAnswer.LOST, campaign)
+        settled = None
         try:
             settled = await self.store.settle_win(campaign_id, member, self.clock.now_ms())
-        except Exception:
-            await self._release(campaign_id, member.id)
-            return ShakeResult(Answer.NOT_THIS_TIME, campaign)
+        except StoreUnavailable:
+            return ShakeResult(ShakeAnswer.NOT_THIS_TIME, campaign)
+        finally:
+            if settled is None:  # the win was not recorded (an outage, or a bug on its way up)
+                await self._keeper.release(campaign_id, member.id)
         return await self._after_settle(settled, campaign, member)
 
     async def _after_settle(self, settled: Settled, campaign: Campaign, member: Member) -> ShakeResult:
         fresh = settled.campaign or campaign
-        if settled.outcome is Settlement.WON:
+        if settled.outcome is SettleOutcome.WON:
             if settled.ended is not None:
                 await self._forget(campaign.id)
             else:
                 self._campaigns[campaign.id] = fresh
-            return ShakeResult(
-                Answer.WON, fresh, settled.win, settled.ended,
-                refresh=settled.ended is None and crosses_step(fresh.count, fresh.prizes_left),
-            )
-        await self._release(campaign.id, member.id)
-        if settled.outcome is Settlement.MAXED:
-            return ShakeResult(Answer.MAXED, fresh)
-        if settled.outcome is Settlement.NOT_FOUND:
-            return ShakeResult(Answer.NO_CAMPAIGN)
+            return ShakeResult(ShakeAnswer.WON, fresh, settled.win, settled.ended)
+        await self._keeper.release(campaign.id, member.id)
+        if settled.outcome is SettleOutcome.MAXED:
+            return ShakeResult(ShakeAnswer.MAXED, fresh)
+        if settled.outcome is SettleOutcome.NOT_FOUND:
+            return ShakeResult(ShakeAnswer.NO_CAMPAIGN)
         self._campaigns[campaign.id] = fresh
-        return ShakeResult(Answer.OVER, fresh)
+        return ShakeResult(ShakeAnswer.OVER, fresh)
 
     async def _admit(self, campaign: Campaign, member: Member) -> GateReply:
-        assert self.gate is not None
-        for _ in range(3):
+        gate, doubts = self.gate, self._keeper.doubts
+        assert gate is not None
+        settled_once = False
+
+        async def shake() -> GateReply | Retry:
+            nonlocal settled_once
             win = self.rng.random() < self._chance(campaign)
-            reply = await self.gate.shake(
+            reply = await gate.shake(
                 campaign.id, member.id, interval_ms=campaign.interval_ms,
                 max_wins=campaign.max_wins, win=win,
             )
             if reply.verdict is Verdict.MISSING:
-                await self.rebuild_gate(campaign.id)
-                continue
+                return Retry.REBUILD
+            if reply.verdict is Verdict.EMPTY and not settled_once and campaign.id in doubts:
+                settled_once = True  # prizes that may be ours to give back: then shake again
+                await doubts.settle(campaign.id)
+                return Retry.AGAIN
             if (
                 reply.verdict is Verdict.MAXED
                 and self._shaking[(campaign.id, member.id)] == 1
@@ -343,11 +277,13 @@ class ShakeService:
                 # The gate counted a win the database never saw and no shake of
                 # this member is settling here (a shake whose answer was lost):
                 # give it back and shake again.
-                await self.gate.release(campaign.id, member.id)
-                continue
+                return Retry.GIVE_BACK
+            if len(self._shakes_seen) > CAMPAIGN_CACHE_SIZE:
+                self._shakes_seen.clear()  # only a hint for the win chance
             self._shakes_seen[campaign.id] = (reply.prizes_left, reply.shakes)
             return reply
-        raise GateUnavailable("shake gate did not settle")
+
+        return await self._keeper.admit(campaign.id, member.id, shake)
 
     def _chance(self, campaign: Campaign) -> float:
         now = self.clock.now_ms()
@@ -356,24 +292,29 @@ class ShakeService:
             prizes_left, shakes + 1, now - campaign.created_at, campaign.ends_at - now
         )
 
-    async def _release(self, campaign_id: str, member_id: int) -> None:
-        if self.gate is None:
-            return
-        try:
-            await asyncio.wait_for(self.gate.release(campaign_id, member_id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError):
-            pass  # the audit rebuilds a gate that drifted
+    async def _settle_round(self, campaign_id: str, member_ids: list[int]) -> bool:
+        """Shakes in doubt (``core.doubts``): wins the gate counts for a member
+        beyond the database's, with no shake of theirs running here, go back."""
+        assert self.gate is not None
+        state = await self.gate.state(campaign_id)
+        if state is None:
+            return False
+        _, gate_wins = state
+        for member_id in member_ids:
+            if self._shaking[(campaign_id, member_id)]:
+                continue
+            excess = gate_wins.get(member_id, 0) - await self.store.wins_of(campaign_id, member_id)
+            for _ in range(max(excess, 0)):
+                await self.gate.release(campaign_id, member_id)
+        return True
 
     async def _campaign(self, campaign_id: str) -> Campaign | None:
         cached = self._campaigns.get(campaign_id)
         if cached is not None:
             return cached
-        try:
-            campaign = await self.store.get_campaign(campaign_id)
-        except Exception:
-            return None
+        campaign = await self.store.get_campaign(campaign_id)
         if campaign is not None:
-            if len(self._campaigns) > 1_000:
+            if len(self._campaigns) > CAMPAIGN_CACHE_SIZE:
                 self._campaigns.clear()
             self._campaigns[campaign_id] = campaign
         return campaign
@@ -388,33 +329,19 @@ class ShakeService:
             return
         await self.gate.prime(
             campaign_id, campaign.prizes_left, await self.store.win_counts(campaign_id),
-            self._gate_ttl(campaign),
+            self._keeper.ttl_ms(campaign.ends_at),
         )
-
-    async def _prime_quietly(self, campaign: Campaign, wins: dict[int, int]) -> None:
-        if self.gate is None:
-            return
-        try:
-            await asyncio.wait_for(
-                self.gate.prime(campaign.id, campaign.prizes_left, wins, self._gate_ttl(campaign)),
-                self.gate_timeout_s,
-            )
-        except (GateUnavailable, TimeoutError, OSError):
-            pass  # rebuilt from the database on the first shake
-
-    def _gate_ttl(self, campaign: Campaign) -> int:
-        return max(campaign.ends_at - self.clock.now_ms(), 0) + GATE_TTL_MARGIN_MS
 
     # -- reading -------------------------------------------------------------
 
     async def lookup(self, campaign_id: str) -> Campaign | None:
         """The campaign, possibly from this process's cache (for routing, not for money)."""
-        if not is_campaign_id(campaign_id):
+        if not is_id(campaign_id):
             return None
         return await self._campaign(campaign_id)
 
     async def get(self, campaign_id: str) -> Campaign | None:
-        if not is_campaign_id(campaign_id):
+        if not is_id(campaign_id):
             return None
         return await self.store.get_campaign(campaign_id)
 
@@ -426,14 +353,14 @@ class ShakeService:
 
     # -- audit ---------------------------------------------------------------
 
-    async def audit(self, *, repair: bool = True, ledger: bool = True) -> CampaignAudit:
+    async def audit(self, *, repair: bool = True, ledger: bool = True) -> AuditReport:
         """Ledger checks of campaigns, every win recomputed from its seed, and the gate.
 
         ``ledger=False`` skips the SQL ledger checks, for callers that already ran
         them with the store's own ledger audit.
         """
         problems = await self.store.campaign_problems() if ledger else []
-        report = CampaignAudit(problems=problems)
+        report = AuditReport(problems=problems)
         campaigns = await self.store.all_campaigns()
         report.campaigns = len(campaigns)
         for campaign in campaigns:
@@ -444,14 +371,10 @@ class ShakeService:
         return report
 
     async def _audit_gate(
-        self, campaign: Campaign, wins: list[Win], report: CampaignAudit, repair: bool
+        self, campaign: Campaign, wins: list[Win], report: AuditReport, repair: bool
     ) -> None:
         assert self.gate is not None
-        try:
-            state = await asyncio.wait_for(self.gate.state(campaign.id), self.gate_timeout_s)
-        except (GateUnavailable, TimeoutError, OSError) as exc:
-            report.problems.append(f"gate unreachable while checking {campaign.id}: {exc!r}")
-            return
+        state = await self._keeper.audit_state(campaign.id, self.gate.state(campaign.id), report)
         if state is None:
             return  # rebuilt from the database on the next shake
         counts: dict[int, int] = {}
@@ -463,21 +386,16 @@ class ShakeService:
             f"gate of campaign {campaign.id} disagreed with the database "
             f"(prizes {state[0]} vs {campaign.count - len(wins)})"
         )
-        if not repair:
-            report.problems.append(note)
-            return
-        await self.gate.reset(campaign.id)
-        await self.rebuild_gate(campaign.id)
-        report.repaired.append(note + ": rebuilt")
+        await self._keeper.drifted(campaign.id, note, report, repair=repair)
 
 
 def _early_answer(reply: GateReply, campaign: Campaign) -> ShakeResult | None:
     if reply.verdict is Verdict.WIN:
         return None
     answers = {
-        Verdict.LOSE: Answer.LOST,
-        Verdict.COOLDOWN: Answer.COOLDOWN,
-        Verdict.MAXED: Answer.MAXED,
-        Verdict.EMPTY: Answer.OVER,
+        Verdict.LOSE: ShakeAnswer.LOST,
+        Verdict.COOLDOWN: ShakeAnswer.COOLDOWN,
+        Verdict.MAXED: ShakeAnswer.MAXED,
+        Verdict.EMPTY: ShakeAnswer.OVER,
     }
     return ShakeResult(answers[reply.verdict], campaign, wait_ms=reply.wait_ms)

@@ -1,11 +1,11 @@
-"""Who sees what (SPEC §5): pure functions from (packet, shares, viewer) to a view."""
+"""Who sees what (docs/rules.md §5): pure functions from (packet, shares, viewer) to a view."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Packet, Share, Status, best_luck_share
 
 

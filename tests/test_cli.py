@@ -112,3 +112,76 @@ async def test_stats_on_the_command_line(tmp_path: Path) -> None:
     result = redpacket("stats", "--db", str(db), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Packets sent" in result.stdout and "Alice" in result.stdout
+
+
+def test_help_reads_plainly_and_every_command_says_what_it_does(tmp_path: Path) -> None:
+    top = redpacket("--help", cwd=tmp_path)
+    assert top.returncode == 0 and "`" not in top.stdout
+    for command in ("run", "demo"):
+        shown = redpacket(command, "--help", cwd=tmp_path)
+        assert shown.returncode == 0
+        description = shown.stdout.split("\n\n")[1]  # after the usage line
+        assert not description.startswith("options:") and len(description) > 40
+
+
+def test_the_demo_says_where_its_database_is_and_stats_reads_its_turned_away(
+    tmp_path: Path,
+) -> None:
+    demo = redpacket("demo", cwd=tmp_path)
+    assert demo.returncode == 0, demo.stderr
+    out = " ".join(demo.stdout.split())  # rich wraps long lines
+    assert "share(s)" not in out and "{'" not in out  # no raw Python in what people read
+    assert "in 10 shares" in out and "in 1 share " in out
+    db = out.split("redpacket stats --db ")[-1].split()[0]
+    assert Path(db).exists()
+    saved = int(out.split(" presses were turned away at the gate")[0].split()[-1])
+    assert saved > 0
+    stats = redpacket("stats", "--db", db, cwd=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    (line,) = [line for line in stats.stdout.splitlines() if "turned away" in line]
+    assert line.split("│")[-2].strip() == str(saved)
+
+
+def test_bench_says_where_its_database_is(tmp_path: Path) -> None:
+    result = redpacket(
+        "bench", "--packets", "2", "--shares", "5", "--members", "20", "--presses", "40",
+        "--concurrency", "10", "--json", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Path(json.loads(result.stdout)["db"]).exists()
+
+
+def test_a_database_in_a_missing_directory_is_said_in_one_log_line(tmp_path: Path) -> None:
+    import asyncio
+    import logging
+
+    missing = tmp_path / "typo" / "redpacket.db"
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("storage.sqlite.store").addHandler(handler)
+    try:
+        async def open_and_close() -> None:
+            store = SqliteStore(missing)
+            await store.open()
+            await store.close()
+
+        asyncio.run(open_and_close())
+        asyncio.run(open_and_close())  # the second time the file exists: nothing to say
+    finally:
+        logging.getLogger("storage.sqlite.store").removeHandler(handler)
+    warnings = [r for r in records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "DATABASE_URL" in warnings[0].getMessage()
+    assert str(missing.parent) in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://foo", "redis://:badport/0"])
+@pytest.mark.parametrize("command", ["run", "audit"])
+def test_a_malformed_redis_url_stops_with_one_line(tmp_path: Path, command: str, url: str) -> None:
+    env = {"REDIS_URL": url, "TELEGRAM_BOT_TOKEN": "123:ABC",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}"}
+    result = redpacket(command, env=env, cwd=tmp_path)  # a hang trips the timeout
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "REDIS_URL" in line and "redis://" in line and "unix://" in line

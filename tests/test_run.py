@@ -97,6 +97,8 @@ def test_run_polls_greets_a_new_member_and_stops_cleanly(tmp_path: Path) -> None
         welcome = api.sent_to(42)
         assert welcome, "the bot never answered /start"
         assert welcome[0]["parse_mode"] == "HTML" and "Ada" in welcome[0]["text"]
+        polls = [p for m, p in list(api.calls) if m == "getUpdates"]
+        assert "chat_member" in polls[0]["allowed_updates"]  # joins, for the newcomer rule
     finally:
         bot.send_signal(signal.SIGINT)
         output, _ = bot.communicate(timeout=30)
@@ -172,3 +174,37 @@ def test_run_with_a_webhook_takes_updates_posted_to_it(tmp_path: Path) -> None:
         api.shutdown()
     assert bot.returncode == 0, output
     assert TOKEN not in output
+
+
+def test_run_with_redis_unreachable_warns_once_and_tells_the_bot_admins(tmp_path: Path) -> None:
+    api = FakeBotApi(free_port())
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update({
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{api.server_address[1]}/bot",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens there
+        "BOT_ADMIN_IDS": "7",
+    })
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (api.sent_to(7) and api.sent_to(42)) and time.monotonic() < deadline:
+            if bot.poll() is not None:
+                break
+            time.sleep(0.1)
+        (notice,) = api.sent_to(7)
+        assert "Redis" in notice["text"] and "REDIS_URL" in notice["text"]
+        assert api.sent_to(42), "the bot stopped answering without Redis"
+    finally:
+        bot.send_signal(signal.SIGINT)
+        output, _ = bot.communicate(timeout=30)
+        api.shutdown()
+    assert bot.returncode == 0, output
+    warnings = [line for line in output.splitlines() if "unreachable" in line]
+    assert len(warnings) == 1, output
+    assert "Redis at 127.0.0.1:" in warnings[0] and "Traceback" not in output

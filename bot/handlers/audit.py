@@ -1,4 +1,4 @@
-"""The periodic audit (SPEC §6) inside the bot: every ``AUDIT_INTERVAL_SECONDS``.
+"""The periodic audit (docs/rules.md §6) inside the bot: every ``AUDIT_INTERVAL_SECONDS``.
 
 It runs the same checks as ``redpacket audit``, rebuilds a gate that drifted
 from the database, logs the verdict and tells the bot admins by direct
@@ -12,6 +12,8 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from core.audit import audit_everything
+
 from bot.app import BotContext, bot_context
 from bot.jobs import repeat, stop_repeating
 from bot.leases import hold
@@ -24,15 +26,11 @@ SHOWN_PROBLEMS = 10
 
 async def run_audit(ctx: BotContext) -> list[str]:
     """Audit packets and campaigns; returns the problems (empty when clean)."""
-    report = await ctx.packets.audit(repair=True)
-    problems = list(report.problems)
     shake = ctx.engine.shake if ctx.engine is not None else None
-    if shake is not None:
-        campaigns = await shake.audit(repair=True, ledger=False)  # packets.audit ran the SQL
-        problems += campaigns.problems
+    report = await audit_everything(ctx.packets, shake, repair=True)
     for note in report.repaired:
         _log.info("audit: %s", note)
-    return problems
+    return report.problems
 
 
 async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import CallbackQuery, Update, User
+from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.app import BotContext, bot_context
+from bot.retry import backoff, is_transient, post
+from core.eligibility import Traits
 from core.packets import Member
 
 _log = logging.getLogger("bot.handlers")
 
 CALLBACK_ANSWER_LIMIT = 200
+ANSWER_ATTEMPTS = 3  # within Telegram's answer window of about 15 s
 
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
 
 
 def member_of(user: User) -> Member:
     return Member(user.id, user.full_name or str(user.id), user.username)
+
+
+def traits_of(user: User) -> Traits:
+    """What the chat rules look at (core.eligibility)."""
+    return Traits(user.id, is_premium=bool(user.is_premium), is_bot=user.is_bot)
 
 
 def clip_answer(text: str) -> str:
@@ -38,10 +47,17 @@ async def answer(
     if ctx.was_answered(query.id):
         return
     ctx.mark_answered(query.id)
-    try:
-        await query.answer(clip_answer(text) if text else None, show_alert=alert)
-    except TelegramError as error:  # too old, or Telegram refused: the press is lost anyway
-        _log.info("answer to press %s failed: %s", query.id, error)
+    for attempt in range(ANSWER_ATTEMPTS):
+        try:
+            await query.answer(clip_answer(text) if text else None, show_alert=alert)
+            return
+        except TelegramError as error:
+            # A 5xx or a lost connection: once more (if the first did land, the
+            # second is refused, which is harmless). Too old, or refused: lost anyway.
+            if not is_transient(error) or attempt + 1 == ANSWER_ATTEMPTS:
+                _log.info("answer to press %s failed: %s", query.id, error)
+                return
+            await asyncio.sleep(backoff(attempt))
 
 
 async def apologize(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -51,20 +67,31 @@ async def apologize(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx = bot_context(context)
     user = update.effective_user
     lang = ctx.lang(user.language_code if user else None)
-    text = ctx.text(lang, "error.generic")
-    try:
-        if update.callback_query is not None:
-            await answer(ctx, update.callback_query, text, alert=True)
-        elif update.effective_message is not None and update.effective_chat is not None:
-            await context.bot.send_message(
-                update.effective_chat.id, text, parse_mode=ParseMode.HTML
-            )
-    except TelegramError:
-        pass
+    if update.callback_query is not None:
+        await answer(ctx, update.callback_query, ctx.text(lang, "error.generic"), alert=True)
+    elif update.effective_message is not None:
+        await apologize_in(ctx, update.effective_message, lang)
+
+
+async def apologize_in(ctx: BotContext, message: Message, lang: str) -> None:
+    """Say "something went wrong" in the message's chat; tries again after a brief
+    outage, and a failure is one log line (``post`` logs it)."""
+    assert ctx.application is not None
+    bot = ctx.application.bot
+    await post(
+        lambda: bot.send_message(
+            message.chat.id, ctx.html(lang, "error.generic"), parse_mode=ParseMode.HTML
+        ),
+        f"the apology in {message.chat.id}",
+    )
 
 
 def guarded(handler: Callback) -> Callback:
-    """Log any failure of ``handler`` and answer the user politely."""
+    """Log any failure of ``handler`` and answer the user politely.
+
+    Telegram unreachable (a 5xx, a timeout, a lost connection) is not a bug:
+    one line, no traceback.
+    """
 
     @functools.wraps(handler)
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
@@ -72,9 +99,13 @@ def guarded(handler: Callback) -> Callback:
             return await handler(update, context)
         except ApplicationHandlerStop:
             raise
-        except Exception:
-            _log.exception("handler %s failed on update %s", handler.__name__,
-                           getattr(update, "update_id", "?"))
+        except Exception as error:
+            name, update_id = handler.__name__, getattr(update, "update_id", "?")
+            if isinstance(error, TelegramError) and is_transient(error):
+                _log.warning("handler %s on update %s: Telegram unreachable: %s",
+                             name, update_id, error)
+            else:
+                _log.exception("handler %s failed on update %s", name, update_id)
             await apologize(update, context)
             return None
 
@@ -83,5 +114,9 @@ def guarded(handler: Callback) -> Callback:
 
 async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The application's error handler (standalone): log, then answer politely."""
-    _log.error("update %s failed", getattr(update, "update_id", update), exc_info=context.error)
+    error, update_id = context.error, getattr(update, "update_id", update)
+    if isinstance(error, TelegramError) and is_transient(error):
+        _log.warning("update %s: Telegram unreachable: %s", update_id, error)
+    else:
+        _log.error("update %s failed", update_id, exc_info=error)
     await apologize(update, context)

@@ -1,4 +1,4 @@
-"""Expiry from the database (SPEC §6): at start, then every ``EXPIRY_SWEEP_SECONDS``.
+"""Expiry from the database (docs/rules.md §6): at start, then every ``EXPIRY_SWEEP_SECONDS``.
 
 Each refunded packet's group message turns to its expired state and its sender
 gets a direct message. Packets that expired while the bot was down are
@@ -63,10 +63,11 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _start(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]
+    # Scheduled first: a failing first sweep must not leave expiry unscheduled.
+    repeat(application, _job, ctx.settings.expiry_sweep_seconds, JOB_NAME)
     refunded = await sweep(ctx)
     if refunded:
         _log.info("refunded %d packets that expired while the bot was away", refunded)
-    repeat(application, _job, ctx.settings.expiry_sweep_seconds, JOB_NAME)
 
 
 async def _stop(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

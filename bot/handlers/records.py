@@ -1,4 +1,4 @@
-"""/records (SPEC §8): what a member sent and received, with paged recent packets.
+"""/records (docs/rules.md §8): what a member sent and received, with paged recent packets.
 
 In a private chat: the summary, one page of recent packets (each linked to its
 result view) and Newer/Older buttons. In a group: a one-line summary only.
@@ -9,37 +9,42 @@ clamped and the records shown are always the presser's own, in their own chat.
 from __future__ import annotations
 
 import html
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 from core.packets import Member
 from core.records import Page, RecentPacket, RecordsSummary, records_page
 
+from storage.sqlite.keyboards import Keyboard
+
+from bot import callbacks
 from bot.app import BotContext, bot_context
+from bot.callbacks import Action
 from bot.handlers.common import answer, guarded
 from bot.handlers.wallet import lang_of, member_of, records_of, reply_html, turn_of
 from bot.keyboards import details_url
 
-PAGE_DATA = re.compile(r"rec:(\d{1,4})")
-MAX_PAGE = 9999
+PAGE_DATA = callbacks.FORMATS[Action.RECORDS_PAGE]
+MAX_PAGE = callbacks.MAX_RECORDS_PAGE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 def page_data(page: int) -> str:
-    return f"rec:{min(max(page, 0), MAX_PAGE)}"
+    return callbacks.records_page(page)
 
 
 def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str) -> str:
     when = datetime.fromtimestamp(item.at / 1000, UTC).strftime("%m-%d %H:%M")
     amount = Amount(item.amount)
-    if not item.sent:
+    if not item.sent and item.own:
+        words = ctx.html(lang, "ux.records.item.own_share", amount=amount)
+    elif not item.sent:
         words = ctx.html(lang, "records.item.received", name=item.sender_name, amount=amount)
     elif item.recipient_name is not None:
         words = ctx.html(lang, "records.item.sent_personal", name=item.recipient_name,
@@ -55,7 +60,7 @@ def item_line(ctx: BotContext, lang: str, item: RecentPacket, bot_username: str)
         notes.append(ctx.html(lang, "records.item.live"))
     elif item.status == "expired":
         notes.append(ctx.html(lang, "records.item.expired"))
-    link = html.escape(details_url(bot_username, item.packet_id), quote=True)
+    link = html.escape(details_url(bot_username, item.packet_id, full=True), quote=True)
     tail = f" · {' · '.join(notes)}" if notes else ""
     return f'<code>{when}</code> <a href="{link}">{words}</a>{tail}'
 
@@ -118,7 +123,27 @@ async def records_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         ))
         return
     text, keyboard, _ = await private_view(ctx, lang, member, 0, ctx.bot_username)
-    await reply_html(update, text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
+    sent = await reply_html(update, text, reply_markup=keyboard, link_preview_options=NO_PREVIEW)
+    if sent is not None and ctx.keyboards is not None:  # its page buttons act on it
+        await ctx.keyboards.remember(sent.chat.id, sent.message_id, Keyboard.RECORDS,
+                                     member.id, ctx.clock.now_ms())
+
+
+async def send_records(ctx: BotContext, member: Member, lang: str) -> bool:
+    """The private records view sent to ``member`` (My red packets); False if unreachable."""
+    assert ctx.application is not None
+    text, keyboard, _ = await private_view(ctx, lang, member, 0, ctx.bot_username)
+    try:
+        sent = await ctx.application.bot.send_message(
+            member.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard,
+            link_preview_options=NO_PREVIEW,
+        )
+    except TelegramError:
+        return False
+    if ctx.keyboards is not None:  # its page buttons act on it, as on /records'
+        await ctx.keyboards.remember(sent.chat.id, sent.message_id, Keyboard.RECORDS,
+                                     member.id, ctx.clock.now_ms())
+    return True
 
 
 @guarded
@@ -137,6 +162,12 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
         await answer(ctx, query, ctx.text(lang, "records.not_here"), alert=True)
         return
     await ctx.ready()
+    assert ctx.keyboards is not None
+    if not await ctx.keyboards.is_a(message.chat.id, message.message_id, Keyboard.RECORDS,
+                                    ctx.clock.now_ms(), owner_id=member.id):
+        # Forged onto another of our messages: never overwrite it with records.
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
     lang = await lang_of(ctx, update)
     text, keyboard, page = await private_view(
         ctx, lang, member, int(match.group(1)), ctx.bot_username
@@ -156,7 +187,7 @@ async def records_page_pressed(update: Update, context: ContextTypes.DEFAULT_TYP
 def register(application: Application[Any, Any, Any, Any, Any, Any], ctx: BotContext) -> None:
     application.add_handler(CommandHandler("records", records_command), ctx.group)
     application.add_handler(
-        CallbackQueryHandler(records_page_pressed, pattern=r"^rec:"), ctx.group
+        CallbackQueryHandler(records_page_pressed, pattern=callbacks.PATTERNS[Action.RECORDS_PAGE]), ctx.group
     )
     ctx.commands.append("records")
 

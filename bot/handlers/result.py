@@ -1,39 +1,50 @@
-"""The private result view (SPEC §5 rules 1–8) and its buttons.
+"""The private result view (docs/rules.md §5 rules 1–8) and its buttons.
 
 Reached by the Details deep link ``/start p_<packet>``. **Send again** re-posts
-a live packet in its chat (sender only; the old message loses its Open
-button); **My red packets** lists what the member received.
+a live packet in its chat (sender only; the old message points to the new
+one, its Open still works, and it shows the final state at the end);
+**My red packets** lists what the member received.
 """
 
 from __future__ import annotations
 
-from telegram import Message, Update, User
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram import CallbackQuery, Message, Update, User
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
 from bot import callbacks
 from bot.app import BotContext, bot_context
 from bot.callbacks import Action
-from bot.handlers.common import answer, guarded
-from bot.keyboards import DEEP_LINK_PREFIX, packet_keyboard, result_keyboard
+from bot.handlers.common import answer, guarded, member_of
+from bot.fairness_view import fairness_lines
+from bot.keyboards import (
+    DEEP_LINK_PREFIX,
+    FULL_DEEP_LINK_PREFIX,
+    packet_keyboard,
+    result_keyboard,
+)
 from bot.render import packet_text
-from core.money import Amount
+from bot.retry import post
 from core.views import packet_view
 
-MY_PACKETS_SHOWN = 10
 
 
 def packet_id_of(payload: str) -> str | None:
-    """``p_<packet id>`` -> the id, else ``None``."""
-    if not payload.startswith(DEEP_LINK_PREFIX):
+    """``p_<packet id>`` or ``f_<packet id>`` -> the id, else ``None``."""
+    if not payload.startswith((DEEP_LINK_PREFIX, FULL_DEEP_LINK_PREFIX)):
         return None
-    candidate = payload[len(DEEP_LINK_PREFIX):]
+    candidate = payload.split("_", 1)[1]
     parsed = callbacks.parse(f"o:{candidate}")
     return parsed.arg if parsed else None
 
 
-async def show_result(ctx: BotContext, message: Message, user: User, packet_id: str) -> None:
+def wants_full_commitment(payload: str) -> bool:
+    return payload.startswith(FULL_DEEP_LINK_PREFIX)
+
+
+async def show_result(
+    ctx: BotContext, message: Message, user: User, packet_id: str, *, full_commitment: bool = False
+) -> None:
     """Reply with ``user``'s view of the packet (or "does not exist")."""
     lang = await ctx.lang_of(message.chat.id, user.language_code)
     found = await ctx.packets.packet_and_shares(packet_id)
@@ -41,9 +52,19 @@ async def show_result(ctx: BotContext, message: Message, user: User, packet_id: 
         await message.reply_html(ctx.html(lang, "start.not_found"))
         return
     packet, shares = found
-    view = packet_view(packet, shares, user.id, ctx.clock.now_ms())
-    await message.reply_html(
-        packet_text(ctx, view, lang, public=False), reply_markup=result_keyboard(ctx, view, lang)
+    now = ctx.clock.now_ms()
+    view = packet_view(packet, shares, user.id, now)
+    fairness = "\n\n" + "\n".join(fairness_lines(ctx, packet, lang, now, full=full_commitment))
+    text = packet_text(ctx, view, lang, public=False, reserve=len(fairness)) + fairness
+    await message.reply_html(text, reply_markup=result_keyboard(ctx, view, lang))
+
+
+def _in_own_private_chat(query: CallbackQuery, user: User) -> bool:
+    """The result view (the only message with these buttons) is in the member's
+    private chat with the bot; data forged onto any other message is refused."""
+    message = query.message
+    return message is not None and message.chat.type == ChatType.PRIVATE and (
+        message.chat.id == user.id
     )
 
 
@@ -58,7 +79,8 @@ async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     parsed = callbacks.parse(query.data)
     found = (
         await ctx.packets.packet_and_shares(parsed.arg)
-        if parsed and parsed.action is Action.SEND_AGAIN else None
+        if parsed and parsed.action is Action.SEND_AGAIN and _in_own_private_chat(query, user)
+        else None
     )
     if found is None:
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
@@ -72,24 +94,23 @@ async def on_send_again(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await answer(ctx, query, ctx.text(lang, "again.not_live"))
         return
     group_lang = await ctx.packet_lang(packet.id, packet.chat_id)
-    try:
-        posted = await context.bot.send_message(
+    posted = await post(
+        lambda: context.bot.send_message(
             packet.chat_id, packet_text(ctx, view, group_lang, public=True),
             reply_markup=packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=True),
             parse_mode=ParseMode.HTML,
-        )
-    except TelegramError:
+        ),
+        f"sending packet {packet.id} again in {packet.chat_id}",
+    )
+    if posted is None:
         await answer(ctx, query, ctx.text(lang, "error.generic"), alert=True)
         return
-    old = packet.message_id
-    await ctx.store.set_message(packet.id, posted.message_id)
-    ctx.editor.moved(packet.id, packet.chat_id, posted.message_id)
+    # The new message is the packet's (presses count from now); the old ones now
+    # point to it, and still open it.
+    await ctx.editor.posted(
+        packet, packet.chat_id, posted.message_id, posted_at_ms=ctx.clock.now_ms()
+    )
     await answer(ctx, query, ctx.text(lang, "again.done"))
-    if old is not None:  # the old message keeps its text but loses its Open button
-        await ctx.editor.edit(
-            packet.chat_id, old, packet_text(ctx, view, group_lang, public=True),
-            packet_keyboard(ctx, packet, group_lang, ctx.bot_username, live=False),
-        )
 
 
 @guarded
@@ -100,19 +121,16 @@ async def on_my_packets(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if query is None or user is None or query.message is None:
         return
     lang = await ctx.lang_of(query.message.chat.id, user.language_code)
-    rows = await ctx.store.fetchall(
-        "SELECT s.amount, p.sender_name FROM shares s JOIN packets p ON p.id = s.packet_id"
-        " WHERE s.member_id = ? ORDER BY s.taken_at DESC LIMIT ?",
-        (user.id, MY_PACKETS_SHOWN),
-    )
-    await answer(ctx, query)
-    if not rows:
-        text = ctx.html(lang, "my.none")
+    if not _in_own_private_chat(query, user):  # forged onto a group message: post nothing
+        await answer(ctx, query, ctx.text(lang, "press.invalid"))
+        return
+    # One records view everywhere: /records' paged list, with dates, sent privately.
+    from bot.handlers.records import send_records
+
+    if await send_records(ctx, member_of(user), lang):
+        await answer(ctx, query)
     else:
-        lines = [ctx.html(lang, "my.title")]
-        lines += [ctx.html(lang, "my.line", amount=Amount(a), sender=s) for a, s in rows]
-        text = "\n".join(lines)
-    await context.bot.send_message(query.message.chat.id, text, parse_mode=ParseMode.HTML)
+        await answer(ctx, query, ctx.text(lang, "ux.records.start_first"), alert=True)
 
 
 def register(application: Application, ctx: BotContext) -> None:  # type: ignore[type-arg]

@@ -1,8 +1,8 @@
-"""/shake: the shake-lottery campaign in Telegram (SPEC §7, §9, §11).
+"""/shake: the shake-lottery campaign in Telegram (docs/rules.md §7, §9, §11).
 
 ``/shake start|stop|status`` for chat admins and bot admins; ``/shake`` alone
 or the **Shake** button is one shake. The prizes-left figure on the campaign
-message is edited in steps (``core.shake.crosses_step``), never on every win;
+message is edited in steps (``bot.edit_budget``), never on every win;
 the end (all prizes won, stopped, or time up) edits the message into the
 result and tells the funder by direct message.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-import re
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,26 +22,33 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from core.errors import DomainError, InsufficientFunds
-from core.money import Amount
-from core.shake import JACKPOT, MIN_PRIZE, Campaign, CampaignStatus, Ended, Mode, parse_start
-from core.shake_service import Answer, ShakeResult, ShakeService
+from core.amount import Amount
+from core.shake import JACKPOT, Campaign, CampaignStatus, Ended, prize_range
+from core.shake_service import ShakeAnswer, ShakeResult, ShakeService
 
+from bot import callbacks
 from bot.admins import is_admin
+from bot.callbacks import Action
+from bot.edit_budget import shows_new_figure
+from bot.shake_command import parse_start
 from bot.app import BotContext, bot_context
-from bot.handlers.common import answer, guarded, member_of
+from bot.handlers.common import answer, guarded, member_of, traits_of
+from bot.render import duration
 from bot.jobs import repeat, stop_repeating
+from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
 
 SWEEP_JOB = "shake-sweep"
 
-CALLBACK = re.compile(r"sk:([A-Za-z0-9]{10})")
+CALLBACK = callbacks.FORMATS[Action.SHAKE]
 MAX_WINNER_LINES = 30
+FINISHED_REMEMBERED = 1_000  # ended campaigns whose message must not be edited back
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def shake_button(campaign_id: str) -> str:
-    return f"sk:{campaign_id}"
+    return callbacks.shake(campaign_id)
 
 
 class CampaignMessages:
@@ -51,11 +58,17 @@ class CampaignMessages:
         self.langs: dict[str, str] = {}
         self.shown_left: dict[str, int] = {}
         self.locks: dict[str, asyncio.Lock] = {}
-        self.finished: set[str] = set()
-        self.edits = 0
+        self.finished: OrderedDict[str, None] = OrderedDict()  # oldest first
 
     def lock(self, campaign_id: str) -> asyncio.Lock:
         return self.locks.setdefault(campaign_id, asyncio.Lock())
+
+    def mark_finished(self, campaign_id: str) -> None:
+        """Remember that a campaign ended; the oldest ended ones are forgotten."""
+        self.finished[campaign_id] = None
+        while len(self.finished) > FINISHED_REMEMBERED:
+            old, _ = self.finished.popitem(last=False)
+            self.langs.pop(old, None)
 
 
 def messages_of(ctx: BotContext) -> CampaignMessages:
@@ -76,17 +89,10 @@ def _utc(ms: int) -> str:
 
 
 def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
-    if campaign.mode is Mode.TIERS:
-        top = max((t.top() for t in campaign.tiers if t.top() < JACKPOT), default=MIN_PRIZE)
-        prizes = ctx.html(lang, "shake.message.tiers", low=Amount(MIN_PRIZE), high=Amount(top),
-                          jackpot=Amount(JACKPOT))
-    else:
-        prizes = ctx.html(lang, "shake.message.bounded", low=Amount(MIN_PRIZE),
-                          jackpot=Amount(JACKPOT))
     lines = [
         ctx.html(lang, "shake.message.title", funder=campaign.funder_name),
         ctx.html(lang, "shake.message.pool", pool=Amount(campaign.pool), count=campaign.count),
-        prizes,
+        prizes_line(ctx, campaign, lang),
         "",
         ctx.html(lang, "shake.message.left", left=campaign.prizes_left, count=campaign.count),
         ctx.html(lang, "shake.message.ends", time=_utc(campaign.ends_at)),
@@ -95,11 +101,27 @@ def campaign_text(ctx: BotContext, campaign: Campaign, lang: str) -> str:
     return "\n".join(lines)
 
 
+def prizes_line(ctx: BotContext, campaign: Campaign, lang: str) -> str:
+    """Only what the pool left can pay: the allocator's own rule (``core.shake.prize_range``)."""
+    shown = prize_range(campaign.mode, campaign.tiers, campaign.money_left,
+                        max(campaign.prizes_left, 1))
+    if shown.high is None:
+        key = "ux.shake.prizes_from"
+    elif shown.high == shown.low:
+        key = "ux.shake.prizes_each"
+    else:
+        key = "ux.shake.prizes_range"
+    line = ctx.html(lang, key, low=Amount(shown.low), high=Amount(shown.high or shown.low))
+    if shown.jackpot:
+        line += ctx.html(lang, "ux.shake.and_jackpot", jackpot=Amount(JACKPOT))
+    return line
+
+
 def _how(ctx: BotContext, campaign: Campaign, lang: str) -> str:
     seconds = _seconds(campaign.interval_ms)
     if seconds <= 0:  # no cooldown configured: "every 0 s" reads like a bug
         return ctx.html(lang, "shake.message.how_any")
-    return ctx.html(lang, "shake.message.how", seconds=seconds)
+    return ctx.html(lang, "shake.message.how", wait=duration(ctx, lang, seconds * 1000))
 
 
 def campaign_keyboard(ctx: BotContext, campaign: Campaign, lang: str) -> InlineKeyboardMarkup:
@@ -140,7 +162,7 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
     """What a shake answers: an alert for a button press, a reply for a typed /shake."""
     campaign = result.campaign
     interval = _seconds(campaign.interval_ms) if campaign else 0
-    if result.answer is Answer.WON and result.win is not None:
+    if result.answer is ShakeAnswer.WON and result.win is not None:
         amount = Amount(result.win.amount)
         if public:
             key = "shake.answer.jackpot_public" if result.win.jackpot else "shake.answer.won_public"
@@ -148,18 +170,21 @@ def result_text(ctx: BotContext, result: ShakeResult, lang: str, *, public: bool
         key = "shake.answer.jackpot" if result.win.jackpot else "shake.answer.won"
         return ctx.text(lang, key, amount=amount)
     render = ctx.html if public else ctx.text
-    if result.answer is Answer.LOST:
+    if result.answer is ShakeAnswer.LOST:
         if interval <= 0:
             return render(lang, "shake.answer.lost_now")
-        return render(lang, "shake.answer.lost", seconds=interval)
-    if result.answer is Answer.COOLDOWN:
-        return render(lang, "shake.answer.cooldown", seconds=max(1, -(-result.wait_ms // 1000)))
-    if result.answer is Answer.MAXED:
+        return render(lang, "shake.answer.lost", wait=duration(ctx, lang, interval * 1000))
+    if result.answer is ShakeAnswer.COOLDOWN:
+        wait = max(1, -(-result.wait_ms // 1000)) * 1000  # whole seconds, rounded up
+        return render(lang, "shake.answer.cooldown", wait=duration(ctx, lang, wait))
+    if result.answer is ShakeAnswer.MAXED:
         return render(lang, "shake.answer.maxed", n=campaign.max_wins if campaign else 1)
-    if result.answer is Answer.OVER:
+    if result.answer is ShakeAnswer.OVER:
         return render(lang, "shake.answer.over")
-    if result.answer is Answer.NO_CAMPAIGN:
+    if result.answer is ShakeAnswer.NO_CAMPAIGN:
         return render(lang, "shake.none")
+    if result.answer is ShakeAnswer.REFUSED and result.refusal is not None:  # a chat rule
+        return render(lang, result.refusal.key, **result.refusal.params)
     return render(lang, "shake.answer.not_this_time")
 
 
@@ -177,10 +202,7 @@ async def _lang_of_campaign(ctx: BotContext, campaign: Campaign) -> str:
 
 async def _edit(ctx: BotContext, chat_id: int, message_id: int, text: str,
                 markup: InlineKeyboardMarkup | None) -> bool:
-    edited = await ctx.editor.edit(chat_id, message_id, text, markup)
-    if edited:
-        messages_of(ctx).edits += 1
-    return edited
+    return await ctx.editor.edit(chat_id, message_id, text, markup)
 
 
 async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
@@ -200,20 +222,22 @@ async def refresh_figure(ctx: BotContext, campaign: Campaign) -> None:
             book.shown_left[campaign.id] = campaign.prizes_left
 
 
-async def finish(ctx: BotContext, ended: Ended) -> None:
+async def finish(ctx: BotContext, ended: Ended, reply_to: Message | None = None) -> None:
     """The end: the message shows winners, jackpot and refund; the funder is told."""
     campaign = ended.campaign
     book = messages_of(ctx)
     lang = await _lang_of_campaign(ctx, campaign)
     async with book.lock(campaign.id):
-        book.finished.add(campaign.id)
+        book.mark_finished(campaign.id)
         message_id = campaign.message_id
         if message_id is None:  # ended by a win, whose row was read before the message was set
             fresh = await (await service_of(ctx)).get(campaign.id)
             message_id = fresh.message_id if fresh else None
         text = end_text(ctx, ended, lang)
         if message_id is None or not await _edit(ctx, campaign.chat_id, message_id, text, None):
-            await _post(ctx, campaign.chat_id, text)  # the campaign message is gone
+            # the campaign message is gone: post the result (under the /shake stop, if any)
+            if reply_to is None or await _reply(reply_to, text) is None:
+                await _post(ctx, campaign.chat_id, text)
     book.shown_left.pop(campaign.id, None)
     book.locks.pop(campaign.id, None)
     paid = campaign.won_amount
@@ -227,7 +251,7 @@ def _after(ctx: BotContext, result: ShakeResult) -> None:
     """Edits and the end run in the background: the press is answered first."""
     if result.ended is not None:
         ctx.spawn(finish(ctx, result.ended))
-    elif result.refresh and result.campaign is not None:
+    elif shows_new_figure(result) and result.campaign is not None:
         ctx.spawn(refresh_figure(ctx, result.campaign))
 
 
@@ -241,13 +265,13 @@ async def on_shake(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        await _reply(message, ctx.html(lang, "shake.error.group_only"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.group_only"))
         return
     args = context.args or []
     word = args[0].lower() if args else ""
     if word in ("start", "stop"):
         if not await is_admin(context.bot, chat.id, user.id, ctx.settings.bot_admin_ids):
-            await _reply(message, ctx.html(lang, "shake.error.admins_only"))
+            await reply_briefly(ctx, message, ctx.html(lang, "shake.error.admins_only"))
             return
     if word == "start":
         await _start(ctx, context, message, args[1:], lang)
@@ -256,9 +280,9 @@ async def on_shake(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif word == "status":
         await _status(ctx, message, lang)
     elif word in ("help", "?"):
-        await _reply(message, ctx.html(lang, "shake.usage"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.usage"))
     elif args:
-        await _reply(message, ctx.html(lang, "shake.error.usage"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.usage"))
     else:
         await _typed_shake(ctx, message, lang)
 
@@ -272,10 +296,11 @@ async def _start(ctx: BotContext, context: ContextTypes.DEFAULT_TYPE, message: M
         request = parse_start(args, message.chat.id, funder, service.limits)
         campaign = await service.start(request, f"shake:{message.chat.id}:{message.message_id}")
     except InsufficientFunds as error:  # the generic wording speaks of a red packet
-        await _reply(message, ctx.html(lang, "shake.error.insufficient_funds", **error.params))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.error.insufficient_funds",
+                                                   **error.params))
         return
     except DomainError as error:
-        await _reply(message, ctx.html(lang, error.key, **error.params))
+        await reply_briefly(ctx, message, ctx.html(lang, error.key, **error.params))
         return
     if campaign.message_id is not None:
         return  # a replayed update: the campaign and its message exist
@@ -293,17 +318,16 @@ async def _stop(ctx: BotContext, message: Message, lang: str) -> None:
     service = await service_of(ctx)
     ended = await service.stop(message.chat.id)
     if ended is None:
-        await _reply(message, ctx.html(lang, "shake.none"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.none"))
         return
-    await _reply(message, ctx.html(lang, "shake.stopped", amount=Amount(ended.refunded),
-                                   funder=ended.campaign.funder_name))
-    await finish(ctx, ended)
+    # The campaign message turns into the result (refund included): that is the answer.
+    await finish(ctx, ended, reply_to=message)
 
 
 async def _status(ctx: BotContext, message: Message, lang: str) -> None:
     campaign = await (await service_of(ctx)).status(message.chat.id)
     if campaign is None:
-        await _reply(message, ctx.html(lang, "shake.none"))
+        await reply_briefly(ctx, message, ctx.html(lang, "shake.none"))
         return
     await _reply(message, ctx.html(
         lang, "shake.status", funder=campaign.funder_name, left=campaign.prizes_left,
@@ -314,8 +338,16 @@ async def _status(ctx: BotContext, message: Message, lang: str) -> None:
 async def _typed_shake(ctx: BotContext, message: Message, lang: str) -> None:
     assert message.from_user is not None
     member = member_of(message.from_user)
-    result = await (await service_of(ctx)).shake_in_chat(message.chat.id, member)
-    await _reply(message, result_text(ctx, result, lang, public=True, name=member.name))
+    result = await (await service_of(ctx)).shake_in_chat(
+        message.chat.id, member, traits_of(message.from_user)
+    )
+    text = result_text(ctx, result, lang, public=True, name=member.name)
+    if result.answer is ShakeAnswer.WON:
+        await _reply(message, text, quote=True)  # a win is news for the group: it stays
+    else:
+        if result.campaign is not None and result.answer is not ShakeAnswer.OVER:
+            text += "\n" + ctx.html(lang, "ux.shake.use_button")
+        await reply_briefly(ctx, message, text)
     _after(ctx, result)
 
 
@@ -330,13 +362,18 @@ async def on_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     match = CALLBACK.fullmatch(query.data or "")
     service = await service_of(ctx)
     campaign = await service.lookup(match.group(1)) if match else None
-    # Callback data can be forged: the campaign must belong to this very chat.
-    if campaign is None or campaign.chat_id != chat_id or user.is_bot:
+    # Callback data can be forged: the campaign must belong to this very chat and
+    # message (a cached copy may predate its message id: then ask the database).
+    message_id = query.message.message_id if query.message is not None else None
+    if campaign is not None and campaign.message_id != message_id:
+        campaign = await service.get(campaign.id)
+    if (campaign is None or campaign.chat_id != chat_id or campaign.message_id != message_id
+            or user.is_bot):
         await answer(ctx, query, ctx.text(lang, "shake.answer.gone"))
         return
-    result = await service.shake(campaign.id, member_of(user))
+    result = await service.shake(campaign.id, member_of(user), traits_of(user))
     text = result_text(ctx, result, lang, public=False)
-    await answer(ctx, query, text, alert=result.answer is Answer.WON)
+    await answer(ctx, query, text, alert=result.answer in (ShakeAnswer.WON, ShakeAnswer.REFUSED))
     _after(ctx, result)
 
 
@@ -349,10 +386,11 @@ async def _post(ctx: BotContext, chat_id: int, text: str) -> None:
 
 
 async def _reply(message: Message, text: str,
-                 markup: InlineKeyboardMarkup | None = None) -> Message | None:
+                 markup: InlineKeyboardMarkup | None = None, *, quote: bool = False,
+                 ) -> Message | None:
     try:
         return await message.reply_text(
-            text, reply_markup=markup, do_quote=False, parse_mode=ParseMode.HTML
+            text, reply_markup=markup, do_quote=quote, parse_mode=ParseMode.HTML
         )
     except TelegramError as error:
         _log.info("reply in chat %s failed: %s", message.chat.id, error)
@@ -390,15 +428,15 @@ def schedule_end(application: AnyApplication, campaign: Campaign) -> None:
 
 async def on_start(application: AnyApplication, ctx: BotContext) -> None:
     """At start: end what is overdue, and schedule the end of every live campaign."""
+    # Scheduled first: a failing first sweep must not leave campaigns without an end.
+    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
     service = await service_of(ctx)
     for ended in await service.end_due():
         await finish(ctx, ended)
-    queue = application.job_queue
-    if queue is None:
+    if application.job_queue is None:
         return
     for campaign in await service.live_campaigns():
         schedule_end(application, campaign)
-    repeat(application, _guarded_job(sweep), ctx.settings.expiry_sweep_seconds, SWEEP_JOB)
 
 
 async def on_stop(application: AnyApplication, ctx: BotContext) -> None:
@@ -418,7 +456,7 @@ def _guarded_job(job: Any) -> Any:
 
 def register(application: AnyApplication, ctx: BotContext) -> None:
     application.add_handler(CommandHandler("shake", guarded(on_shake)), ctx.group)
-    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=r"^sk:"), ctx.group)
+    application.add_handler(CallbackQueryHandler(guarded(on_press), pattern=callbacks.PATTERNS[Action.SHAKE]), ctx.group)
     ctx.on_start.append(on_start)
     ctx.on_stop.append(on_stop)
     if "shake" not in ctx.commands:

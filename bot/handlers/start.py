@@ -6,11 +6,14 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 
 from bot.app import BotContext, bot_context
-from bot.handlers.common import guarded
-from bot.handlers.result import packet_id_of, show_result
+from bot.handlers.common import guarded, member_of
+from bot.handlers.result import packet_id_of, show_result, wants_full_commitment
+from bot.handlers.wallet import BALANCE_START, show_balance
+from bot.keyboards import TOPUP_START
+from bot.payments import MAX_TOPUP_STARS
 
 
 @guarded
@@ -23,9 +26,19 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     payload = context.args[0] if context.args else ""
     packet_id = packet_id_of(payload)
     if packet_id is not None and chat.type == ChatType.PRIVATE:
-        await show_result(ctx, message, user, packet_id)
+        await show_result(
+            ctx, message, user, packet_id, full_commitment=wants_full_commitment(payload)
+        )
         return
     lang = await ctx.lang_of(chat.id, user.language_code)
+    if payload == BALANCE_START and chat.type == ChatType.PRIVATE:
+        await show_balance(ctx, message, member_of(user), lang)
+        return
+    if payload == TOPUP_START and chat.type == ChatType.PRIVATE and ctx.settings.topup_enabled:
+        await message.reply_html(ctx.html(
+            lang, "wallet.topup.usage", maximum=MAX_TOPUP_STARS,
+            rate=Amount(ctx.settings.topup_cents_per_star)))
+        return
     lines = [ctx.html(lang, "start.welcome", name=user.first_name, amount=Amount(10_00))]
     if user.id in ctx.fresh_members and ctx.settings.welcome_bonus > 0:
         ctx.fresh_members.discard(user.id)

@@ -1,4 +1,4 @@
-"""/stats (SPEC §9) for chat admins and bot admins: numbers, leaders and a PNG chart.
+"""/stats (docs/rules.md §9) for chat admins and bot admins: numbers, leaders and a PNG chart.
 
 In a group: that chat, for its administrators and the bot admins. In a private
 chat: every chat, for bot admins only. Presses the gate turned away live in
@@ -17,13 +17,14 @@ from telegram import Update
 from telegram.constants import ParseMode, ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from core.money import Amount
+from core.amount import Amount
 from core.records import MemberCount, Stats, StatsFacts, summarize, with_unflushed
 from storage.stores import records_for
 
 from bot.admins import is_admin
 from bot.app import AnyApplication, BotContext, bot_context
-from bot.charts import render_stats_chart
+from bot.charts import ChartLabels, render_stats_chart
+from bot.short_lived import reply_briefly
 from bot.handlers.common import guarded
 from bot.handlers.wallet import (
     duration_text,
@@ -81,11 +82,25 @@ def stats_text(ctx: BotContext, lang: str, stats: Stats) -> str:
     return "\n".join(lines)
 
 
-async def chart_png(ctx: BotContext, facts: StatsFacts) -> bytes:
+async def chart_png(ctx: BotContext, facts: StatsFacts, lang: str) -> bytes:
     # matplotlib takes a few hundred ms: keep the event loop serving presses.
     return await asyncio.to_thread(
         render_stats_chart, facts.activity, dict(facts.share_ratio_tenths),
-        currency_symbol=ctx.settings.currency_symbol,
+        labels=chart_labels(ctx, lang), money=ctx.money,
+    )
+
+
+def chart_labels(ctx: BotContext, lang: str) -> ChartLabels:
+    """The chart's words from the catalogs (``ux.chart.*``)."""
+    def word(name: str) -> str:
+        return ctx.text(lang, f"ux.chart.{name}")
+
+    return ChartLabels(
+        title=word("title"), packets_title=word("packets_title"),
+        packets_axis=word("packets_axis"), money_title=word("money_title"),
+        money_axis=word("money_axis"), shares_title=word("shares_title"),
+        shares_axis=word("shares_axis"), ratio_axis=word("ratio_axis"), mean=word("mean"),
+        empty=word("empty"), no_shares=word("no_shares"), needs_cjk=lang == "zh",
     )
 
 
@@ -103,12 +118,12 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             context.bot, message.chat.id, member.id, ctx.settings.bot_admin_ids
         )
     if not allowed:
-        await reply_html(update, ctx.html(lang, "stats.not_admin"))
+        await reply_briefly(ctx, message, ctx.html(lang, "stats.not_admin"))
         return
     facts = await records_of(ctx).stats_facts(None if private else message.chat.id, top=TOP)
     facts = with_unflushed(facts, ctx.packets.turned_away)
     await reply_html(update, stats_text(ctx, lang, summarize(facts)))
-    png = await chart_png(ctx, facts)
+    png = await chart_png(ctx, facts, lang)
     await message.reply_photo(
         png, caption=html.escape(ctx.text(lang, "stats.caption")), parse_mode=ParseMode.HTML
     )

@@ -1,4 +1,4 @@
-"""/balance, /daily, /grant and /topup (SPEC §8): the wallet and money coming in."""
+"""/balance, /daily, /grant and /topup (docs/rules.md §8): the wallet and money coming in."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from telegram import LabeledPrice, Message, MessageEntity, Update, User
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LabeledPrice,
+    Message,
+    MessageEntity,
+    Update,
+    User,
+)
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import (
     Application,
@@ -20,11 +28,10 @@ from telegram.ext import (
 )
 
 from core.errors import DomainError
-from core.money import Amount, format_cents, parse_amount
+from core.amount import Amount
+from core.money import format_cents, parse_amount
 from core.packets import Member
 from core.records import (
-    MAX_TOPUP_STARS,
-    TOPUP_CURRENCY,
     Entry,
     claim_daily,
     credit_topup,
@@ -32,9 +39,6 @@ from core.records import (
     format_duration,
     grant,
     next_utc_midnight_ms,
-    is_topup_payload,
-    topup_acceptable,
-    topup_payload,
 )
 from storage.sqlite.records import SqliteRecords
 from storage.stores import records_for
@@ -42,10 +46,20 @@ from storage.stores import records_for
 from bot.app import BotContext, Markup, bot_context
 from bot.handlers import common
 from bot.handlers.common import guarded
+from bot.payments import (
+    MAX_TOPUP_STARS,
+    TOPUP_CURRENCY,
+    is_topup_payload,
+    topup_acceptable,
+    topup_payload,
+)
+from bot.short_lived import reply_briefly
 
 _log = logging.getLogger(__name__)
 
 BALANCE_LINES = 10
+# ``/start balance``: the deep link a group's /balance offers to members who never started the bot.
+BALANCE_START = "balance"
 # A grant larger than this is surely a typo (the packet limit is MAX_TOTAL).
 GRANT_LIMIT_FACTOR = 100
 
@@ -95,6 +109,11 @@ async def turn_of(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Turn | 
     return Turn(ctx, message, member, await lang_of(ctx, update))
 
 
+async def refuse(turn: Turn, text: str) -> None:
+    """A typed command's refusal: a reply to it, gone after a while in a group."""
+    await reply_briefly(turn.ctx, turn.message, text)
+
+
 def duration_text(ctx: BotContext, lang: str, ms: int) -> str:
     key, params = format_duration(ms)
     return ctx.text(lang, key, **params)
@@ -139,19 +158,36 @@ async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, 
     return "\n".join(lines)
 
 
+async def show_balance(ctx: BotContext, message: Message, member: Member, lang: str) -> None:
+    """The private balance view (``/balance`` in private, ``/start balance``)."""
+    await message.reply_text(await balance_text(ctx, records_of(ctx), member, lang),
+                             parse_mode=ParseMode.HTML)
+
+
 @guarded
 async def balance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     turn = await turn_of(update, context)
     if turn is None:
         return
     ctx, member, lang = turn.ctx, turn.member, turn.lang
-    if turn.message.chat.type != ChatType.PRIVATE:
-        # A group sees the figure only; the ledger lines stay between member and bot.
-        balance = Amount(await ctx.store.balance(member.id))
-        await reply_html(update, ctx.html(lang, "balance.show", balance=balance) + "\n"
-                         + ctx.html(lang, "wallet.balance.private_hint"))
+    text = await balance_text(ctx, records_of(ctx), member, lang)
+    if turn.message.chat.type == ChatType.PRIVATE:
+        await reply_html(update, text)
         return
-    await reply_html(update, await balance_text(ctx, records_of(ctx), member, lang))
+    # A balance is nobody else's business: it goes by direct message, and the
+    # group sees only a short pointer that disappears (or a button to start the bot).
+    private_lang = ctx.lang(turn.message.from_user.language_code if turn.message.from_user
+                            else None)
+    if private_lang != lang:
+        text = await balance_text(ctx, records_of(ctx), member, private_lang)
+    if await ctx.notifier.send(member.id, text, None):
+        await reply_briefly(ctx, turn.message, ctx.html(lang, "ux.balance.sent_privately"))
+        return
+    button = InlineKeyboardMarkup([[InlineKeyboardButton(
+        ctx.text(lang, "ux.balance.open_private"),
+        url=f"https://t.me/{ctx.bot_username}?start={BALANCE_START}",
+    )]])
+    await reply_briefly(ctx, turn.message, ctx.html(lang, "ux.balance.start_first"), button)
 
 
 # --- /daily ---------------------------------------------------------------------
@@ -165,7 +201,7 @@ async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx, member, lang = turn.ctx, turn.member, turn.lang
     amount = ctx.settings.daily_bonus
     if amount <= 0:
-        await reply_html(update, ctx.html(lang, "wallet.daily.off"))
+        await refuse(turn, ctx.html(lang, "wallet.daily.off"))
         return
     now = ctx.clock.now_ms()
     if await claim_daily(ctx.store, member, amount, now):
@@ -176,6 +212,20 @@ async def daily(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         wait = duration_text(ctx, lang, minutes * 60_000)
         text = ctx.html(lang, "wallet.daily.already", wait=Markup(html.escape(wait)))
     await reply_html(update, text)
+
+
+async def draft_bonus_answer(ctx: BotContext, member: Member, lang: str) -> str:
+    """The daily bonus claimed from a draft's button: the press's answer (plain text)."""
+    amount = ctx.settings.daily_bonus
+    if amount <= 0:
+        return ctx.text(lang, "wallet.daily.off")
+    now = ctx.clock.now_ms()
+    if await claim_daily(ctx.store, member, amount, now):
+        balance = await ctx.store.balance(member.id)
+        return ctx.text(lang, "ux.draft.bonus_paid", amount=Amount(amount),
+                        balance=Amount(balance))
+    minutes = -(-(next_utc_midnight_ms(now) - now) // 60_000)
+    return ctx.text(lang, "wallet.daily.already", wait=duration_text(ctx, lang, minutes * 60_000))
 
 
 # --- /grant ---------------------------------------------------------------------
@@ -217,11 +267,11 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     ctx, message, admin, lang = turn.ctx, turn.message, turn.member, turn.lang
     if admin.id not in ctx.settings.bot_admin_ids:
-        await reply_html(update, ctx.html(lang, "wallet.grant.not_admin"))
+        await refuse(turn, ctx.html(lang, "wallet.grant.not_admin"))
         return
     parts = _grant_parts(message, list(context.args or []))
     if parts is None:
-        await reply_html(update, ctx.html(lang, "wallet.grant.usage"))
+        await refuse(turn, ctx.html(lang, "wallet.grant.usage"))
         return
     who, amount_text = parts
     try:
@@ -229,26 +279,36 @@ async def grant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             amount_text, maximum=ctx.settings.max_total * GRANT_LIMIT_FACTOR
         )
     except DomainError as error:
-        await reply_html(update, ctx.html(lang, error.key, **error.params))
+        await refuse(turn, ctx.html(lang, error.key, **error.params))
         return
     records = records_of(ctx)
     grantee = await _grantee(records, who) if who is not None else None
     if grantee is None:
-        await reply_html(update, ctx.html(lang, "wallet.grant.no_bots"))
+        await refuse(turn, ctx.html(lang, "wallet.grant.no_bots"))
         return
     if isinstance(grantee, str):
-        await reply_html(update, ctx.html(lang, "wallet.grant.unknown_member", who=grantee))
+        await refuse(turn, ctx.html(lang, "wallet.grant.unknown_member", who=grantee))
         return
     key = f"grant:{message.chat_id}:{message.message_id}"
     paid = await grant(
         ctx.store, grantee, amount, key=key, granted_by=admin, now_ms=ctx.clock.now_ms()
     )
     balance = await ctx.store.balance(grantee.id)
-    done = "wallet.grant.done" if paid else "wallet.grant.already"
+    if not paid:
+        await reply_html(update, ctx.html(lang, "wallet.grant.already", amount=Amount(amount),
+                                          name=grantee.name))
+        return
+    # The balance is the grantee's business: the group reads only what was granted.
+    done = "wallet.grant.done" if message.chat.type == ChatType.PRIVATE else "ux.grant.done_group"
     await reply_html(
         update,
         ctx.html(lang, done, amount=Amount(amount), name=grantee.name, balance=Amount(balance)),
     )
+    grantee_lang = ctx.lang(who.language_code) if isinstance(who, User) else lang
+    await ctx.notifier.send(grantee.id, ctx.html(
+        grantee_lang, "ux.grant.received", amount=Amount(amount), name=admin.name,
+        balance=Amount(balance),
+    ), None)
 
 
 # --- /topup and Telegram Stars payments -------------------------------------------------
@@ -262,10 +322,10 @@ async def topup(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ctx, message, member, lang = turn.ctx, turn.message, turn.member, turn.lang
     settings = ctx.settings
     if not settings.topup_enabled:
-        await reply_html(update, ctx.html(lang, "wallet.topup.off"))
+        await refuse(turn, ctx.html(lang, "wallet.topup.off"))
         return
     if message.chat.type != ChatType.PRIVATE:
-        await reply_html(update, ctx.html(lang, "wallet.topup.private_only"))
+        await refuse(turn, ctx.html(lang, "wallet.topup.private_only"))
         return
     args = list(context.args or [])
     raw = args[0] if len(args) == 1 else ""

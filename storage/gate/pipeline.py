@@ -10,9 +10,10 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
 
 from core.errors import GateUnavailable
+from storage.gate.health import GateHealth
 
 Call = tuple[AsyncScript, Sequence[str], Sequence[Any]]
 
@@ -20,13 +21,13 @@ Call = tuple[AsyncScript, Sequence[str], Sequence[Any]]
 class ScriptPipeline:
     """Concurrent callers each await their own result; Redis sees one round trip."""
 
-    def __init__(self, client: Redis, max_batch: int = 1000) -> None:
+    def __init__(self, client: Redis, health: GateHealth, max_batch: int = 1000) -> None:
         self._client = client
+        self._health = health
         self._max_batch = max_batch
         self._cluster = isinstance(client, RedisCluster)
         self._pending: list[tuple[Call, asyncio.Future[Any]]] = []
         self._flushing = False
-        self.round_trips = 0
 
     async def call(self, script: AsyncScript, keys: Sequence[str], args: Sequence[Any]) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -48,9 +49,7 @@ class ScriptPipeline:
                     pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
                 else:
                     pipe.evalsha(script.sha, len(keys), *keys, *args)
-            results = await pipe.execute(raise_on_error=False)
-        self.round_trips += 1
-        return results
+            return await pipe.execute(raise_on_error=False)
 
     async def _flush(self) -> None:
         try:
@@ -73,12 +72,15 @@ class ScriptPipeline:
                 again = await self._execute([batch[i][0] for i in missing])
                 for i, result in zip(missing, again, strict=True):
                     results[i] = result
-        except Exception as exc:  # connection refused, timeout, ...
+        except (RedisError, OSError) as exc:  # connection refused, timeout, ...
+            # A timed-out call may still run in Redis: callers treat it as uncertain.
+            self._health.failed(exc)
             failure = GateUnavailable(f"redis: {exc!r}")
             for _, future in batch:
                 if not future.done():
                     future.set_exception(failure)
             return
+        self._health.answered()
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.errors import GateUnavailable
 from core.ports import GateState, Grab
 from storage.gate.cluster import cluster_client, is_cluster_url
+from storage.gate.health import GateHealth, where
 from storage.gate.pipeline import ScriptPipeline
 from storage.gate.scripts import lua
 
@@ -25,17 +27,16 @@ def holders_key(packet_id: str) -> str:
 
 
 class RedisGate:
-    def __init__(self, client: Redis, *, embedded: bool = False) -> None:
+    def __init__(
+        self, client: Redis, *, embedded: bool = False, health: GateHealth | None = None
+    ) -> None:
         self.client = client
         self.embedded = embedded
+        self.health = health or GateHealth("the embedded gate" if embedded else "redis")
         self._grab = client.register_script(lua("grab"))
         self._prime = client.register_script(lua("prime"))
         self._release = client.register_script(lua("release"))
-        self._pipeline = ScriptPipeline(client)
-
-    @property
-    def round_trips(self) -> int:
-        return self._pipeline.round_trips
+        self._pipeline = ScriptPipeline(client, self.health)
 
     async def grab(self, packet_id: str, member_id: int) -> Grab:
         keys = (capacity_key(packet_id), holders_key(packet_id))
@@ -56,8 +57,10 @@ class RedisGate:
         try:
             capacity = await self.client.get(capacity_key(packet_id))
             holders = await self.client.smembers(holders_key(packet_id))
-        except Exception as exc:
+        except (RedisError, OSError) as exc:
+            self.health.failed(exc)
             raise GateUnavailable(f"redis: {exc!r}") from exc
+        self.health.answered()
         if capacity is None:
             return None
         return GateState(int(capacity) - len(holders), frozenset(int(h) for h in holders))
@@ -65,14 +68,20 @@ class RedisGate:
     async def reset(self, packet_id: str) -> None:
         try:
             await self.client.delete(capacity_key(packet_id), holders_key(packet_id))
-        except Exception as exc:
+        except (RedisError, OSError) as exc:
+            self.health.failed(exc)
             raise GateUnavailable(f"redis: {exc!r}") from exc
+        self.health.answered()
 
     async def ping(self) -> bool:
+        """Whether Redis answers now (an outage is logged once, by ``health``)."""
         try:
-            return bool(await self.client.ping())
-        except Exception:
+            answered = bool(await self.client.ping())
+        except (RedisError, OSError) as exc:
+            self.health.failed(exc)
             return False
+        self.health.answered()
+        return answered
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -86,11 +95,14 @@ def connect_gate(redis_url: str, *, timeout_s: float = 1.0, cluster: bool = Fals
 
         return RedisGate(EmbeddedRedis(), embedded=True)  # type: ignore[arg-type]
     if cluster or is_cluster_url(redis_url):
-        return RedisGate(cluster_client(redis_url, timeout_s=timeout_s))  # type: ignore[arg-type]
+        return RedisGate(
+            cluster_client(redis_url, timeout_s=timeout_s),  # type: ignore[arg-type]
+            health=GateHealth("redis cluster"),
+        )
     client = Redis.from_url(
         redis_url,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         health_check_interval=30,
     )
-    return RedisGate(client)
+    return RedisGate(client, health=GateHealth(where(redis_url)))

@@ -1,11 +1,13 @@
-"""The shake gate (``core.shake_service.ShakeGate``) on Redis or the embedded Lua host."""
+"""The shake gate (``core.ports.ShakeGate``) on Redis or the embedded Lua host."""
 
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.errors import GateUnavailable
-from core.shake_service import GateReply, Verdict
+from core.ports import GateReply, Verdict
+from storage.gate.health import GateHealth
 from storage.gate.pipeline import ScriptPipeline
 from storage.gate.scripts import lua
 
@@ -28,16 +30,13 @@ def cooldown_key(campaign_id: str, member_id: int) -> str:
 class RedisShakeGate:
     """Shares the Redis client (and so the connection pool) of the packet gate."""
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, health: GateHealth | None = None) -> None:
         self.client = client
+        self.health = health or GateHealth("redis")
         self._shake = client.register_script(lua("shake"))
         self._prime = client.register_script(lua("shake_prime"))
         self._release = client.register_script(lua("shake_release"))
-        self._pipeline = ScriptPipeline(client)
-
-    @property
-    def round_trips(self) -> int:
-        return self._pipeline.round_trips
+        self._pipeline = ScriptPipeline(client, self.health)
 
     async def shake(
         self, campaign_id: str, member_id: int, *, interval_ms: int, max_wins: int, win: bool
@@ -61,8 +60,10 @@ class RedisShakeGate:
     async def reset(self, campaign_id: str) -> None:
         try:
             await self.client.delete(*campaign_keys(campaign_id))
-        except Exception as exc:
+        except (RedisError, OSError) as exc:
+            self.health.failed(exc)
             raise GateUnavailable(f"redis: {exc!r}") from exc
+        self.health.answered()
 
     async def state(self, campaign_id: str) -> tuple[int, dict[int, int]] | None:
         """Prizes left and wins per member as the gate sees them; None if not built."""
@@ -70,8 +71,10 @@ class RedisShakeGate:
         try:
             prizes = await self.client.get(prizes_key)
             wins = await self.client.hgetall(wins_key)
-        except Exception as exc:
+        except (RedisError, OSError) as exc:
+            self.health.failed(exc)
             raise GateUnavailable(f"redis: {exc!r}") from exc
+        self.health.answered()
         if prizes is None:
             return None
         return int(prizes), {int(m): int(n) for m, n in wins.items() if int(n) > 0}

@@ -15,23 +15,25 @@ from psycopg import errors
 from core.errors import DomainError, InsufficientFunds
 from core.packets import Member
 from core.shake import Campaign, CampaignStatus, Ended, Win, prize, tiers_to_text
-from core.shake_service import Settled, Settlement
+from core.shake_service import Settled, SettleOutcome
 from storage.postgres.store import PostgresStore, balance_of, transfer, upsert_member, wallet_order
+from storage.sqlite import keys
+from storage.sqlite.audit import CAMPAIGN_CHECKS
 from storage.sqlite.campaigns import (
-    CAMPAIGN_CHECKS,
     CAMPAIGN_COLUMNS,
-    FUND,
-    REFUND,
-    WIN,
     WIN_COLUMNS,
     campaign_from_row,
-    escrow,
-    fund_key,
-    refund_key,
     win_from_row,
-    win_key,
 )
-from storage.sqlite.store import wallet
+
+FUND = keys.LedgerKind.SHAKE_FUND.value
+WIN = keys.LedgerKind.SHAKE_WIN.value
+REFUND = keys.LedgerKind.SHAKE_REFUND.value
+escrow = keys.CAMPAIGN_ESCROW
+wallet = keys.WALLET
+fund_key = keys.FUND
+win_key = keys.WIN
+refund_key = keys.CAMPAIGN_REFUND
 
 
 def campaign_order(campaign_id: str) -> str:
@@ -173,15 +175,15 @@ def settle_win(conn: psycopg.Connection, campaign_id: str, member: Member, now_m
     """Record the next prize for ``member`` and pay it; end the campaign on the last one."""
     campaign = _campaign(conn, campaign_id, lock=True)
     if campaign is None:
-        return Settled(Settlement.NOT_FOUND)
+        return Settled(SettleOutcome.NOT_FOUND)
     if not campaign.is_live or now_ms >= campaign.ends_at or campaign.won_count >= campaign.count:
-        return Settled(Settlement.ENDED, campaign)
+        return Settled(SettleOutcome.ENDED, campaign)
     (held,) = conn.execute(
         "SELECT COUNT(*) FROM campaign_wins WHERE campaign_id = %s AND member_id = %s",
         (campaign_id, member.id),
     ).fetchone()
     if held >= campaign.max_wins:
-        return Settled(Settlement.MAXED, campaign)
+        return Settled(SettleOutcome.MAXED, campaign)
     position = campaign.won_count + 1
     amount, jackpot = prize(
         campaign.mode, campaign.tiers, campaign.seed, position,
@@ -206,9 +208,9 @@ def settle_win(conn: psycopg.Connection, campaign_id: str, member: Member, now_m
     win = Win(campaign_id, position, member.id, member.name, amount, jackpot, now_ms)
     campaign = replace(campaign, won_count=position, won_amount=campaign.won_amount + amount)
     if position < campaign.count:
-        return Settled(Settlement.WON, campaign, win)
+        return Settled(SettleOutcome.WON, campaign, win)
     ended = end_campaign(conn, campaign_id, CampaignStatus.FINISHED, now_ms)
-    return Settled(Settlement.WON, ended.campaign if ended else campaign, win, ended)
+    return Settled(SettleOutcome.WON, ended.campaign if ended else campaign, win, ended)
 
 
 def end_campaign(

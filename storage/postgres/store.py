@@ -20,20 +20,13 @@ from core.allocation import share_amount
 from core.errors import InsufficientFunds
 from core.money import Cents
 from core.packets import Member, Packet, Share, Status
-from core.ports import Opened, Opening, Refund
+from core.ports import Opened, OpenOutcome, Refund
 from storage.postgres import audit
 from storage.postgres.schema import migrate
 from storage.postgres.sql import QmarkConnection, from_qmark
 from storage.postgres.writer import PgBatchWriter
-from storage.sqlite.store import (
-    MINT,
-    PACKET_COLUMNS,
-    SHARE_COLUMNS,
-    escrow,
-    packet_from_row,
-    share_from_row,
-    wallet,
-)
+from storage.sqlite.keys import MINT, PACKET_ESCROW as escrow, WALLET as wallet
+from storage.sqlite.store import PACKET_COLUMNS, SHARE_COLUMNS, packet_from_row, share_from_row
 
 T = TypeVar("T")
 
@@ -320,17 +313,17 @@ def open_share(conn: psycopg.Connection, packet_id: str, member: Member, now_ms:
         f"SELECT {_LOCKED_PACKET_AND_HELD_SHARE}", (member.id, packet_id)
     ).fetchone()
     if row is None:
-        return Opened(Opening.NOT_FOUND)
+        return Opened(OpenOutcome.NOT_FOUND)
     packet = packet_from_row(row[:_PACKET_FIELDS])
     held = share_from_row(row[_PACKET_FIELDS:]) if row[_PACKET_FIELDS] is not None else None
     if packet.recipient_id is not None and packet.recipient_id != member.id:
-        return Opened(Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EMPTY, None, packet)
     if held is not None:
-        return Opened(Opening.ALREADY, held, packet)
+        return Opened(OpenOutcome.ALREADY, held, packet)
     live = packet.status is Status.LIVE and now_ms < packet.expires_at
     if not live or packet.claimed_count >= packet.count:
         expired = packet.status is Status.EXPIRED or now_ms >= packet.expires_at
-        return Opened(Opening.EXPIRED if expired else Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EXPIRED if expired else OpenOutcome.EMPTY, None, packet)
     position = packet.claimed_count + 1
     amount = share_amount(
         packet.rule, packet.seed, position, total=packet.total, count=packet.count,
@@ -349,7 +342,7 @@ def open_share(conn: psycopg.Connection, packet_id: str, member: Member, now_ms:
         status=Status.FINISHED if finished else Status.LIVE,
         finished_at=now_ms if finished else None,
     )
-    return Opened(Opening.OPENED, share, packet)
+    return Opened(OpenOutcome.OPENED, share, packet)
 
 
 _PACKET_FIELDS = len(PACKET_COLUMNS.split(","))

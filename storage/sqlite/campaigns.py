@@ -1,4 +1,4 @@
-"""SQLite adapter of ``core.shake_service.CampaignStore``: campaigns, wins, escrow ``c:<id>``."""
+"""SQLite adapter of ``core.ports.CampaignStore``: campaigns, wins, escrow ``c:<id>``."""
 
 from __future__ import annotations
 
@@ -18,34 +18,20 @@ from core.shake import (
     tiers_from_text,
     tiers_to_text,
 )
-from core.shake_service import Settled, Settlement
-from storage.sqlite import audit
-from storage.sqlite.store import SqliteStore, balance_of, transfer, upsert_member, wallet
+from core.ports import Settled, SettleOutcome
+from storage.sqlite import keys
+from storage.sqlite.audit import CAMPAIGN_CHECKS, ledger_problems
+from storage.sqlite.keys import LedgerKind
+from storage.sqlite.store import SqliteStore, balance_of, end_and_refund, transfer, upsert_member
 from storage.sqlite.writer import in_thread
 
-FUND, WIN, REFUND = "shake_fund", "shake_win", "shake_refund"
+FUND, WIN, REFUND = LedgerKind.SHAKE_FUND, LedgerKind.SHAKE_WIN, LedgerKind.SHAKE_REFUND
 
 CAMPAIGN_COLUMNS = (
     "id, chat_id, funder_id, funder_name, pool, count, mode, tiers, seed, created_at, ends_at,"
     " interval_ms, max_wins, status, won_count, won_amount, refunded, ended_at, message_id"
 )
 WIN_COLUMNS = "campaign_id, position, member_id, member_name, amount, jackpot, at"
-
-
-def escrow(campaign_id: str) -> str:
-    return f"c:{campaign_id}"
-
-
-def fund_key(campaign_id: str) -> str:
-    return f"shake_fund:{campaign_id}"
-
-
-def win_key(campaign_id: str, position: int) -> str:
-    return f"shake_win:{campaign_id}:{position}"
-
-
-def refund_key(campaign_id: str) -> str:
-    return f"shake_refund:{campaign_id}"
 
 
 def campaign_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Campaign:
@@ -142,7 +128,9 @@ class SqliteCampaigns:
     async def campaign_problems(self) -> list[str]:
         """The campaign checks alone (``store.ledger_problems`` runs them too)."""
         assert self.store._read_conn is not None  # noqa: SLF001
-        return await in_thread(self.store._read_conn, campaign_ledger_problems)  # noqa: SLF001
+        return await in_thread(  # noqa: SLF001
+            self.store._read_conn, lambda conn: ledger_problems(conn, CAMPAIGN_CHECKS)  # noqa: SLF001
+        )
 
 
 # -- the transactions (each runs inside the writer's savepoint) ---------------
@@ -167,7 +155,7 @@ def create_campaign(conn: sqlite3.Connection, campaign: Campaign, key: str) -> C
     if running is not None:
         raise DomainError("shake.error.running")
     upsert_member(conn, Member(campaign.funder_id, campaign.funder_name), campaign.created_at)
-    available = balance_of(conn, wallet(campaign.funder_id))
+    available = balance_of(conn, keys.WALLET(campaign.funder_id))
     if available < campaign.pool:
         raise InsufficientFunds(available, campaign.pool)
     conn.execute(
@@ -180,8 +168,8 @@ def create_campaign(conn: sqlite3.Connection, campaign: Campaign, key: str) -> C
          campaign.max_wins),
     )
     transfer(
-        conn, key=fund_key(campaign.id), kind=FUND, src=wallet(campaign.funder_id),
-        dst=escrow(campaign.id), amount=campaign.pool, at=campaign.created_at,
+        conn, key=keys.FUND(campaign.id), kind=FUND, src=keys.WALLET(campaign.funder_id),
+        dst=keys.CAMPAIGN_ESCROW(campaign.id), amount=campaign.pool, at=campaign.created_at,
         memo=campaign.id,
     )
     return campaign
@@ -191,15 +179,15 @@ def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_m
     """Record the next prize for ``member`` and pay it; end the campaign on the last one."""
     campaign = _campaign(conn, campaign_id)
     if campaign is None:
-        return Settled(Settlement.NOT_FOUND)
+        return Settled(SettleOutcome.NOT_FOUND)
     if not campaign.is_live or now_ms >= campaign.ends_at or campaign.won_count >= campaign.count:
-        return Settled(Settlement.ENDED, campaign)
+        return Settled(SettleOutcome.ENDED, campaign)
     (held,) = conn.execute(
         "SELECT COUNT(*) FROM campaign_wins WHERE campaign_id = ? AND member_id = ?",
         (campaign_id, member.id),
     ).fetchone()
     if held >= campaign.max_wins:
-        return Settled(Settlement.MAXED, campaign)
+        return Settled(SettleOutcome.MAXED, campaign)
     position = campaign.won_count + 1
     amount, jackpot = prize(
         campaign.mode, campaign.tiers, campaign.seed, position,
@@ -218,15 +206,15 @@ def settle_win(conn: sqlite3.Connection, campaign_id: str, member: Member, now_m
         (campaign_id, position, member.id, member.name, amount, int(jackpot), now_ms),
     )
     transfer(
-        conn, key=win_key(campaign_id, position), kind=WIN, src=escrow(campaign_id),
-        dst=wallet(member.id), amount=amount, at=now_ms, memo=campaign_id,
+        conn, key=keys.WIN(campaign_id, position), kind=WIN, src=keys.CAMPAIGN_ESCROW(campaign_id),
+        dst=keys.WALLET(member.id), amount=amount, at=now_ms, memo=campaign_id,
     )
     win = Win(campaign_id, position, member.id, member.name, amount, jackpot, now_ms)
     campaign = replace(campaign, won_count=position, won_amount=campaign.won_amount + amount)
     if position < campaign.count:
-        return Settled(Settlement.WON, campaign, win)
+        return Settled(SettleOutcome.WON, campaign, win)
     ended = end_campaign(conn, campaign_id, CampaignStatus.FINISHED, now_ms)
-    return Settled(Settlement.WON, ended.campaign if ended else campaign, win, ended)
+    return Settled(SettleOutcome.WON, ended.campaign if ended else campaign, win, ended)
 
 
 def end_campaign(
@@ -237,17 +225,13 @@ def end_campaign(
     if campaign is None or not campaign.is_live:
         return None
     left = campaign.pool - campaign.won_amount
-    changed = conn.execute(
-        "UPDATE campaigns SET status = ?, ended_at = ?, refunded = ? WHERE id = ? AND status = 'live'",
-        (status.value, now_ms, left, campaign_id),
-    ).rowcount
-    if not changed:
+    if not end_and_refund(
+        conn, table="campaigns", row_id=campaign_id, status=status, left=left,
+        escrow=keys.CAMPAIGN_ESCROW(campaign_id), owner=keys.WALLET(campaign.funder_id),
+        key=keys.CAMPAIGN_REFUND(campaign_id), kind=REFUND, now_ms=now_ms, ended_at=True,
+        memo=campaign_id,
+    ):
         return None
-    if left > 0:
-        transfer(
-            conn, key=refund_key(campaign_id), kind=REFUND, src=escrow(campaign_id),
-            dst=wallet(campaign.funder_id), amount=left, at=now_ms, memo=campaign_id,
-        )
     wins = conn.execute(
         f"SELECT {WIN_COLUMNS} FROM campaign_wins WHERE campaign_id = ? ORDER BY position",
         (campaign_id,),
@@ -263,90 +247,3 @@ def end_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Ended]:
     ).fetchall()
     ended = [end_campaign(conn, cid, CampaignStatus.EXPIRED, now_ms) for (cid,) in ids]
     return [e for e in ended if e is not None]
-
-
-# -- audit ---------------------------------------------------------------------
-
-CAMPAIGN_CHECKS: list[tuple[str, str]] = [
-    (
-        "campaign {0}: escrow holds {1}, but pool − prizes − refund is {2}",
-        "SELECT c.id, COALESCE(a.balance, 0), c.pool - c.won_amount - c.refunded"
-        " FROM campaigns c LEFT JOIN accounts a ON a.id = 'c:' || c.id"
-        " WHERE COALESCE(a.balance, 0) <> c.pool - c.won_amount - c.refunded",
-    ),
-    (
-        "campaign {0}: {1} was funded from {2}, not its pool {3} from its funder",
-        "SELECT c.id, COALESCE(t.amount, 0), t.src, c.pool FROM campaigns c"
-        " LEFT JOIN transfers t ON t.key = 'shake_fund:' || c.id"
-        " WHERE COALESCE(t.amount, 0) <> c.pool OR t.src <> 'w:' || c.funder_id"
-        " OR t.dst <> 'c:' || c.id",
-    ),
-    (
-        "campaign {0}: wins add up to {1} in {2} rows, the campaign says {3} in {4}",
-        "SELECT c.id, COALESCE(w.amount, 0), COALESCE(w.n, 0), c.won_amount, c.won_count"
-        " FROM campaigns c LEFT JOIN (SELECT campaign_id, SUM(amount) amount, COUNT(*) n"
-        " FROM campaign_wins GROUP BY campaign_id) w ON w.campaign_id = c.id"
-        " WHERE COALESCE(w.amount, 0) <> c.won_amount OR COALESCE(w.n, 0) <> c.won_count",
-    ),
-    (
-        "campaign {0}: win {1} paid to {2} but the transfer went to {3}",
-        "SELECT w.campaign_id, w.position, w.member_id, t.dst FROM campaign_wins w"
-        " LEFT JOIN transfers t ON t.key = 'shake_win:' || w.campaign_id || ':' || w.position"
-        " WHERE t.dst IS NULL OR t.dst <> 'w:' || w.member_id OR t.amount <> w.amount"
-        " OR t.src <> 'c:' || w.campaign_id",
-    ),
-    (
-        "campaign {0}: win transfers pay {1}, its wins say {2}",
-        "SELECT c.id, COALESCE(t.amount, 0), c.won_amount FROM campaigns c"
-        " LEFT JOIN (SELECT src, SUM(amount) amount FROM transfers WHERE kind = 'shake_win'"
-        " GROUP BY src) t ON t.src = 'c:' || c.id WHERE COALESCE(t.amount, 0) <> c.won_amount",
-    ),
-    (
-        "campaign {0}: refund transfers pay {1}, the campaign says {2}",
-        "SELECT c.id, COALESCE(t.amount, 0), c.refunded FROM campaigns c"
-        " LEFT JOIN (SELECT src, SUM(amount) amount FROM transfers WHERE kind = 'shake_refund'"
-        " GROUP BY src) t ON t.src = 'c:' || c.id WHERE COALESCE(t.amount, 0) <> c.refunded",
-    ),
-    (
-        "campaign {0}: refund went to {1}, not to its funder",
-        "SELECT c.id, t.dst FROM campaigns c JOIN transfers t ON t.key = 'shake_refund:' || c.id"
-        " WHERE t.dst <> 'w:' || c.funder_id",
-    ),
-    (
-        "campaign {0}: status {1} but {2} is still in escrow",
-        "SELECT c.id, c.status, c.pool - c.won_amount - c.refunded FROM campaigns c"
-        " WHERE c.status <> 'live' AND c.pool - c.won_amount - c.refunded <> 0",
-    ),
-    (
-        "campaign {0}: still live but refunded {1}",
-        "SELECT id, refunded FROM campaigns WHERE status = 'live' AND refunded <> 0",
-    ),
-    (
-        "campaign {0}: member {1} won {2} times, the limit is {3}",
-        "SELECT c.id, w.member_id, w.n, c.max_wins FROM campaigns c JOIN"
-        " (SELECT campaign_id, member_id, COUNT(*) n FROM campaign_wins"
-        " GROUP BY campaign_id, member_id) w ON w.campaign_id = c.id WHERE w.n > c.max_wins",
-    ),
-    (
-        "escrow account {0} belongs to no campaign",
-        "SELECT a.id FROM accounts a LEFT JOIN campaigns c ON a.id = 'c:' || c.id"
-        " WHERE a.id LIKE 'c:%' AND c.id IS NULL",
-    ),
-]
-
-
-def campaign_ledger_problems(conn: sqlite3.Connection) -> list[str]:
-    problems: list[str] = []
-    for message, query in CAMPAIGN_CHECKS:
-        for row in conn.execute(query).fetchall():
-            problems.append(message.format(*row))
-    return problems
-
-
-def _register_checks() -> None:
-    for check in CAMPAIGN_CHECKS:
-        if check not in audit.EXTRA_CHECKS:
-            audit.EXTRA_CHECKS.append(check)
-
-
-_register_checks()

@@ -1,40 +1,86 @@
-"""Per-chat settings (/lang, /settings) and member look-ups by @username."""
+"""Per-chat settings (/lang, /settings; ``core.ports.ChatSettingsStore``) and
+member look-ups by @username."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from core.allocation import Rule
-from core.money import Cents
+from core.chats import ChatRules
 from core.packets import Member
 from storage.sqlite.store import SqliteStore
 
 
-@dataclass(frozen=True, slots=True)
-class ChatRules:
-    """A chat's own choices; ``None`` follows the deployment's settings."""
+V = TypeVar("V")
 
-    lucky_rule: Rule | None = None
-    draft_skip_below: Cents | None = None
+_MISS = object()
+
+
+def _monotonic_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class AgingCache(Generic[V]):
+    """At most ``size`` entries, each trusted for ``max_age_ms``: another process
+    may change a chat's settings, so a value is stale for seconds, never for good."""
+
+    def __init__(self, size: int, max_age_ms: int, now_ms: Callable[[], int]) -> None:
+        self._size = size
+        self._max_age_ms = max_age_ms
+        self._now_ms = now_ms
+        self._entries: OrderedDict[int, tuple[int, V]] = OrderedDict()
+
+    def get(self, key: int) -> V | object:
+        entry = self._entries.get(key)
+        if entry is None:
+            return _MISS
+        stored_at, value = entry
+        if self._now_ms() - stored_at > self._max_age_ms:
+            del self._entries[key]
+            return _MISS
+        self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: int, value: V) -> None:
+        self._entries[key] = (self._now_ms(), value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 class ChatSettings:
-    """The ``chat_settings`` table: one row per chat that changed a setting."""
+    """The ``chat_settings`` table: one row per chat that changed a setting.
 
-    def __init__(self, store: SqliteStore) -> None:
+    Reads are cached per process in bounded, aging caches (``CACHE_SIZE`` chats,
+    ``CACHE_AGE_MS`` each): a change made by another process shows within seconds.
+    """
+
+    CACHE_SIZE = 10_000
+    CACHE_AGE_MS = 5_000
+
+    def __init__(self, store: SqliteStore, now_ms: Callable[[], int] = _monotonic_ms) -> None:
         self.store = store
-        self._lang: dict[int, str | None] = {}
-        self._rules: dict[int, ChatRules] = {}
+        self._lang: AgingCache[str | None] = AgingCache(self.CACHE_SIZE, self.CACHE_AGE_MS, now_ms)
+        self._rules: AgingCache[ChatRules] = AgingCache(self.CACHE_SIZE, self.CACHE_AGE_MS, now_ms)
 
     async def lang(self, chat_id: int) -> str | None:
         """The chat's language override, or ``None`` to follow each member's language."""
-        if chat_id not in self._lang:
-            row = await self.store.fetchone(
-                "SELECT lang FROM chat_settings WHERE chat_id = ?", (chat_id,)
-            )
-            self._lang[chat_id] = row[0] if row else None
-        return self._lang[chat_id]
+        cached = self._lang.get(chat_id)
+        if cached is not _MISS:
+            return cached  # type: ignore[return-value]
+        row = await self.store.fetchone(
+            "SELECT lang FROM chat_settings WHERE chat_id = ?", (chat_id,)
+        )
+        lang: str | None = row[0] if row else None
+        self._lang.put(chat_id, lang)
+        return lang
 
     async def set_lang(self, chat_id: int, lang: str | None, now_ms: int) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -46,17 +92,20 @@ class ChatSettings:
             )
 
         await self.store.write(write)
-        self._lang[chat_id] = lang
+        self._lang.put(chat_id, lang)
 
     async def rules(self, chat_id: int) -> ChatRules:
-        if chat_id not in self._rules:
-            row = await self.store.fetchone(
-                "SELECT lucky_rule, draft_skip_below FROM chat_settings WHERE chat_id = ?",
-                (chat_id,),
-            )
-            rule, skip = row if row else (None, None)
-            self._rules[chat_id] = ChatRules(Rule(rule) if rule else None, skip)
-        return self._rules[chat_id]
+        cached = self._rules.get(chat_id)
+        if isinstance(cached, ChatRules):
+            return cached
+        row = await self.store.fetchone(
+            "SELECT lucky_rule, draft_skip_below FROM chat_settings WHERE chat_id = ?",
+            (chat_id,),
+        )
+        rule, skip = row if row else (None, None)
+        rules = ChatRules(Rule(rule) if rule else None, skip)
+        self._rules.put(chat_id, rules)
+        return rules
 
     async def set_rules(self, chat_id: int, rules: ChatRules, now_ms: int) -> None:
         def write(conn: sqlite3.Connection) -> None:
@@ -70,7 +119,7 @@ class ChatSettings:
             )
 
         await self.store.write(write)
-        self._rules[chat_id] = rules
+        self._rules.put(chat_id, rules)
 
 
 async def member_by_username(store: SqliteStore, username: str) -> Member | None:

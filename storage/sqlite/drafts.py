@@ -1,71 +1,26 @@
-"""Packet drafts (SPEC §2): what the sender typed, kept until Send or Cancel."""
+"""SQLite adapter of ``core.ports.DraftStore``: the ``drafts`` table."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, replace
-from enum import StrEnum
 from typing import Any
 
-from core.money import Cents
-from core.packets import Kind, Member, PacketRequest
+from core.drafts import Draft, DraftStatus
+from core.packets import Kind, Member
 from storage.sqlite.store import SqliteStore
-
-
-class DraftStatus(StrEnum):
-    OPEN = "open"
-    SENT = "sent"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    chat_id: int
-    command_message_id: int
-    message_id: int | None
-    sender: Member
-    kind: Kind
-    amount: Cents  # total of a lucky packet, each share of a fixed one
-    count: int
-    greeting: str
-    recipient: Member | None
-    chat_members: int | None
-    lang: str
-    total_changed: bool = False
-    status: DraftStatus = DraftStatus.OPEN
-    packet_id: str | None = None
-    created_at: int = 0
-
-    @property
-    def request(self) -> PacketRequest:
-        return PacketRequest(
-            chat_id=self.chat_id, sender=self.sender, kind=self.kind, count=self.count,
-            amount=self.amount, greeting=self.greeting, recipient=self.recipient,
-            chat_members=self.chat_members,
-        )
-
-    @property
-    def total(self) -> Cents:
-        return self.request.total
-
-    def with_request(self, request: PacketRequest, total_changed: bool) -> Draft:
-        return replace(
-            self, kind=request.kind, amount=request.amount, count=request.count,
-            total_changed=total_changed,
-        )
 
 
 _COLUMNS = (
     "chat_id, command_message_id, message_id, sender_id, sender_name, sender_username, kind,"
     " amount, count, greeting, recipient_id, recipient_name, recipient_username, chat_members,"
-    " lang, total_changed, status, packet_id, created_at"
+    " lang, total_changed, status, packet_id, created_at, phrase"
 )
 
 
 def _from_row(row: Any) -> Draft:
     (chat_id, command_id, message_id, sender_id, sender_name, sender_username, kind, amount,
      count, greeting, recipient_id, recipient_name, recipient_username, chat_members, lang,
-     total_changed, status, packet_id, created_at) = row
+     total_changed, status, packet_id, created_at, phrase) = row
     recipient = (
         Member(recipient_id, recipient_name or "", recipient_username)
         if recipient_id is not None else None
@@ -75,7 +30,7 @@ def _from_row(row: Any) -> Draft:
         sender=Member(sender_id, sender_name, sender_username), kind=Kind(kind), amount=amount,
         count=count, greeting=greeting, recipient=recipient, chat_members=chat_members,
         lang=lang, total_changed=bool(total_changed), status=DraftStatus(status),
-        packet_id=packet_id, created_at=created_at,
+        packet_id=packet_id, created_at=created_at, phrase=phrase,
     )
 
 
@@ -91,14 +46,14 @@ class Drafts:
 
         def write(conn: sqlite3.Connection) -> bool:
             return bool(conn.execute(
-                f"INSERT INTO drafts({_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+                f"INSERT INTO drafts({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
                 " ON CONFLICT(chat_id, command_message_id) DO NOTHING",
                 (d.chat_id, d.command_message_id, d.message_id, d.sender.id, d.sender.name,
                  d.sender.username, d.kind.value, d.amount, d.count, d.greeting,
                  d.recipient.id if d.recipient else None,
                  d.recipient.name if d.recipient else None,
                  d.recipient.username if d.recipient else None, d.chat_members, d.lang,
-                 int(d.total_changed), d.status.value, d.packet_id, d.created_at),
+                 int(d.total_changed), d.status.value, d.packet_id, d.created_at, d.phrase),
             ).rowcount)
 
         return await self.store.write(write)
@@ -143,20 +98,51 @@ class Drafts:
 
         return await self.store.write(write)
 
-    async def close(
-        self, draft: Draft, status: DraftStatus, packet_id: str | None = None,
-        *, overrule: bool = False,
-    ) -> bool:
-        """Mark the draft sent or cancelled; False if it was already closed.
+    async def claim(self, draft: Draft, status: DraftStatus) -> bool:
+        """Decide Send against Cancel in one conditional UPDATE: True if this press
+        moved the open draft to ``status``, False if another press decided first.
 
-        ``overrule``: a packet was sent from this draft, so it is sent even if a
-        Cancel pressed at the same moment closed it first.
+        A draft claimed by Send is ``sent`` with no ``packet_id`` until the packet
+        exists (``sent_as``); a Send pressed then finishes the send with the same
+        idempotency key, so a crash in between never strands the draft.
         """
         def write(conn: sqlite3.Connection) -> bool:
             return bool(conn.execute(
+                "UPDATE drafts SET status = ?"
+                " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",
+                (status.value, draft.chat_id, draft.command_message_id),
+            ).rowcount)
+
+        return await self.store.write(write)
+
+    async def sent_as(self, draft: Draft, packet_id: str) -> None:
+        """The packet a claimed Send made."""
+        await self.store.write(lambda conn: conn.execute(
+            "UPDATE drafts SET packet_id = ?"
+            " WHERE chat_id = ? AND command_message_id = ? AND status = 'sent'",
+            (packet_id, draft.chat_id, draft.command_message_id),
+        ))
+
+    async def reopen(self, draft: Draft) -> bool:
+        """A claimed Send that was refused (not enough balance): the draft is open again."""
+        def write(conn: sqlite3.Connection) -> bool:
+            return bool(conn.execute(
+                "UPDATE drafts SET status = 'open' WHERE chat_id = ? AND command_message_id = ?"
+                " AND status = 'sent' AND packet_id IS NULL",
+                (draft.chat_id, draft.command_message_id),
+            ).rowcount)
+
+        return await self.store.write(write)
+
+    async def close(
+        self, draft: Draft, status: DraftStatus, packet_id: str | None = None
+    ) -> bool:
+        """Mark an open draft sent or cancelled; False if it was already closed."""
+        def write(conn: sqlite3.Connection) -> bool:
+            return bool(conn.execute(
                 "UPDATE drafts SET status = ?, packet_id = COALESCE(?, packet_id)"
-                " WHERE chat_id = ? AND command_message_id = ? AND (status = 'open' OR ?)",
-                (status.value, packet_id, draft.chat_id, draft.command_message_id, overrule),
+                " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",
+                (status.value, packet_id, draft.chat_id, draft.command_message_id),
             ).rowcount)
 
         return await self.store.write(write)

@@ -16,7 +16,8 @@ from core.records import (
     StatsFacts,
     WalletLine,
 )
-from storage.sqlite.store import SqliteStore, wallet
+from storage.sqlite import keys
+from storage.sqlite.store import SqliteStore
 
 ACTIVITY_DAYS = 90
 
@@ -42,7 +43,7 @@ class SqliteRecords:
     # -- wallets -------------------------------------------------------------
 
     async def wallet_lines(self, member_id: int, limit: int) -> list[WalletLine]:
-        account = wallet(member_id)
+        account = keys.WALLET(member_id)
         rows = await self.store.fetchall(
             "SELECT t.at, t.kind, CASE WHEN t.dst = ? THEN t.amount ELSE -t.amount END,"
             " t.packet_id, t.memo, p.kind, p.sender_name, p.recipient_name"
@@ -92,11 +93,11 @@ class SqliteRecords:
         rows = await self.store.fetchall(
             "SELECT * FROM ("
             " SELECT p.id, 1, p.total, p.created_at AS at, p.kind, p.status, p.sender_name,"
-            "        p.recipient_name, 0"
+            "        p.recipient_name, 0, 0"
             " FROM packets p WHERE p.sender_id = ?"
             " UNION ALL"
             " SELECT p.id, 0, s.amount, s.taken_at AS at, p.kind, p.status, p.sender_name,"
-            f"        p.recipient_name, {_BEST_LUCK}"
+            f"        p.recipient_name, {_BEST_LUCK}, p.sender_id = s.member_id"
             " FROM shares s JOIN packets p ON p.id = s.packet_id WHERE s.member_id = ?"
             ") ORDER BY at DESC, 2 ASC LIMIT ? OFFSET ?",
             (member_id, member_id, limit, offset),
@@ -110,6 +111,7 @@ class SqliteRecords:
             RecentPacket(
                 packet_id=r[0], sent=bool(r[1]), amount=r[2], at=r[3], packet_kind=r[4],
                 status=r[5], sender_name=r[6], recipient_name=r[7], best_luck=bool(r[8]),
+                own=bool(r[9]),
             )
             for r in rows
         ]
@@ -170,16 +172,8 @@ class SqliteRecords:
             campaigns=await self.campaign_facts(chat_id),
         )
 
-    async def campaign_facts(self, chat_id: int | None) -> CampaignFacts | None:
-        """Shake campaigns, when that feature's table exists in this database."""
-        exists = await self.store.fetchone(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'campaigns'"
-        )
-        if not exists:
-            return None
-        columns = {row[1] for row in await self.store.fetchall("PRAGMA table_info(campaigns)")}
-        if not {"chat_id", "pool", "won_amount"} <= columns:
-            return None
+    async def campaign_facts(self, chat_id: int | None) -> CampaignFacts:
+        """Shake campaigns (the migrations create their table in every database)."""
         where, args = _chat_filter(chat_id, "chat_id")
         row = await self.store.fetchone(
             "SELECT COUNT(*), COALESCE(SUM(pool), 0), COALESCE(SUM(won_amount), 0)"

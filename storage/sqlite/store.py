@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,43 +12,40 @@ from typing import Any
 import aiosqlite
 
 from core.allocation import Rule, share_amount
-from core.errors import InsufficientFunds
-from core.money import Cents
+from core.eligibility import DailyCap, Refused, over_daily_limit
+from core.errors import InsufficientFunds, StoreUnavailable
+from core.fairness import press_delay_ms
+from core.amount import Cents
 from core.packets import Kind, Member, Packet, Share, Status
-from core.ports import Opened, Opening, Refund
-from storage.sqlite.audit import ledger_problems
+from core.ports import Opened, OpenOutcome, Refund
+from storage.sqlite import keys
+from storage.sqlite.audit import ALL_CHECKS, Check, ledger_problems
+from storage.sqlite.keys import LedgerKind
 from storage.sqlite.schema import configure, migrate
+from storage.sqlite.press_delays import appeared_at_ms
 from storage.sqlite.writer import BatchWriter, in_thread
 
-MINT = "mint"
+_log = logging.getLogger(__name__)
 
 PACKET_COLUMNS = (
     "id, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,"
     " expires_at, cap, recipient_id, recipient_name, claimed_count, claimed_amount, status,"
-    " finished_at, refunded, message_id, seed"
+    " finished_at, refunded, message_id, seed, phrase"
 )
 SHARE_COLUMNS = "packet_id, position, member_id, member_name, amount, taken_at"
-
-
-def wallet(member_id: int) -> str:
-    return f"w:{member_id}"
-
-
-def escrow(packet_id: str) -> str:
-    return f"p:{packet_id}"
 
 
 def packet_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Packet:
     (pid, chat_id, sender_id, sender_name, kind, rule, total, count, greeting, created_at,
      expires_at, cap, recipient_id, recipient_name, claimed_count, claimed_amount, status,
-     finished_at, refunded, message_id, seed) = row
+     finished_at, refunded, message_id, seed, phrase) = row
     return Packet(
         id=pid, chat_id=chat_id, sender_id=sender_id, sender_name=sender_name,
         kind=Kind(kind), rule=Rule(rule), total=total, count=count, greeting=greeting,
         created_at=created_at, expires_at=expires_at, cap=cap, recipient_id=recipient_id,
         recipient_name=recipient_name, claimed_count=claimed_count,
         claimed_amount=claimed_amount, status=Status(status), finished_at=finished_at,
-        refunded=refunded, message_id=message_id, seed=bytes(seed),
+        refunded=refunded, message_id=message_id, seed=bytes(seed), phrase=phrase,
     )
 
 
@@ -90,6 +89,53 @@ def transfer(
     return True
 
 
+def end_and_refund(
+    conn: sqlite3.Connection,
+    *,
+    table: str,
+    row_id: str,
+    status: str,
+    left: Cents,
+    escrow: str,
+    owner: str,
+    key: str,
+    kind: str,
+    now_ms: int,
+    ended_at: bool = False,
+    packet_id: str | None = None,
+    memo: str = "",
+) -> bool:
+    """End a live packet or campaign once and give what is left in its escrow
+    back to its owner; False if it was no longer live (ended elsewhere first).
+
+    ``table``: ``packets`` or ``campaigns``; ``ended_at``: also stamp the end.
+    """
+    stamp = ", ended_at = :now" if ended_at else ""
+    changed = conn.execute(
+        f"UPDATE {table} SET status = :status, refunded = :left{stamp}"
+        " WHERE id = :id AND status = 'live'",
+        {"status": status, "left": left, "now": now_ms, "id": row_id},
+    ).rowcount
+    if not changed:
+        return False
+    if left > 0:
+        transfer(
+            conn, key=key, kind=kind, src=escrow, dst=owner, amount=left, at=now_ms,
+            packet_id=packet_id, memo=memo,
+        )
+    return True
+
+
+def sent_since(conn: sqlite3.Connection, chat_id: int, sender_id: int, since_ms: int) -> Cents:
+    """What ``sender_id`` put into packets in ``chat_id`` since ``since_ms``."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(total), 0) FROM packets"
+        " WHERE sender_id = ? AND created_at >= ? AND chat_id = ?",
+        (sender_id, since_ms, chat_id),
+    ).fetchone()
+    return int(row[0])
+
+
 def balance_of(conn: sqlite3.Connection, account: str) -> Cents:
     row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account,)).fetchone()
     return row[0] if row else 0
@@ -113,17 +159,50 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     return bool(inserted)
 
 
+def _prepare_new_file(path: Path) -> None:
+    """A missing directory is made for a new database, and said in one log line: a
+    mistyped ``DATABASE_URL`` otherwise starts an empty ledger without a word."""
+    if path.exists() or str(path) == ":memory:":
+        return
+    parent = path.parent
+    if not parent.exists():
+        parent.mkdir(parents=True, exist_ok=True)
+        _log.warning("no database at %s: created the directory %s and a new, empty database"
+                     " (check DATABASE_URL if you expected an existing one)", path, parent)
+    else:
+        _log.info("no database at %s: starting a new, empty one", path)
+
+
+# Primary result codes of a database that is there but cannot answer now
+# (busy, locked, out of memory or disk, I/O, cannot open): not a bug of ours.
+_UNAVAILABLE_CODES = frozenset({
+    sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL,
+})
+
+
+def _unavailable(exc: sqlite3.OperationalError) -> Exception:
+    """``StoreUnavailable`` for a database that cannot answer; the error itself
+    (a bug: bad SQL, a missing table) otherwise."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _UNAVAILABLE_CODES:
+        return StoreUnavailable(f"sqlite: {exc}")
+    return exc
+
+
 class SqliteStore:
     """Writes go through one batching writer; reads use a second connection."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, audit_checks: Sequence[Check] = ALL_CHECKS) -> None:
+        """``audit_checks``: what ``ledger_problems`` runs (every check, unless told)."""
         self.path = str(path)
+        self.audit_checks = tuple(audit_checks)
         self._write_conn: aiosqlite.Connection | None = None
         self._read_conn: aiosqlite.Connection | None = None
         self.writer: BatchWriter | None = None
 
     async def open(self) -> None:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        _prepare_new_file(Path(self.path))
         try:
             self._write_conn = await aiosqlite.connect(self.path, isolation_level=None)
             await in_thread(self._write_conn, configure)
@@ -159,11 +238,17 @@ class SqliteStore:
     async def write(self, fn: Any) -> Any:
         """Run ``fn(conn)`` in the next group commit and return its result."""
         assert self.writer is not None, "store is not open"
-        return await self.writer.submit(fn)
+        try:
+            return await self.writer.submit(fn)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         assert self._read_conn is not None, "store is not open"
-        return list(await self._read_conn.execute_fetchall(sql, params))
+        try:
+            return list(await self._read_conn.execute_fetchall(sql, params))
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         rows = await self.fetchall(sql, params)
@@ -179,8 +264,8 @@ class SqliteStore:
             # Keyed by member, so it is paid once ever, even to a member first
             # stored by someone else's action (a /grant, say) before saying hello.
             return transfer(
-                conn, key=f"welcome:{member.id}", kind="welcome", src=MINT,
-                dst=wallet(member.id), amount=welcome_bonus, at=now_ms,
+                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
+                dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
             )
 
         return await self.write(write)
@@ -191,49 +276,63 @@ class SqliteStore:
         def write(conn: sqlite3.Connection) -> bool:
             upsert_member(conn, member, now_ms)
             return transfer(
-                conn, key=key, kind=kind, src=MINT, dst=wallet(member.id),
+                conn, key=key, kind=kind, src=keys.MINT, dst=keys.WALLET(member.id),
                 amount=amount, at=now_ms, memo=memo,
             )
 
         return await self.write(write)
 
     async def balance(self, member_id: int) -> Cents:
-        row = await self.fetchone("SELECT balance FROM accounts WHERE id = ?", (wallet(member_id),))
+        row = await self.fetchone(
+            "SELECT balance FROM accounts WHERE id = ?", (keys.WALLET(member_id),)
+        )
         return row[0] if row else 0
 
     # -- packets -------------------------------------------------------------
 
-    async def create_packet(self, packet: Packet, key: str) -> Packet:
+    async def create_packet(
+        self, packet: Packet, key: str, daily: DailyCap | None = None
+    ) -> Packet:
         def write(conn: sqlite3.Connection) -> Packet:
             existing = conn.execute(
                 f"SELECT {PACKET_COLUMNS} FROM packets WHERE key = ?", (key,)
             ).fetchone()
             if existing is not None:
                 return packet_from_row(existing)
+            if daily is not None:  # in the debit's transaction: two sends cannot both pass
+                sent = sent_since(conn, packet.chat_id, packet.sender_id, daily.since_ms)
+                refusal = over_daily_limit(daily.limit, sent, packet.total)
+                if refusal is not None:
+                    raise Refused(refusal)
             upsert_member(conn, Member(packet.sender_id, packet.sender_name), packet.created_at)
-            available = balance_of(conn, wallet(packet.sender_id))
+            available = balance_of(conn, keys.WALLET(packet.sender_id))
             if available < packet.total:
                 raise InsufficientFunds(available, packet.total)
             conn.execute(
                 "INSERT INTO packets(id, key, chat_id, sender_id, sender_name, kind, rule, total,"
-                " count, cap, greeting, recipient_id, recipient_name, seed, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " count, cap, greeting, recipient_id, recipient_name, seed, created_at, expires_at,"
+                " phrase) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (packet.id, key, packet.chat_id, packet.sender_id, packet.sender_name,
                  packet.kind.value, packet.rule.value, packet.total, packet.count, packet.cap,
                  packet.greeting, packet.recipient_id, packet.recipient_name, packet.seed,
-                 packet.created_at, packet.expires_at),
+                 packet.created_at, packet.expires_at, packet.phrase),
             )
             transfer(
-                conn, key=f"send:{packet.id}", kind="send", src=wallet(packet.sender_id),
-                dst=escrow(packet.id), amount=packet.total, at=packet.created_at,
+                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND,
+                src=keys.WALLET(packet.sender_id),
+                dst=keys.PACKET_ESCROW(packet.id), amount=packet.total, at=packet.created_at,
                 packet_id=packet.id,
             )
             return packet
 
         return await self.write(write)
 
-    async def open_share(self, packet_id: str, member: Member, now_ms: int) -> Opened:
-        return await self.write(lambda conn: open_share(conn, packet_id, member, now_ms))
+    async def open_share(
+        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
+    ) -> Opened:
+        return await self.write(
+            lambda conn: open_share(conn, packet_id, member, now_ms, pressed_at_ms)
+        )
 
     async def get_packet(self, packet_id: str) -> Packet | None:
         row = await self.fetchone(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,))
@@ -253,10 +352,14 @@ class SqliteStore:
         )
         return share_from_row(row) if row else None
 
-    async def set_message(self, packet_id: str, message_id: int) -> None:
+    async def set_message(
+        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
+    ) -> None:
         await self.write(
             lambda conn: conn.execute(
-                "UPDATE packets SET message_id = ? WHERE id = ?", (message_id, packet_id)
+                "UPDATE packets SET message_id = ?, posted_at_ms = COALESCE(?, posted_at_ms)"
+                " WHERE id = ?",
+                (message_id, posted_at_ms, packet_id),
             )
         )
 
@@ -273,25 +376,31 @@ class SqliteStore:
 
     async def ledger_problems(self) -> list[str]:
         assert self._read_conn is not None
-        return await in_thread(self._read_conn, ledger_problems)
+        checks = self.audit_checks
+        return await in_thread(self._read_conn, lambda conn: ledger_problems(conn, checks))
 
 
 
-def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
-    """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint."""
-    row = conn.execute(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,)).fetchone()
+def open_share(
+    conn: sqlite3.Connection, packet_id: str, member: Member, now_ms: int,
+    pressed_at_ms: int | None = None,
+) -> Opened:
+    """The open transaction (docs/rules.md §3 step 2); runs inside the writer's savepoint."""
+    row = conn.execute(
+        f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?", (packet_id,)
+    ).fetchone()
     if row is None:
-        return Opened(Opening.NOT_FOUND)
-    packet = packet_from_row(row)
+        return Opened(OpenOutcome.NOT_FOUND)
+    packet, posted_at_ms = packet_from_row(row[:-1]), row[-1]
     if packet.recipient_id is not None and packet.recipient_id != member.id:
-        return Opened(Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EMPTY, None, packet)
     live = packet.status is Status.LIVE and now_ms < packet.expires_at
     if not live or packet.claimed_count >= packet.count:
         held = _held_share(conn, packet_id, member.id)
         if held is not None:
-            return Opened(Opening.ALREADY, held, packet)
+            return Opened(OpenOutcome.ALREADY, held, packet)
         expired = packet.status is Status.EXPIRED or now_ms >= packet.expires_at
-        return Opened(Opening.EXPIRED if expired else Opening.EMPTY, None, packet)
+        return Opened(OpenOutcome.EXPIRED if expired else OpenOutcome.EMPTY, None, packet)
     position = packet.claimed_count + 1
     amount = share_amount(
         packet.rule, packet.seed, position, total=packet.total, count=packet.count,
@@ -299,31 +408,36 @@ def open_share(conn: sqlite3.Connection, packet_id: str, member: Member, now_ms:
     )
     finished = position == packet.count
     share = Share(packet_id, position, member.id, member.name, amount, now_ms)
+    delay = None
+    if pressed_at_ms is not None:
+        appeared = appeared_at_ms(conn, packet, member.id, posted_at_ms)
+        delay = press_delay_ms(appeared, pressed_at_ms)
     try:
         conn.execute(
-            f"INSERT INTO shares({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (packet_id, position, member.id, member.name, amount, now_ms),
+            f"INSERT INTO shares({SHARE_COLUMNS}, press_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (packet_id, position, member.id, member.name, amount, now_ms, delay),
         )  # the shares triggers advance the packet's counters
     except sqlite3.IntegrityError:
         held = _held_share(conn, packet_id, member.id)
         if held is None:
             raise
-        return Opened(Opening.ALREADY, held, packet)
+        return Opened(OpenOutcome.ALREADY, held, packet)
     if finished:
         conn.execute(
             "UPDATE packets SET status = 'finished', finished_at = ? WHERE id = ?",
             (now_ms, packet_id),
         )
     transfer(
-        conn, key=f"share:{packet_id}:{position}", kind="share", src=escrow(packet_id),
-        dst=wallet(member.id), amount=amount, at=now_ms, packet_id=packet_id,
+        conn, key=keys.SHARE(packet_id, position), kind=LedgerKind.SHARE,
+        src=keys.PACKET_ESCROW(packet_id),
+        dst=keys.WALLET(member.id), amount=amount, at=now_ms, packet_id=packet_id,
     )
     packet = replace(
         packet, claimed_count=position, claimed_amount=packet.claimed_amount + amount,
         status=Status.FINISHED if finished else Status.LIVE,
         finished_at=now_ms if finished else None,
     )
-    return Opened(Opening.OPENED, share, packet)
+    return Opened(OpenOutcome.OPENED, share, packet)
 
 
 def _held_share(conn: sqlite3.Connection, packet_id: str, member_id: int) -> Share | None:
@@ -345,16 +459,12 @@ def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund
     for row in rows:
         packet = packet_from_row(row)
         left = packet.total - packet.claimed_amount
-        changed = conn.execute(
-            "UPDATE packets SET status = 'expired', refunded = ? WHERE id = ? AND status = 'live'",
-            (left, packet.id),
-        ).rowcount
-        if not changed:
+        if not end_and_refund(
+            conn, table="packets", row_id=packet.id, status=Status.EXPIRED, left=left,
+            escrow=keys.PACKET_ESCROW(packet.id), owner=keys.WALLET(packet.sender_id),
+            key=keys.REFUND(packet.id), kind=LedgerKind.REFUND, now_ms=now_ms,
+            packet_id=packet.id,
+        ):
             continue
-        if left > 0:
-            transfer(
-                conn, key=f"refund:{packet.id}", kind="refund", src=escrow(packet.id),
-                dst=wallet(packet.sender_id), amount=left, at=now_ms, packet_id=packet.id,
-            )
         refunds.append(Refund(replace(packet, status=Status.EXPIRED, refunded=left), left))
     return refunds

@@ -17,6 +17,11 @@ import aiosqlite
 T = TypeVar("T")
 Write = Callable[[sqlite3.Connection], Any]
 
+MAX_BATCH = 2_000  # writes committed together at most
+# Writes waiting at most; a caller beyond this waits for room (back-pressure)
+# instead of growing the queue without end.
+MAX_QUEUED = 10_000
+
 
 async def in_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run ``fn`` on aiosqlite's own thread with its sqlite3 connection: one hop."""
@@ -26,10 +31,12 @@ async def in_thread(conn: aiosqlite.Connection, fn: Callable[[sqlite3.Connection
 
 
 class BatchWriter:
-    def __init__(self, conn: aiosqlite.Connection, max_batch: int = 2000) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, max_batch: int = MAX_BATCH, max_queued: int = MAX_QUEUED
+    ) -> None:
         self._conn = conn
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[Write, asyncio.Future[Any]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[Write, asyncio.Future[Any]]] = asyncio.Queue(max_queued)
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.writes = 0
@@ -52,7 +59,7 @@ class BatchWriter:
         if self._task is None:
             raise RuntimeError("the writer is not running")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((write, future))
+        await self._queue.put((write, future))  # waits while the queue is full
         return await future
 
     async def _run(self) -> None:

@@ -13,21 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from typing import Any
 
 from core.packets import Member
-from core.services import PressResult, RedPackets
+from core.services import PressResult, RedPackets, SystemClock
 from storage.gate.redis_gate import connect_gate
 from storage.stores import store_for
-
-
-class FixedClock:
-    def __init__(self, now_ms: int | None) -> None:
-        self._now = now_ms
-
-    def now_ms(self) -> int:
-        return time.time_ns() // 1_000_000 if self._now is None else self._now
+from tests.clock import FakeClock
 
 
 async def expire(service: RedPackets, limit: int) -> list[Any]:
@@ -55,7 +47,9 @@ async def run(database_url: str, redis_url: str, job: dict[str, Any]) -> list[An
     gate = connect_gate(redis_url)
     try:
         async with store_for(database_url) as store:
-            service = RedPackets(store, gate, clock=FixedClock(job.get("now_ms")))
+            now = job.get("now_ms")
+            clock = SystemClock() if now is None else FakeClock(now)
+            service = RedPackets(store, gate, clock=clock)
             print("ready", flush=True)
             await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             if job["mode"] == "expire":

@@ -8,9 +8,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Kind, Member, PacketRequest
-from core.services import Answer, PressResult, RedPackets
+from core.services import PressAnswer, PressResult, RedPackets
+from storage.sqlite import keys
 from storage.sqlite.store import SqliteStore
 
 CHAT_ID = -100_123
@@ -59,25 +60,40 @@ async def storm(
 @dataclass(frozen=True)
 class Money:
     wallets: Cents
-    escrow: Cents
+    packet_escrow: Cents
+    campaign_escrow: Cents
     minted: Cents
+
+    @property
+    def escrow(self) -> Cents:
+        """Everything held for packets and campaigns."""
+        return self.packet_escrow + self.campaign_escrow
 
 
 async def money(store: SqliteStore) -> Money:
     rows = await store.fetchall(
         "SELECT"
-        " COALESCE(SUM(CASE WHEN id LIKE 'w:%' THEN balance END), 0),"
-        " COALESCE(SUM(CASE WHEN id LIKE 'p:%' THEN balance END), 0),"
-        " -COALESCE(SUM(CASE WHEN id = 'mint' THEN balance END), 0)"
+        f" COALESCE(SUM(CASE WHEN id LIKE {keys.WALLET.sql_like()} THEN balance END), 0),"
+        f" COALESCE(SUM(CASE WHEN id LIKE {keys.PACKET_ESCROW.sql_like()} THEN balance END), 0),"
+        f" COALESCE(SUM(CASE WHEN id LIKE {keys.CAMPAIGN_ESCROW.sql_like()} THEN balance END), 0),"
+        f" -COALESCE(SUM(CASE WHEN id = '{keys.MINT}' THEN balance END), 0)"
         " FROM accounts"
     )
     return Money(*rows[0])
 
 
 async def assert_conserved(store: SqliteStore) -> None:
-    """SPEC §1: all wallets plus all escrow equal all money ever minted."""
+    """docs/rules.md §1: all wallets plus all escrow (packets and campaigns) equal
+    all money ever minted, and no account is anything else."""
     m = await money(store)
     assert m.wallets + m.escrow == m.minted, m
+    (others,) = await store.fetchone(
+        "SELECT COUNT(*) FROM accounts WHERE id <> ?"
+        f" AND id NOT LIKE {keys.WALLET.sql_like()} AND id NOT LIKE {keys.PACKET_ESCROW.sql_like()}"
+        f" AND id NOT LIKE {keys.CAMPAIGN_ESCROW.sql_like()}",
+        (keys.MINT,),
+    )
+    assert others == 0, "an account outside wallets, escrow and the mint"
 
 
 @dataclass(frozen=True)
@@ -98,7 +114,7 @@ async def snapshot(store: SqliteStore) -> Snapshot:
     return Snapshot(accounts, transfers, packets, shares)
 
 
-def answers(results: list[tuple[Member, PressResult]]) -> Counter[Answer]:
+def answers(results: list[tuple[Member, PressResult]]) -> Counter[PressAnswer]:
     return Counter(r.answer for _, r in results)
 
 
@@ -115,16 +131,16 @@ async def assert_storm_outcome(
     assert sum(s.amount for s in shares) == packet.total == packet.claimed_amount
     assert min(s.amount for s in shares) >= 1
     assert packet.is_finished
-    assert set(answers(results)) <= {Answer.GOT, Answer.ALREADY, Answer.TOO_SLOW}
+    assert set(answers(results)) <= {PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.TOO_SLOW}
 
-    got = [(m, r) for m, r in results if r.answer is Answer.GOT]
+    got = [(m, r) for m, r in results if r.answer is PressAnswer.GOT]
     assert len(got) == packet.count
     assert len({m.id for m, _ in got}) == packet.count
     by_member = {s.member_id: s for s in shares}
     for m, r in got:
         assert r.share == by_member[m.id]
     for m, r in results:
-        if r.answer is Answer.ALREADY:
+        if r.answer is PressAnswer.ALREADY:
             assert r.share == by_member[m.id]
     assert sum(1 for _, r in got if r.finished) == 1
 

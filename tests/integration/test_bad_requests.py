@@ -1,4 +1,4 @@
-"""SPEC §1: every bad amount or count is refused by send(), and nothing moves."""
+"""docs/rules.md §1: every bad amount or count is refused by send(), and nothing moves."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from tests.conftest import assert_audit_clean
 from tests.integration.helpers import (
     WELCOME_BONUS,
@@ -66,11 +66,11 @@ async def test_personal_packet_storm(packets: RedPackets) -> None:
 
     for who, result in results:
         if who.id == addressee.id:
-            assert result.answer in (Answer.GOT, Answer.ALREADY)
+            assert result.answer in (PressAnswer.GOT, PressAnswer.ALREADY)
             assert result.share is not None and result.share.amount == 88_88
         else:
-            assert result.answer is Answer.NOT_FOR_YOU, who
-    assert sum(1 for _, r in results if r.answer is Answer.GOT) == 1
+            assert result.answer is PressAnswer.NOT_FOR_YOU, who
+    assert sum(1 for _, r in results if r.answer is PressAnswer.GOT) == 1
     found = await packets.packet_and_shares(packet.id)
     assert found is not None
     stored, shares = found
@@ -87,8 +87,8 @@ async def test_sender_cannot_take_own_personal_packet(packets: RedPackets) -> No
     sender, addressee = member(0), member(1)
     packet = await packets.send(personal(sender, addressee, 5_00), key="personal-self")
     result = await packets.press(packet.id, sender)
-    assert result.answer is Answer.NOT_FOR_YOU
+    assert result.answer is PressAnswer.NOT_FOR_YOU
     assert await packets.store.share_of(packet.id, sender.id) is None
     assert await packets.store.balance(sender.id) == WELCOME_BONUS - 5_00
-    assert (await packets.press(packet.id, addressee)).answer is Answer.GOT
+    assert (await packets.press(packet.id, addressee)).answer is PressAnswer.GOT
     await assert_audit_clean(packets)

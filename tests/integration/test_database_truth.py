@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate, capacity_key
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean
@@ -35,8 +35,8 @@ async def test_without_a_gate_the_database_alone_stops_overselling(
 
     results = await storm(service, packet.id, crowd, presses_each=1)
 
-    assert sum(r.answer is Answer.GOT for _, r in results) == 10
-    assert {r.answer for _, r in results} == {Answer.GOT, Answer.TOO_SLOW}
+    assert sum(r.answer is PressAnswer.GOT for _, r in results) == 10
+    assert {r.answer for _, r in results} == {PressAnswer.GOT, PressAnswer.TOO_SLOW}
     shares = await store.shares(packet.id)
     assert len(shares) == 10 and len({s.member_id for s in shares}) == 10
     assert sum(s.amount for s in shares) == 10_00
@@ -50,7 +50,7 @@ async def test_the_database_refuses_an_eleventh_share_or_one_beyond_the_total(
     service = RedPackets(store, None, clock=clock, welcome_bonus=WELCOME_BONUS)
     full = await service.send(fixed(member(0), 10, 1_00), key="full")
     for m in members(10, start=1):
-        assert (await service.press(full.id, m)).answer is Answer.GOT
+        assert (await service.press(full.id, m)).answer is PressAnswer.GOT
     open_ = await service.send(lucky(member(0), 5, 10_00), key="open")
     taken = await service.press(open_.id, member(1))
     assert taken.share is not None
@@ -163,7 +163,7 @@ async def test_a_gate_that_disagrees_is_reported_then_repaired(
 
     # The repaired gate admits exactly the three shares that are left.
     results = await asyncio.gather(*(packets.press(live.id, m) for m in members(10, start=20)))
-    assert sum(r.answer is Answer.GOT for r in results) == 3
+    assert sum(r.answer is PressAnswer.GOT for r in results) == 3
     assert len(await packets.store.shares(live.id)) == 6
     await assert_audit_clean(packets)
 
@@ -175,7 +175,7 @@ async def test_a_gate_missing_a_holder_is_repaired(packets: RedPackets, gate: Re
     report = await packets.audit(repair=False)
     assert any(f"gate of {live.id} disagreed" in p for p in report.problems), report.problems
     assert (await packets.audit(repair=True)).repaired
-    assert (await packets.press(live.id, member(1))).answer is Answer.ALREADY
+    assert (await packets.press(live.id, member(1))).answer is PressAnswer.ALREADY
     await assert_audit_clean(packets)
 
 

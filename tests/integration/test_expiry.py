@@ -1,9 +1,9 @@
-"""SPEC §6: expiry refunds the rest to this packet's sender, exactly once."""
+"""docs/rules.md §6: expiry refunds the rest to this packet's sender, exactly once."""
 
 from __future__ import annotations
 
 from core.packets import Status
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import (
     WELCOME_BONUS,
@@ -25,7 +25,7 @@ async def test_half_taken_packet_expires_and_refunds_the_rest_once(
     packet = await packets.send(lucky(sender, 10, 50_00), key="half")
     takers = members(5, start=1)
     got = {m.id: await packets.press(packet.id, m) for m in takers}
-    assert {r.answer for r in got.values()} == {Answer.GOT}
+    assert {r.answer for r in got.values()} == {PressAnswer.GOT}
     taken = sum(r.share.amount for r in got.values() if r.share)
     assert await packets.expire_due() == []  # not yet
     clock.advance(DAY_S + 1)
@@ -33,10 +33,10 @@ async def test_half_taken_packet_expires_and_refunds_the_rest_once(
     late = members(5, start=20)
     for m in late:
         result = await packets.press(packet.id, m)
-        assert result.answer is Answer.EXPIRED and result.share is None
+        assert result.answer is PressAnswer.EXPIRED and result.share is None
     for m in takers:
         result = await packets.press(packet.id, m)
-        assert result.answer is Answer.ALREADY
+        assert result.answer is PressAnswer.ALREADY
         assert result.share == got[m.id].share
     before = await packets.store.balance(sender.id)
 
@@ -49,7 +49,7 @@ async def test_half_taken_packet_expires_and_refunds_the_rest_once(
     stored = await packets.store.get_packet(packet.id)
     assert stored is not None
     assert (stored.status, stored.refunded, stored.claimed_count) == (Status.EXPIRED, 50_00 - taken, 5)
-    assert (await packets.press(packet.id, late[0])).answer is Answer.EXPIRED
+    assert (await packets.press(packet.id, late[0])).answer is PressAnswer.EXPIRED
     assert len(await packets.store.shares(packet.id)) == 5
     for m in late:
         assert await packets.store.balance(m.id) == 0
@@ -104,7 +104,7 @@ async def test_untouched_packet_refunds_everything_and_its_gate_is_closed(
     refunds = await packets.expire_due()
     assert [(r.packet.id, r.amount) for r in refunds] == [(packet.id, 20_00)]
     assert await packets.store.balance(sender.id) == WELCOME_BONUS
-    assert (await packets.press(packet.id, member(5))).answer is Answer.EXPIRED
+    assert (await packets.press(packet.id, member(5))).answer is PressAnswer.EXPIRED
     assert packets.gate is not None
     assert await packets.gate.state(packet.id) is None
     await assert_audit_clean(packets)

@@ -5,15 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from core.packets import Member
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import lucky, member, members
-
-
-async def _settle(packets: RedPackets) -> None:
-    while packets._background:  # the final shares load in the background
-        await asyncio.sleep(0.01)
 
 
 async def test_presses_on_a_finished_packet_are_answered_from_memory(
@@ -26,19 +21,20 @@ async def test_presses_on_a_finished_packet_are_answered_from_memory(
         *(packets.press(packet.id, m) for m in crowd)) if r.share}
     assert len(got) == 3
     await packets.press(packet.id, member(50))  # too slow: the final shares start loading
-    await _settle(packets)
+    await packets.idle()
 
     await gate.reset(packet.id)  # were the gate asked, it would have to be rebuilt
-    writes = packets.store.writer.writes
+    await packets.store.close()  # were the database asked, the press would fail
     turned_away = packets.turned_away[packet.chat_id]
+    try:
+        late = await packets.press(packet.id, member(60))
+        again = await packets.press(packet.id, crowd[0])
+    finally:
+        await packets.store.open()
 
-    late = await packets.press(packet.id, member(60))
-    again = await packets.press(packet.id, crowd[0])
-
-    assert late.answer is Answer.TOO_SLOW
-    assert again.answer is Answer.ALREADY and again.share == got[crowd[0].id]
+    assert late.answer is PressAnswer.TOO_SLOW
+    assert again.answer is PressAnswer.ALREADY and again.share == got[crowd[0].id]
     assert await gate.state(packet.id) is None  # the gate was never asked
-    assert packets.store.writer.writes == writes
     assert packets.turned_away[packet.chat_id] == turned_away + 2
     await assert_audit_clean(packets)
 
@@ -51,11 +47,11 @@ async def test_presses_on_an_expired_packet_keep_their_answers(
     taken = await packets.press(packet.id, holder)
     clock.advance(packet.expires_at - packet.created_at + 1)
 
-    assert (await packets.press(packet.id, member(2))).answer is Answer.EXPIRED
+    assert (await packets.press(packet.id, member(2))).answer is PressAnswer.EXPIRED
     kept = await packets.press(packet.id, holder)
-    assert kept.answer is Answer.ALREADY and kept.share == taken.share
+    assert kept.answer is PressAnswer.ALREADY and kept.share == taken.share
     assert len(await packets.expire_due()) == 1
-    assert (await packets.press(packet.id, member(3))).answer is Answer.EXPIRED
+    assert (await packets.press(packet.id, member(3))).answer is PressAnswer.EXPIRED
     await assert_audit_clean(packets)
 
 

@@ -11,7 +11,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from core.packets import Limits
 from core.ports import Grab
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate, capacity_key, connect_gate, holders_key
 from storage.gate.shake_gate import campaign_keys, cooldown_key
 from storage.stores import Store
@@ -106,7 +106,7 @@ async def test_the_gate_is_rebuilt_after_a_nodes_keys_are_flushed(
     packet = await cluster_packets.send(lucky(sender, 10, 10_00), key="flushed-node")
     first = members(4, start=1)
     for m in first:
-        assert (await cluster_packets.press(packet.id, m)).answer is Answer.GOT
+        assert (await cluster_packets.press(packet.id, m)).answer is PressAnswer.GOT
     assert isinstance(cluster_gate.client, RedisCluster)
     node = await node_of(cluster_gate.client, capacity_key(packet.id))
     try:
@@ -116,11 +116,11 @@ async def test_the_gate_is_rebuilt_after_a_nodes_keys_are_flushed(
         await node.aclose()
     assert await cluster_gate.state(packet.id) is None
 
-    assert (await cluster_packets.press(packet.id, first[0])).answer is Answer.ALREADY
+    assert (await cluster_packets.press(packet.id, first[0])).answer is PressAnswer.ALREADY
     results = await asyncio.gather(
         *(cluster_packets.press(packet.id, m) for m in members(30, start=10))
     )
-    assert sum(r.answer is Answer.GOT for r in results) == 6
+    assert sum(r.answer is PressAnswer.GOT for r in results) == 6
     state = await cluster_gate.state(packet.id)
     assert state is not None and state.tickets == 0 and len(state.holders) == 10
     shares = await cluster_packets.store.shares(packet.id)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
 
-from core.services import Answer, RedPackets
+import pytest
+
+from core import services
+from core.ports import Grab
+from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate
 from storage.sqlite.store import SqliteStore
 from storage.stores import store_for
@@ -45,7 +52,7 @@ async def test_send_replayed_concurrently_moves_money_once(packets: RedPackets) 
     assert await packets.store.balance(sender.id) == WELCOME_BONUS - 9_00
     assert await count(packets.store, "SELECT COUNT(*) FROM packets") == 1
     # The packet that was created is live and pressable: its gate was primed once.
-    assert (await packets.press(sent[0].id, member(1))).answer is Answer.GOT
+    assert (await packets.press(sent[0].id, member(1))).answer is PressAnswer.GOT
     await assert_audit_clean(packets)
 
 
@@ -62,11 +69,11 @@ async def test_press_replayed_sequentially_moves_money_once(packets: RedPackets)
     sender, taker = member(0), member(1)
     packet = await packets.send(lucky(sender, 3, 10_00), key="seq")
     first = await packets.press(packet.id, taker)
-    assert first.answer is Answer.GOT and first.share is not None
+    assert first.answer is PressAnswer.GOT and first.share is not None
     before = await snapshot(packets.store)
     for _ in range(5):
         again = await packets.press(packet.id, taker)
-        assert again.answer is Answer.ALREADY
+        assert again.answer is PressAnswer.ALREADY
         assert again.share == first.share
     assert await snapshot(packets.store) == before
     assert await packets.store.balance(taker.id) == first.share.amount
@@ -77,7 +84,7 @@ async def test_double_tap_moves_money_once(packets: RedPackets) -> None:
     sender, taker = member(0), member(1)
     packet = await packets.send(lucky(sender, 3, 10_00), key="tap")
     results = await asyncio.gather(*(packets.press(packet.id, taker) for _ in range(6)))
-    assert sorted(r.answer for r in results) == sorted([Answer.GOT] + [Answer.ALREADY] * 5)
+    assert sorted(r.answer for r in results) == sorted([PressAnswer.GOT] + [PressAnswer.ALREADY] * 5)
     shares = {r.share for r in results}
     assert len(shares) == 1
     (share,) = shares
@@ -87,22 +94,46 @@ async def test_double_tap_moves_money_once(packets: RedPackets) -> None:
     await assert_audit_clean(packets)
 
 
+class CountedGate:
+    """The real gate, counting the grabs each member makes through it."""
+
+    def __init__(self, gate: RedisGate) -> None:
+        self.gate = gate
+        self.grabs: Counter[int] = Counter()
+
+    async def grab(self, packet_id: str, member_id: int) -> Grab:
+        self.grabs[member_id] += 1
+        return await self.gate.grab(packet_id, member_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.gate, name)
+
+
 async def test_a_cancelled_double_tap_leaves_the_first_press_its_answer(
-    packets: RedPackets,
+    store: SqliteStore, gate: RedisGate, clock: FakeClock
 ) -> None:
-    """A second tap whose handler is cancelled must not take the first press's amount away."""
+    """A second tap whose handler is cancelled must not take the first press's amount away;
+    the taps made while the first is in flight wait for it and never reach the gate."""
+    counted = CountedGate(gate)
+    packets = RedPackets(
+        store, counted, clock=clock, welcome_bonus=WELCOME_BONUS  # type: ignore[arg-type]
+    )
     packet = await packets.send(lucky(member(0), 3, 10_00), key="cancelled-tap")
     taker = member(1)
     first = asyncio.ensure_future(packets.press(packet.id, taker))
     await asyncio.sleep(0)  # the first press is in flight
     second = asyncio.ensure_future(packets.press(packet.id, taker))
-    await asyncio.sleep(0)  # the second waits on the first
+    third = asyncio.ensure_future(packets.press(packet.id, taker))
+    await asyncio.sleep(0)  # both wait on the first
     second.cancel()
     result = await first
-    assert result.answer is Answer.GOT and result.share is not None
+    assert result.answer is PressAnswer.GOT and result.share is not None
     assert second.cancelled()
+    waited = await third
+    assert waited.answer is PressAnswer.ALREADY and waited.share == result.share
+    assert counted.grabs[taker.id] == 1  # one grab for three taps
     again = await packets.press(packet.id, taker)
-    assert again.answer is Answer.ALREADY and again.share == result.share
+    assert again.answer is PressAnswer.ALREADY and again.share == result.share
     assert await packets.store.balance(taker.id) == result.share.amount
     await assert_audit_clean(packets)
 
@@ -119,8 +150,8 @@ async def test_double_tap_across_two_bot_instances_moves_money_once(
     results = await asyncio.gather(
         *(svc.press(packet.id, m) for m in crowd for svc in (one, two) for _ in range(2))
     )
-    assert {r.answer for r in results} <= {Answer.GOT, Answer.ALREADY, Answer.TOO_SLOW}
-    assert sum(r.answer is Answer.GOT for r in results) == 2
+    assert {r.answer for r in results} <= {PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.TOO_SLOW}
+    assert sum(r.answer is PressAnswer.GOT for r in results) == 2
     shares = await store.shares(packet.id)
     assert len(shares) == 2 and len({s.member_id for s in shares}) == 2
     for m in crowd:
@@ -172,9 +203,23 @@ async def test_double_tap_across_two_instances_keeps_a_live_gate_exact(
     results = await asyncio.gather(
         *(svc.press(packet.id, m) for m in tappers for svc in (one, two, one, two))
     )
-    assert sum(r.answer is Answer.GOT for r in results) == 3
-    assert {r.answer for r in results} == {Answer.GOT, Answer.ALREADY}
+    assert sum(r.answer is PressAnswer.GOT for r in results) == 3
+    assert {r.answer for r in results} == {PressAnswer.GOT, PressAnswer.ALREADY}
     state = await gate.state(packet.id)
     assert state is not None
     assert (state.tickets, state.holders) == (2, frozenset(m.id for m in tappers))
     await assert_audit_clean(one)  # no repair: the gate agrees by itself
+
+
+async def test_members_greeted_past_the_remembered_bound_get_the_welcome_once(
+    packets: RedPackets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set of greeted members is bounded; forgetting one asks the store again,
+    which pays the welcome bonus once per member all the same."""
+    monkeypatch.setattr(services, "GREETED_REMEMBERED", 2)
+    crowd = members(5, start=1)
+    assert [await packets.greet(m) for m in crowd] == [True] * 5
+    assert [await packets.greet(m) for m in crowd] == [False] * 5
+    for m in crowd:
+        assert await packets.store.balance(m.id) == packets.welcome_bonus
+    await assert_audit_clean(packets)

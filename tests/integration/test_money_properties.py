@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.errors import DomainError
 from core.packets import Kind, Limits, PacketRequest
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.stores import store_for
 from tests.conftest import FakeClock
@@ -85,9 +85,9 @@ async def run_operations(
                 )
                 for result in results:
                     assert result.answer in {
-                        Answer.GOT, Answer.ALREADY, Answer.TOO_SLOW, Answer.EXPIRED
+                        PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.TOO_SLOW, PressAnswer.EXPIRED
                     }, result
-                    if result.answer is Answer.GOT:
+                    if result.answer is PressAnswer.GOT:
                         assert result.share is not None
                         key = (sent[index], member(who).id)
                         assert key not in paid

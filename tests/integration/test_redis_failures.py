@@ -9,7 +9,7 @@ import random
 
 from redis.asyncio import Redis
 
-from core.services import Answer, PressResult, RedPackets
+from core.services import PressAnswer, PressResult, RedPackets
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, RedisServer, assert_audit_clean
@@ -63,8 +63,8 @@ async def test_flushall_mid_storm_rebuilds_the_gate_and_never_oversells(
 
     assert flushed_at_shares is not None and flushed_at_shares < 100
     assert await gate.state(packet.id) is not None  # "missing" -> rebuilt from SQLite
-    assert {r.answer for r in results} <= {Answer.GOT, Answer.ALREADY, Answer.TOO_SLOW}
-    assert sum(r.answer is Answer.GOT for r in results) == 100
+    assert {r.answer for r in results} <= {PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.TOO_SLOW}
+    assert sum(r.answer is PressAnswer.GOT for r in results) == 100
     found = await packets.packet_and_shares(packet.id)
     assert found is not None
     stored, shares = found
@@ -98,7 +98,7 @@ async def test_redis_stopped_answers_not_this_time_then_recovers(
         packet = await service.send(lucky(sender, 30, 60_00), key="down-1")
         early = members(5, start=1)
         for m in early:
-            assert (await service.press(packet.id, m)).answer is Answer.GOT
+            assert (await service.press(packet.id, m)).answer is PressAnswer.GOT
 
         own_redis.stop()
         before = await snapshot(store)
@@ -107,10 +107,10 @@ async def test_redis_stopped_answers_not_this_time_then_recovers(
         # pytest-timeout. Speed is measured by `redpacket bench`, never asserted.
         results = await asyncio.gather(*(service.press(packet.id, m) for m in crowd))
 
-        assert {r.answer for r in results} == {Answer.NOT_THIS_TIME}
+        assert {r.answer for r in results} == {PressAnswer.NOT_THIS_TIME}
         # A packet sent while Redis is down is still created (the gate comes later).
         while_down = await service.send(lucky(sender, 3, 3_00), key="down-2")
-        assert (await service.press(while_down.id, crowd[0])).answer is Answer.NOT_THIS_TIME
+        assert (await service.press(while_down.id, crowd[0])).answer is PressAnswer.NOT_THIS_TIME
         after = await snapshot(store)
         assert after.shares == before.shares
         assert after.transfers == before.transfers + 1  # only the second send
@@ -124,10 +124,10 @@ async def test_redis_stopped_answers_not_this_time_then_recovers(
 
         own_redis.start()  # same port, empty: every gate is rebuilt from the database
         results = await asyncio.gather(*(service.press(packet.id, m) for m in early + crowd))
-        assert [r.answer for r in results[: len(early)]] == [Answer.ALREADY] * len(early)
-        assert sum(r.answer is Answer.GOT for r in results) == 25
-        assert {r.answer for r in results} <= {Answer.GOT, Answer.ALREADY, Answer.TOO_SLOW}
-        assert (await service.press(while_down.id, crowd[0])).answer is Answer.GOT
+        assert [r.answer for r in results[: len(early)]] == [PressAnswer.ALREADY] * len(early)
+        assert sum(r.answer is PressAnswer.GOT for r in results) == 25
+        assert {r.answer for r in results} <= {PressAnswer.GOT, PressAnswer.ALREADY, PressAnswer.TOO_SLOW}
+        assert (await service.press(while_down.id, crowd[0])).answer is PressAnswer.GOT
         stored = await store.get_packet(packet.id)
         assert stored is not None and stored.is_finished
         state = await gate.state(while_down.id)
@@ -151,7 +151,7 @@ async def test_frozen_redis_answers_not_this_time_and_the_audit_mends_the_gate(
     )
     try:
         packet = await service.send(lucky(member(0), 10, 10_00), key="frozen")
-        assert (await service.press(packet.id, member(1))).answer is Answer.GOT
+        assert (await service.press(packet.id, member(1))).answer is PressAnswer.GOT
         assert own_redis.process is not None
         before = await snapshot(store)
         os.kill(own_redis.process.pid, signal.SIGSTOP)
@@ -161,7 +161,7 @@ async def test_frozen_redis_answers_not_this_time_and_the_audit_mends_the_gate(
             )
         finally:
             os.kill(own_redis.process.pid, signal.SIGCONT)
-        assert {r.answer for r in results} == {Answer.NOT_THIS_TIME}
+        assert {r.answer for r in results} == {PressAnswer.NOT_THIS_TIME}
         assert await snapshot(store) == before
 
         # Grabs Redis read before it froze may have taken tickets nobody opened:
@@ -169,7 +169,7 @@ async def test_frozen_redis_answers_not_this_time_and_the_audit_mends_the_gate(
         report = await service.audit(repair=True)
         assert report.ok, report.problems
         results = await asyncio.gather(*(service.press(packet.id, m) for m in members(30, start=10)))
-        assert sum(r.answer is Answer.GOT for r in results) == 9
+        assert sum(r.answer is PressAnswer.GOT for r in results) == 9
         stored = await store.get_packet(packet.id)
         assert stored is not None and stored.is_finished
         await assert_conserved(store)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import secrets
 import signal
@@ -13,11 +12,12 @@ import pytest
 
 from core.allocation import Rule
 from core.packets import Kind, Member, Packet
-from core.services import Answer, RedPackets
+from core.services import PressAnswer, RedPackets
 from core.shake import CampaignRequest, ShakeLimits
-from core.shake_service import Answer as ShakeAnswer
-from core.shake_service import ShakeService, Verdict
-from storage.gate.redis_gate import RedisGate, connect_gate
+from core.shake_service import ShakeAnswer
+from core.ports import GateReply, Verdict
+from core.shake_service import ShakeService
+from storage.gate.redis_gate import RedisGate
 from storage.gate.scripts import lua
 from storage.gate.shake_gate import RedisShakeGate
 from storage.stores import campaigns_for
@@ -98,7 +98,7 @@ async def test_a_script_reload_never_grabs_twice(
     )
 
     assert grab.value == "granted"
-    assert (await packets.press(packet.id, grabber)).answer is Answer.GOT
+    assert (await packets.press(packet.id, grabber)).answer is PressAnswer.GOT
     await assert_audit_clean(packets)
 
 
@@ -136,7 +136,7 @@ async def test_the_audit_sees_money_left_in_a_finished_packet(
     )
     await store.create_packet(odd, "odd")
     for m in members(3, start=1):
-        assert (await packets.press(odd.id, m)).answer is Answer.GOT
+        assert (await packets.press(odd.id, m)).answer is PressAnswer.GOT
     assert (await store.get_packet(odd.id)).status.value == "finished"  # type: ignore[union-attr]
     assert any(odd.id in p for p in await audit_problems(packets))
 
@@ -160,48 +160,50 @@ async def test_the_audit_sees_money_in_the_escrow_of_no_packet(packets: RedPacke
 
 
 
+class AnswerLost(RedisShakeGate):
+    """The real shake gate, but the first shake's reply never comes back: the
+    gate ran the shake (Redis hung past the timeout, then woke and ran it), the
+    service only saw the timeout."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.replies_to_lose = 1
+
+    async def shake(self, *args: Any, **kwargs: Any) -> GateReply:
+        reply = await super().shake(*args, **kwargs)
+        if self.replies_to_lose:
+            self.replies_to_lose -= 1
+            raise TimeoutError("the gate's reply was lost on its way back")
+        return reply
+
+
 async def test_a_win_the_gate_took_but_nobody_paid_does_not_lock_the_member_out(
-    own_redis: RedisServer, store: SqliteStore, clock: FakeClock
+    store: SqliteStore, gate: RedisGate, clock: FakeClock, packets: RedPackets
 ) -> None:
     """Redis hangs: the shake times out ("not this time, shake again") but Redis
     runs it when it wakes, counting a win nobody settled. The member shook again
     and was told "you have won the most" for ever, with nothing paid."""
-    gate = connect_gate(own_redis.url, timeout_s=0.3)
-    shake_gate = RedisShakeGate(gate.client)
+    shake_gate = AnswerLost(gate.client)
     shakes = ShakeService(
         campaigns_for(store), shake_gate, clock=clock, rng=Lucky(), gate_timeout_s=0.3,
         limits=ShakeLimits(interval_ms=0, max_wins=1),
     )
-    packets = RedPackets(store, gate, clock=clock)
-    try:
-        boss, winner = Member(1, "Boss"), Member(2, "Winner")
-        await store.credit(boss, 100_00, kind="grant", key="grant:boss", memo="", now_ms=1)
-        campaign = await shakes.start(CampaignRequest(CHAT_ID, boss, 20_00, 5, 600_000), "start")
-        await gate.client.script_load(lua("shake"))  # as after any earlier shake
-        assert own_redis.process is not None
-        os.kill(own_redis.process.pid, signal.SIGSTOP)
-        try:
-            lost = await shakes.shake(campaign.id, winner)
-        finally:
-            os.kill(own_redis.process.pid, signal.SIGCONT)
-        assert lost.answer is ShakeAnswer.NOT_THIS_TIME
-        for _ in range(200):  # Redis runs the shake it read before it froze
-            if await shake_gate.state(campaign.id) == (4, {winner.id: 1}):
-                break
-            await asyncio.sleep(0.01)
-        else:
-            pytest.skip(f"Redis dropped the frozen shake: {await shake_gate.state(campaign.id)}")
+    boss, winner = Member(1, "Boss"), Member(2, "Winner")
+    await store.credit(boss, 100_00, kind="grant", key="grant:boss", memo="", now_ms=1)
+    campaign = await shakes.start(CampaignRequest(CHAT_ID, boss, 20_00, 5, 600_000), "start")
 
-        again = await shakes.shake(campaign.id, winner)
+    lost = await shakes.shake(campaign.id, winner)
+    assert lost.answer is ShakeAnswer.NOT_THIS_TIME
+    assert await shake_gate.state(campaign.id) == (4, {winner.id: 1})  # the gate counted it
 
-        assert again.answer is ShakeAnswer.WON
-        assert await store.balance(winner.id) == again.win.amount  # type: ignore[union-attr]
-        assert await shake_gate.state(campaign.id) == (4, {winner.id: 1})
-        report = await shakes.audit(repair=False)
-        assert report.ok, report.problems
-        await assert_audit_clean(packets)
-    finally:
-        await gate.aclose()
+    again = await shakes.shake(campaign.id, winner)
+
+    assert again.answer is ShakeAnswer.WON
+    assert await store.balance(winner.id) == again.win.amount  # type: ignore[union-attr]
+    assert await shake_gate.state(campaign.id) == (4, {winner.id: 1})
+    report = await shakes.audit(repair=False)
+    assert report.ok, report.problems
+    await assert_audit_clean(packets)
 
 
 async def test_a_double_tap_on_shake_wins_once_and_the_gate_keeps_count(
@@ -262,7 +264,7 @@ async def test_a_batch_whose_commit_fails_pays_nobody_and_the_press_can_retry(
     assert isinstance(opened, IntegrityErrors)  # not "opened": nothing was recorded
     assert await packets.store.shares(packet.id) == []
     assert await packets.store.balance(taker.id) == 0
-    assert (await packets.press(packet.id, taker)).answer is Answer.GOT
+    assert (await packets.press(packet.id, taker)).answer is PressAnswer.GOT
     await assert_audit_clean(packets)
 
 

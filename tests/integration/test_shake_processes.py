@@ -19,7 +19,7 @@ import pytest
 from core.packets import Member
 from core.services import RedPackets
 from core.shake import CampaignRequest, ShakeLimits
-from core.shake_service import Answer, ShakeService
+from core.shake_service import ShakeAnswer, ShakeService
 from storage.gate.redis_gate import connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.stores import campaigns_for
@@ -37,10 +37,13 @@ class Lucky(random.Random):
 
 
 def shake_service(store: SqliteStore, redis_url: str, interval_ms: int, max_wins: int) -> ShakeService:
-    gate = connect_gate(redis_url)
+    # Generous timeouts: this test is about limits across processes, and a
+    # loaded machine must not turn shakes into "Not this time".
+    gate = connect_gate(redis_url, timeout_s=30.0)
     return ShakeService(
         campaigns_for(store), RedisShakeGate(gate.client),
         limits=ShakeLimits(interval_ms=interval_ms, max_wins=max_wins), rng=Lucky(),
+        gate_timeout_s=30.0,
     )
 
 
@@ -101,12 +104,12 @@ async def test_two_processes_never_overspend_and_respect_limits(
     for output in outputs:
         for cid in ids:
             answers[cid].extend((m, a) for m, a in output[cid])
-    assert all(a != Answer.NOT_THIS_TIME for cid in ids for _, a in answers[cid])
+    assert all(a != ShakeAnswer.NOT_THIS_TIME for cid in ids for _, a in answers[cid])
 
     async with SqliteStore(db) as store:
         campaigns = campaigns_for(store)
         # Cooldown: across both processes, each member's shake counted once.
-        counted = Counter(m for m, a in answers[cool.id] if a != Answer.COOLDOWN)
+        counted = Counter(m for m, a in answers[cool.id] if a != ShakeAnswer.COOLDOWN)
         assert set(counted.values()) == {1} and len(counted) == len(MEMBERS)
         cool_wins = await campaigns.wins(cool.id)
         assert len(cool_wins) == len(MEMBERS)
@@ -119,7 +122,7 @@ async def test_two_processes_never_overspend_and_respect_limits(
         after = await campaigns.get_campaign(tight.id)
         assert after is not None and after.status == "finished"
         assert after.won_amount + after.refunded == 150_00
-        won_answers = sum(1 for cid in ids for _, a in answers[cid] if a == Answer.WON)
+        won_answers = sum(1 for cid in ids for _, a in answers[cid] if a == ShakeAnswer.WON)
         assert won_answers == len(cool_wins) + len(tight_wins)
 
         await assert_audit_clean(RedPackets(store, None))

@@ -1,4 +1,4 @@
-"""The shake campaign's money path on SQLite and both gates (SPEC §7)."""
+"""The shake campaign's money path on SQLite and both gates (docs/rules.md §7)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from core.errors import DomainError, InsufficientFunds
 from core.packets import Member
 from core.services import RedPackets
 from core.shake import CampaignRequest, CampaignStatus, Mode, ShakeLimits
-from core.shake_service import Answer, ShakeService
+from core.shake_service import ShakeAnswer, ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.stores import campaigns_for
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean, free_port
+from tests.integration.helpers import assert_conserved, money
 
 CHAT = -100_200
 BOSS = Member(1, "Boss")
@@ -55,6 +56,7 @@ async def fund(store: SqliteStore, member: Member, cents: int) -> None:
 
 async def assert_all_clean(packets: RedPackets, shakes: ShakeService) -> None:
     await assert_audit_clean(packets)
+    await assert_conserved(packets.store)  # campaign escrow counts as escrow
     report = await shakes.audit(repair=False)
     assert report.ok, report.problems
 
@@ -74,6 +76,7 @@ async def test_start_debits_the_funder_and_holds_the_pool_in_escrow(
     assert await store.balance(BOSS.id) == 400_00
     row = await store.fetchone("SELECT balance FROM accounts WHERE id = ?", (f"c:{campaign.id}",))
     assert row[0] == 100_00
+    assert (await money(store)).campaign_escrow == 100_00
     assert (await shakes.status(CHAT)).id == campaign.id  # type: ignore[union-attr]
     await assert_all_clean(packets, shakes)
 
@@ -119,7 +122,7 @@ async def test_the_prizes_run_out_and_the_rest_is_refunded_once(
     campaign = await shakes.start(CampaignRequest(CHAT, BOSS, 200_00, 10, mode=Mode.BOUNDED), "s")
     results = await asyncio.gather(*(shakes.shake(campaign.id, m) for m in members(25)))
     answers = Counter(r.answer for r in results)
-    assert answers[Answer.WON] == 10 and answers[Answer.OVER] == 15
+    assert answers[ShakeAnswer.WON] == 10 and answers[ShakeAnswer.OVER] == 15
     ended = [r.ended for r in results if r.ended is not None]
     assert len(ended) == 1
     final = ended[0]
@@ -144,15 +147,15 @@ async def test_cooldown_and_win_limit_hold(
         cooling.shake(campaign.id, Member(7, "A")), cooling.shake(campaign.id, Member(7, "A"))
     )
     # Either may reach the gate first (PostgreSQL reads run on a pool): one wins.
-    first, second = sorted(both, key=lambda r: r.answer is not Answer.WON)
-    assert first.answer is Answer.WON
-    assert second.answer is Answer.COOLDOWN and 0 < second.wait_ms <= 60_000
+    first, second = sorted(both, key=lambda r: r.answer is not ShakeAnswer.WON)
+    assert first.answer is ShakeAnswer.WON
+    assert second.answer is ShakeAnswer.COOLDOWN and 0 < second.wait_ms <= 60_000
     await cooling.stop(CHAT)
 
     limited = service(store, gate, clock, interval_ms=0, max_wins=2)
     campaign = await limited.start(CampaignRequest(CHAT, BOSS, 100_00, 20), "limit")
     answers = [(await limited.shake(campaign.id, Member(8, "B"))).answer for _ in range(4)]
-    assert answers == [Answer.WON, Answer.WON, Answer.MAXED, Answer.MAXED]
+    assert answers == [ShakeAnswer.WON, ShakeAnswer.WON, ShakeAnswer.MAXED, ShakeAnswer.MAXED]
     assert len(await limited.wins(campaign.id)) == 2
     await assert_all_clean(packets, limited)
 
@@ -166,7 +169,7 @@ async def test_losing_shakes_pay_nothing(
     campaign = await shakes.start(CampaignRequest(CHAT, BOSS, 100_00, 5, 3_600_000), "lose")
     # Enough shakes seen early that each one has a small chance.
     results = [await shakes.shake(campaign.id, m) for m in members(30)]
-    assert {r.answer for r in results} == {Answer.LOST}
+    assert {r.answer for r in results} == {ShakeAnswer.LOST}
     assert (await shakes.status(CHAT)).won_count == 0  # type: ignore[union-attr]
     await assert_all_clean(packets, shakes)
 
@@ -181,7 +184,7 @@ async def test_time_up_ends_the_campaign_from_the_database_once(
     clock.advance(121)
     # A fresh service, as after a restart: the database is all it knows.
     restarted = service(store, gate, clock)
-    assert (await restarted.shake(campaign.id, Member(6, "F"))).answer is Answer.OVER
+    assert (await restarted.shake(campaign.id, Member(6, "F"))).answer is ShakeAnswer.OVER
     ended = await restarted.end_due()
     assert [e.campaign.id for e in ended] == [campaign.id]
     assert ended[0].campaign.status is CampaignStatus.EXPIRED
@@ -198,7 +201,7 @@ async def test_overload_answers_not_this_time_and_moves_nothing(
     shakes = service(store, gate, clock, max_in_flight=0)
     campaign = await shakes.start(CampaignRequest(CHAT, BOSS, 100_00, 10), "busy")
     result = await shakes.shake(campaign.id, Member(5, "E"))
-    assert result.answer is Answer.NOT_THIS_TIME
+    assert result.answer is ShakeAnswer.NOT_THIS_TIME
     assert (await shakes.status(CHAT)).won_count == 0  # type: ignore[union-attr]
     await assert_all_clean(packets, shakes)
 
@@ -212,7 +215,7 @@ async def test_redis_down_answers_not_this_time_and_nothing_is_half_made(
         shakes = service(store, dead, clock, gate_timeout_s=0.5)
         campaign = await shakes.start(CampaignRequest(CHAT, BOSS, 100_00, 10), "down")
         results = [await shakes.shake(campaign.id, m) for m in members(3)]
-        assert {r.answer for r in results} == {Answer.NOT_THIS_TIME}
+        assert {r.answer for r in results} == {ShakeAnswer.NOT_THIS_TIME}
         assert (await shakes.status(CHAT)).won_count == 0  # type: ignore[union-attr]
         ended = await shakes.stop(CHAT)  # stopping needs only the database
         assert ended is not None and ended.refunded == 100_00
@@ -231,10 +234,10 @@ async def test_a_flushed_gate_is_rebuilt_from_the_database(
     await fund(store, BOSS, 500_00)
     shakes = service(store, gate, clock)
     campaign = await shakes.start(CampaignRequest(CHAT, BOSS, 100_00, 3), "flush")
-    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is Answer.WON
+    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is ShakeAnswer.WON
     await gate.client.flushdb()
-    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is Answer.MAXED
-    assert (await shakes.shake(campaign.id, Member(6, "F"))).answer is Answer.WON
+    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is ShakeAnswer.MAXED
+    assert (await shakes.shake(campaign.id, Member(6, "F"))).answer is ShakeAnswer.WON
     await assert_all_clean(packets, shakes)
 
 
@@ -244,11 +247,11 @@ async def test_the_database_refuses_what_a_wrong_gate_lets_through(
     await fund(store, BOSS, 500_00)
     shakes = service(store, gate, clock)
     campaign = await shakes.start(CampaignRequest(CHAT, BOSS, 100_00, 3), "wrong")
-    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is Answer.WON
+    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is ShakeAnswer.WON
     assert shakes.gate is not None
     await shakes.gate.reset(campaign.id)
     await shakes.gate.prime(campaign.id, 3, {}, 60_000)  # forgets the win and the prize
-    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is Answer.MAXED
+    assert (await shakes.shake(campaign.id, Member(5, "E"))).answer is ShakeAnswer.MAXED
     report = await shakes.audit(repair=True)  # the gate still counts 3 prizes: rebuilt
     assert report.ok and report.repaired
     assert await shakes.gate.state(campaign.id) == (2, {5: 1})

@@ -1,5 +1,7 @@
-"""The red-packet bot on the offline fake Telegram: the real ``Application``, a real
-SQLite file, the embedded gate and a settable clock."""
+"""The red-packet bot on the offline fake Telegram: the real ``Application`` built
+by ``bot.app.build_application`` (so the real ``install()``), a real SQLite file,
+the embedded gate and a settable clock. The one harness of the Telegram tests;
+the ``bot`` and ``wallet_bot`` fixtures in ``conftest.py`` are built on it."""
 
 from __future__ import annotations
 
@@ -11,13 +13,48 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import Application
+from telegram.request import RequestData
 
 from bot.app import BotContext, bot_context, build_application, start, stop
 from bot.settings import Settings, load_settings
+from core.money import format_cents
+from core.packets import Kind, Member, PacketRequest
+from core.services import RedPackets
+from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.telegram.fake_telegram import JSON, RecordingRequest, UpdateFactory
 
 GROUP_ID = -1009876543210
+ADMIN_ID = 7
+# What the wallet, records and stats tests run with: a bot admin, both bonuses
+# and Stars top-ups on.
+WALLET_SETTINGS: dict[str, Any] = dict(
+    bot_admin_ids=str(ADMIN_ID), welcome_bonus="100.00", daily_bonus="10.00",
+    currency_symbol="¥", topup_enabled=True, topup_cents_per_star=2, default_language="en",
+)
+
+
+def money(cents: int) -> str:
+    """An amount as members read it with the default currency symbol."""
+    return f"¥{format_cents(cents)}"
+
+
+class UploadRecordingRequest(RecordingRequest):
+    """Also keeps the files of multipart calls (``sendPhoto``): (method, name, bytes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uploads: list[tuple[str, str, bytes]] = []
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
+        if request_data is not None and request_data.multipart_data:
+            api = url.rsplit("/", 1)[-1]
+            for name, part in request_data.multipart_data.items():
+                self.uploads.append((api, name, part[1] if isinstance(part, tuple) else part))
+        return await super().do_request(url, method, request_data, *args, **kwargs)
 
 
 def bot_settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -35,7 +72,7 @@ def bot_settings(tmp_path: Path, **overrides: Any) -> Settings:
 @dataclass
 class Bot:
     app: Application[Any, Any, Any, Any, Any, Any]
-    req: RecordingRequest
+    req: UploadRecordingRequest
     updates: UpdateFactory
     clock: FakeClock
     group: JSON = field(default_factory=lambda: {"id": GROUP_ID, "type": "supergroup",
@@ -45,6 +82,14 @@ class Bot:
     def ctx(self) -> BotContext:
         return bot_context(self.app)
 
+    @property
+    def packets(self) -> RedPackets:
+        return self.ctx.packets
+
+    @property
+    def store(self) -> SqliteStore:
+        return self.ctx.store
+
     async def process(self, raw: JSON) -> JSON:
         await self.app.process_update(Update.de_json(raw, self.app.bot))
         await self.ctx.drain()
@@ -52,6 +97,10 @@ class Bot:
 
     async def command(self, user: JSON, text: str, **kwargs: Any) -> JSON:
         return await self.process(self.updates.command(self.group, user, text, **kwargs))
+
+    async def command_in(self, chat: JSON, user: JSON, text: str, **kwargs: Any) -> JSON:
+        """A command in another chat than the test group."""
+        return await self.process(self.updates.command(chat, user, text, **kwargs))
 
     async def private(self, user: JSON, text: str) -> JSON:
         return await self.process(self.updates.private_command(user, text))
@@ -81,11 +130,41 @@ class Bot:
             for b in self.req.buttons(chat_id, message_id)
         ]
 
+    def replies(self, chat_id: int) -> list[str]:
+        """Plain texts of the messages sent to ``chat_id``, oldest first."""
+        return [
+            self.req.plain_text(chat_id, m["message_id"])
+            for m in self.req.messages_in(chat_id) if "text" in m
+        ]
+
+    def last_reply(self, chat_id: int) -> str:
+        return self.replies(chat_id)[-1]
+
     async def balance(self, user_id: int) -> int:
         return await self.ctx.store.balance(user_id)
 
+    async def transfers(self) -> int:
+        row = await self.store.fetchone("SELECT COUNT(*) FROM transfers")
+        return int(row[0])
+
     async def audit(self) -> None:
         await assert_audit_clean(self.ctx.packets)
+
+    async def lucky_packet(self, sender: Member, total: int, takers: list[Member],
+                           count: int | None = None, chat_id: int = GROUP_ID,
+                           key: str | None = None) -> str:
+        """A lucky packet sent by ``sender`` (greeted first) and opened by ``takers``,
+        straight through the service (no draft, no message)."""
+        await self.ctx.ready()
+        await self.packets.greet(sender)
+        count = count or max(len(takers), 1)
+        request = PacketRequest(chat_id, sender, Kind.LUCKY, count, total)
+        packet = await self.packets.send(request, key or f"k{self.clock.now_ms()}{sender.id}")
+        for member in takers:
+            self.clock.advance(1)
+            await self.packets.greet(member)
+            assert (await self.packets.press(packet.id, member)).share is not None
+        return packet.id
 
 
 @asynccontextmanager
@@ -93,14 +172,16 @@ async def running_bot(
     tmp_path: Path, req: RecordingRequest | None = None, clock: FakeClock | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Bot]:
-    req = req or RecordingRequest()
+    req = req or UploadRecordingRequest()
     clock = clock or FakeClock()
+    settings = bot_settings(tmp_path, **overrides)
     app = build_application(
-        bot_settings(tmp_path, **overrides), request=req, clock=clock, rate_limiter=False
+        settings, request=req, clock=clock, rate_limiter=False,
+        db_path=str(settings.database_path),
     )
     async with app:
         await start(app)
         try:
-            yield Bot(app, req, UpdateFactory(), clock)
+            yield Bot(app, req, UpdateFactory(), clock)  # type: ignore[arg-type]
         finally:
             await stop(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 from bot.handlers import audit
 from tests.telegram.bot_harness import running_bot
@@ -29,7 +28,8 @@ async def test_the_audit_job_is_scheduled_clean_and_tells_admins_of_tampering(
             lambda conn: conn.execute("UPDATE accounts SET balance = balance + 1 WHERE id = 'w:2'")
         )
         bot.req.clear()
-        await audit._job(SimpleNamespace(application=bot.app))  # type: ignore[arg-type]
+        (job,) = bot.app.job_queue.get_jobs_by_name(audit.JOB_NAME)
+        await job.run(bot.app)  # what the schedule would run, now
         notice = bot.req.last("sendMessage", chat_id=ADMIN)
         assert notice["text"].startswith("⚠️ The audit found 2 problems in the red-packet ledger:")
         assert "w:2" in notice["text"]

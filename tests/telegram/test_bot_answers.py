@@ -1,28 +1,16 @@
-"""Every SPEC §3 answer as one callback answer; replays, double taps and forged data."""
+"""Every docs/rules.md §3 answer as one callback answer; replays, double taps and forged data."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from telegram import Update
 
-from core.money import format_cents
 from tests.conftest import RedisServer, free_port
 from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
 from tests.telegram.fake_telegram import JSON
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path) as running:
-        yield running
-
-
-def money(cents: int) -> str:
-    return f"¥{format_cents(cents)}"
 
 
 async def send_packet(bot: Bot, sender: JSON, command: str, **kwargs: object) -> tuple[str, int]:

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from telegram import Update
 
-from core.money import format_cents
-from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
+from tests.telegram.bot_harness import GROUP_ID, Bot, money, running_bot
 from tests.telegram.fake_telegram import BOT_USERNAME
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path) as running:
-        yield running
-
-
-def money(cents: int) -> str:
-    return f"¥{format_cents(cents)}"
 
 
 async def test_group_of_30_from_draft_to_best_luck(bot: Bot) -> None:
@@ -29,8 +16,8 @@ async def test_group_of_30_from_draft_to_best_luck(bot: Bot) -> None:
     alice = bot.updates.user(1, "Alice", "alice")
     members = [bot.updates.user(100 + i, f"Member {i}") for i in range(1, 30)]
 
-    await bot.command(alice, "/hongbao 50 20 Happy new year")
-    draft = bot.last_bot_message()["message_id"]
+    command = await bot.command(alice, "/hongbao 50 20 Happy new year")
+    draft, own_id = bot.last_bot_message()["message_id"], command["message"]["message_id"]
     assert bot.text(draft) == (
         "🧧 Draft: a lucky red packet of ¥50.00 in 20 shares\n"
         "Happy new year\n"
@@ -38,8 +25,9 @@ async def test_group_of_30_from_draft_to_best_luck(bot: Bot) -> None:
         "Nothing is debited until Alice presses Send."
     )
     assert bot.buttons(draft) == [
-        ("Switch to fixed", "d:k"), ("Send ¥50.00", "d:s"), ("Cancel", "d:c")
-    ]
+        ("Switch to fixed", f"d:k:{own_id}"), ("Send ¥50.00", f"d:s:{own_id}"),
+        ("Cancel", f"d:c:{own_id}"),
+    ]  # the draft's buttons name the draft itself (its command), not a message id
     assert await bot.balance(1) == 100_00  # the welcome bonus; nothing debited yet
 
     stranger = await bot.press(members[0], draft, "d:s")

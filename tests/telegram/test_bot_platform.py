@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from telegram import Update
-from telegram.ext import AIORateLimiter, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.app import bot_context, install, start, stop
 from bot.settings import SettingsError
@@ -17,12 +16,6 @@ from tests.conftest import FakeClock
 from tests.telegram.bot_harness import GROUP_ID, Bot, bot_settings, running_bot
 from tests.telegram.fake_telegram import RecordingRequest, UpdateFactory, application_builder
 from tests.telegram.test_bot_answers import send_packet
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Bot]:
-    async with running_bot(tmp_path) as running:
-        yield running
 
 
 async def test_plugin_installs_beside_the_hosts_own_handlers(tmp_path: Path) -> None:
@@ -108,7 +101,7 @@ async def test_rate_limiter_build_and_not_modified_is_fine(tmp_path: Path) -> No
 
     req = RecordingRequest()
     app = build_application(bot_settings(tmp_path), request=req, clock=FakeClock(),
-                            rate_limiter=AIORateLimiter(max_retries=2))
+                            rate_limiter=True)  # the composition root's own limiter
     async with app:
         await start(app)
         ctx = bot_context(app)
@@ -215,3 +208,12 @@ def test_runner_turns_a_refused_token_into_one_line(tmp_path: Path) -> None:
         assert "\n" not in str(refused.value) and "SECRET" not in str(refused.value)
     finally:
         server.shutdown()
+
+
+async def test_help_names_every_command_of_the_menu_in_both_languages(bot: Bot) -> None:
+    menus = bot.req.calls_of("setMyCommands")
+    names = [c["command"] for c in next(m for m in menus if "language_code" not in m)["commands"]]
+    for lang in ("en", "zh"):
+        help_text = bot.ctx.text(lang, "help.text")
+        missing = [name for name in names if f"/{name}" not in help_text and name != "help"]
+        assert not missing, (lang, missing)

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from core.packets import Member
 from tests.telegram.fake_telegram import BOT_USERNAME
-from tests.telegram.test_wallet_harness import (  # noqa: F401 - fixtures
-    GROUP_ID,
-    WalletBot,
-    upload_request,
-    wallet_bot,
-)
+from tests.telegram.bot_harness import GROUP_ID, Bot
 
 ALICE, BOB, CAROL = Member(1, "Alice"), Member(2, "Bob"), Member(3, "Carol")
 
@@ -18,7 +13,7 @@ def user(m: Member, lang: str = "en") -> dict[str, object]:
     return {"id": m.id, "is_bot": False, "first_name": m.name, "language_code": lang}
 
 
-async def test_records_private_view_pages_and_links(wallet_bot: WalletBot) -> None:
+async def test_records_private_view_pages_and_links(wallet_bot: Bot) -> None:
     bot = wallet_bot
     sent = [await bot.lucky_packet(ALICE, 3_00, [BOB, CAROL]) for _ in range(4)]
     received = await bot.lucky_packet(BOB, 2_00, [ALICE, CAROL])
@@ -33,8 +28,8 @@ async def test_records_private_view_pages_and_links(wallet_bot: WalletBot) -> No
     assert "Red packets sent: 1 · ¥2.00 in all" in text
     assert "Shares received: 4 ·" in text and f"best luck: {bob_best[0]}" in text
     assert "Recent (page 1/1):" in text
-    assert f'href="https://t.me/{BOT_USERNAME}?start=p_{received}"' in message["text"]
-    assert all(f"start=p_{pid}" in message["text"] for pid in sent)
+    assert f'href="https://t.me/{BOT_USERNAME}?start=f_{received}"' in message["text"]
+    assert all(f"start=f_{pid}" in message["text"] for pid in sent)
     assert "reply_markup" not in message  # five items fit one page
 
     await bot.private(user(ALICE), "/records")
@@ -49,7 +44,7 @@ async def test_records_private_view_pages_and_links(wallet_bot: WalletBot) -> No
     await bot.process(bot.updates.callback(chat, user(ALICE), mid, older))
     assert bot.req.last("answerCallbackQuery")["text"] == "Page 2/2"
     text = bot.req.plain_text(ALICE.id, mid)
-    assert "Recent (page 2/2):" in text and f"start=p_{sent[0]}" in bot.req.text(ALICE.id, mid)
+    assert "Recent (page 2/2):" in text and f"start=f_{sent[0]}" in bot.req.text(ALICE.id, mid)
     assert [b["text"] for b in bot.req.buttons(ALICE.id, mid)] == ["‹ Newer"]
 
     # Forged data: a page far away is clamped; garbage and other chats are refused.
@@ -68,10 +63,10 @@ async def test_records_private_view_pages_and_links(wallet_bot: WalletBot) -> No
     await bot.audit()
 
 
-async def test_records_in_a_group_is_a_short_summary(wallet_bot: WalletBot) -> None:
+async def test_records_in_a_group_is_a_short_summary(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.lucky_packet(ALICE, 1_00, [BOB])
-    await bot.command(bot.updates.group(id=GROUP_ID), user(BOB, "zh"), "/records")
+    await bot.command_in(bot.updates.group(id=GROUP_ID), user(BOB, "zh"), "/records")
     sent = bot.req.last("sendMessage", chat_id=GROUP_ID)
     assert "reply_markup" not in sent
     text = bot.last_reply(GROUP_ID)
@@ -79,7 +74,7 @@ async def test_records_in_a_group_is_a_short_summary(wallet_bot: WalletBot) -> N
     await bot.audit()
 
 
-async def test_records_empty(wallet_bot: WalletBot) -> None:
+async def test_records_empty(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.private(user(CAROL), "/records")
     assert "No red packets yet" in bot.last_reply(CAROL.id)

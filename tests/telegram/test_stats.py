@@ -13,13 +13,7 @@ from bot.stats_cli import print_stats
 from core.packets import Member
 from storage.sqlite.records import SqliteRecords
 from storage.sqlite.store import SqliteStore
-from tests.telegram.test_wallet_harness import (  # noqa: F401 - fixtures
-    ADMIN_ID,
-    GROUP_ID,
-    WalletBot,
-    upload_request,
-    wallet_bot,
-)
+from tests.telegram.bot_harness import ADMIN_ID, GROUP_ID, Bot
 
 ALICE, BOB, CAROL = Member(1, "Alice <b>"), Member(2, "Bob"), Member(3, "Carol")
 ADMIN = {"id": ADMIN_ID, "is_bot": False, "first_name": "Root", "language_code": "en"}
@@ -29,7 +23,7 @@ def user(m: Member, lang: str = "en") -> dict[str, object]:
     return {"id": m.id, "is_bot": False, "first_name": m.name, "language_code": lang}
 
 
-async def test_chat_admin_gets_stats_and_a_png_chart(wallet_bot: WalletBot) -> None:
+async def test_chat_admin_gets_stats_and_a_png_chart(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.lucky_packet(ALICE, 6_00, [BOB, CAROL])
     await bot.lucky_packet(ALICE, 1_00, [BOB], count=3)
@@ -37,12 +31,12 @@ async def test_chat_admin_gets_stats_and_a_png_chart(wallet_bot: WalletBot) -> N
     bot.packets.turned_away[GROUP_ID] += 3
     bot.req.set_member(GROUP_ID, BOB.id, "administrator")
 
-    await bot.command(bot.updates.group(id=GROUP_ID), user(BOB), "/stats")
+    await bot.command_in(bot.updates.group(id=GROUP_ID), user(BOB), "/stats")
     text = bot.last_reply(GROUP_ID)
     assert text.startswith("📊 Red packet stats for this chat")
     assert "Packets sent: 2 · ¥7.00" in text and "Shares taken: 3 ·" in text
     assert "Finished: 1 · median 2 s · fastest 2 s" in text
-    assert "Presses the gate turned away: 3" in text
+    assert "Presses that came too late: 3" in text
     assert "1. Alice <b> — ¥7.00 · packets: 2" in text
     assert "Luckiest members:" in text and "Shake campaigns: 0" in text
     assert "&lt;b&gt;" in bot.req.last("sendMessage", chat_id=GROUP_ID)["text"]
@@ -55,15 +49,15 @@ async def test_chat_admin_gets_stats_and_a_png_chart(wallet_bot: WalletBot) -> N
     # Flushed to the table, the count stays the same; new presses add to it.
     assert await flush_turned_away(bot.ctx) == 3
     bot.packets.turned_away[GROUP_ID] += 1
-    await bot.command(bot.updates.group(id=GROUP_ID), user(BOB), "/stats")
-    assert "Presses the gate turned away: 4" in bot.last_reply(GROUP_ID)
+    await bot.command_in(bot.updates.group(id=GROUP_ID), user(BOB), "/stats")
+    assert "Presses that came too late: 4" in bot.last_reply(GROUP_ID)
     await bot.audit()
 
 
-async def test_non_admin_gets_a_refusal_and_no_photo(wallet_bot: WalletBot) -> None:
+async def test_non_admin_gets_a_refusal_and_no_photo(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.lucky_packet(ALICE, 2_00, [BOB])
-    await bot.command(bot.updates.group(id=GROUP_ID), user(CAROL, "zh"), "/stats")
+    await bot.command_in(bot.updates.group(id=GROUP_ID), user(CAROL, "zh"), "/stats")
     assert bot.last_reply(GROUP_ID) == "抱歉，只有群管理员和机器人管理员可以查看统计。"
     await bot.private(user(CAROL), "/stats")
     assert "only chat admins and bot admins" in bot.last_reply(CAROL.id)
@@ -72,7 +66,7 @@ async def test_non_admin_gets_a_refusal_and_no_photo(wallet_bot: WalletBot) -> N
 
 
 async def test_bot_admin_in_private_sees_all_chats_and_cli_agrees(
-    wallet_bot: WalletBot, tmp_path: Path
+    wallet_bot: Bot, tmp_path: Path
 ) -> None:
     bot = wallet_bot
     await bot.lucky_packet(ALICE, 2_00, [BOB])
@@ -95,7 +89,7 @@ async def test_bot_admin_in_private_sees_all_chats_and_cli_agrees(
     await bot.audit()
 
 
-async def test_turned_away_counts_are_saved_at_shutdown(wallet_bot: WalletBot) -> None:
+async def test_turned_away_counts_are_saved_at_shutdown(wallet_bot: Bot) -> None:
     bot = wallet_bot
     bot.packets.turned_away[GROUP_ID] += 5
     store_path = bot.ctx.db_path

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from telegram import Update
-
-from bot.app import bot_context, build_application, start, stop
 from core.packets import Member
-from core.records import topup_payload
-from tests.conftest import assert_audit_clean
-from tests.telegram.fake_telegram import RecordingRequest, UpdateFactory
-from tests.telegram.test_wallet_harness import (  # noqa: F401 - fixtures
-    ADMIN_ID,
-    GROUP_ID,
-    WalletBot,
-    upload_request,
-    wallet_bot,
-    wallet_settings,
-)
+from bot.payments import topup_payload
+from tests.telegram.bot_harness import ADMIN_ID, GROUP_ID, Bot
 
 ALICE = Member(1, "Alice", "alice")
 BOB = Member(2, "Bob <&> B", "bob_b")
@@ -29,7 +15,7 @@ def user(m: Member, lang: str = "en") -> dict[str, object]:
             **({"username": m.username} if m.username else {})}
 
 
-async def test_balance_shows_ledger_lines_in_plain_words(wallet_bot: WalletBot) -> None:
+async def test_balance_shows_ledger_lines_in_plain_words(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.lucky_packet(BOB, 5_00, [ALICE], count=1)
     share = await bot.balance(ALICE.id) - 100_00
@@ -51,21 +37,21 @@ async def test_balance_shows_ledger_lines_in_plain_words(wallet_bot: WalletBot) 
     await bot.audit()
 
 
-async def test_balance_in_a_group_shows_the_figure_but_not_the_ledger(wallet_bot: WalletBot) -> None:
+async def test_balance_in_a_group_goes_by_direct_message(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.lucky_packet(BOB, 5_00, [ALICE], count=1)
-    await bot.command(bot.updates.group(id=GROUP_ID), user(ALICE), "/balance")
-    text = bot.last_reply(GROUP_ID)
-    assert text.startswith(f"💰 Your balance: ¥{await bot.balance(ALICE.id) / 100:.2f}")
-    assert "Send /balance to me in a private chat" in text
-    assert "Bob" not in text and "Welcome bonus" not in text
+    await bot.command_in(bot.updates.group(id=GROUP_ID), user(ALICE), "/balance")
+    assert bot.last_reply(GROUP_ID) == "I sent your balance to you in a private message."
+    private = bot.last_reply(ALICE.id)
+    assert private.startswith(f"💰 Your balance: ¥{await bot.balance(ALICE.id) / 100:.2f}")
+    assert "Welcome bonus" in private  # the ledger lines, between member and bot
     await bot.audit()
 
 
-async def test_daily_bonus_twice_in_one_day_pays_once(wallet_bot: WalletBot) -> None:
+async def test_daily_bonus_twice_in_one_day_pays_once(wallet_bot: Bot) -> None:
     bot = wallet_bot
     chat = bot.updates.group(id=GROUP_ID)
-    await bot.command(chat, user(ALICE), "/daily")
+    await bot.command_in(chat, user(ALICE), "/daily")
     assert "Daily bonus: ¥10.00 added" in bot.last_reply(GROUP_ID)
     assert await bot.balance(ALICE.id) == 110_00
 
@@ -82,7 +68,7 @@ async def test_daily_bonus_twice_in_one_day_pays_once(wallet_bot: WalletBot) -> 
     await bot.audit()
 
 
-async def test_daily_bonus_off_when_zero(wallet_bot: WalletBot) -> None:
+async def test_daily_bonus_off_when_zero(wallet_bot: Bot) -> None:
     bot = wallet_bot
     bot.ctx.settings = bot.ctx.settings.model_copy(update={"daily_bonus": 0})
     await bot.private(user(ALICE), "/daily")
@@ -91,53 +77,53 @@ async def test_daily_bonus_off_when_zero(wallet_bot: WalletBot) -> None:
     await bot.audit()
 
 
-async def test_grant_by_a_non_admin_is_refused_and_moves_nothing(wallet_bot: WalletBot) -> None:
+async def test_grant_by_a_non_admin_is_refused_and_moves_nothing(wallet_bot: Bot) -> None:
     bot = wallet_bot
     chat = bot.updates.group(id=GROUP_ID)
     await bot.packets.greet(ALICE)
     await bot.packets.greet(BOB)
     before = (await bot.transfers(), await bot.balance(ALICE.id), await bot.balance(BOB.id))
-    await bot.command(chat, user(ALICE), "/grant @bob_b 50")
+    await bot.command_in(chat, user(ALICE), "/grant @bob_b 50")
     assert bot.last_reply(GROUP_ID) == "Only bot admins can grant money."
-    await bot.command(chat, user(ALICE), "/grant 50", reply_to=user(BOB))
-    await bot.command(chat, user(ALICE), "/grant @alice 50")
+    await bot.command_in(chat, user(ALICE), "/grant 50", reply_to=user(BOB))
+    await bot.command_in(chat, user(ALICE), "/grant @alice 50")
     assert bot.replies(GROUP_ID) == ["Only bot admins can grant money."] * 3
     after = (await bot.transfers(), await bot.balance(ALICE.id), await bot.balance(BOB.id))
     assert after == before
     await bot.audit()
 
 
-async def test_grant_by_reply_username_and_id(wallet_bot: WalletBot) -> None:
+async def test_grant_by_reply_username_and_id(wallet_bot: Bot) -> None:
     bot = wallet_bot
     chat = bot.updates.group(id=GROUP_ID)
     admin = {"id": ADMIN_ID, "is_bot": False, "first_name": "Root", "language_code": "en"}
-    await bot.command(chat, user(ALICE), "/balance")  # Alice is known
+    await bot.command_in(chat, user(ALICE), "/balance")  # Alice is known
 
-    raw = await bot.command(chat, admin, "/grant 12.50", reply_to=user(BOB))
+    raw = await bot.command_in(chat, admin, "/grant 12.50", reply_to=user(BOB))
     assert "Granted ¥12.50 to Bob <&> B" in bot.last_reply(GROUP_ID)
     await bot.process(bot.updates.replay(raw))
     assert "already made" in bot.last_reply(GROUP_ID)
     assert await bot.balance(BOB.id) == 12_50  # no welcome bonus: Bob never wrote
 
-    await bot.command(chat, admin, "/grant @ALICE 1")
-    await bot.command(chat, admin, f"/grant {ALICE.id} 2.5")
+    await bot.command_in(chat, admin, "/grant @ALICE 1")
+    await bot.command_in(chat, admin, f"/grant {ALICE.id} 2.5")
     assert await bot.balance(ALICE.id) == 100_00 + 1_00 + 2_50
     memo = await bot.store.fetchone("SELECT memo FROM transfers WHERE kind = 'grant' LIMIT 1")
     assert "Root" in memo[0] and str(ADMIN_ID) in memo[0]
 
     transfers = await bot.transfers()
-    await bot.command(chat, admin, "/grant @nobody_here 5")
+    await bot.command_in(chat, admin, "/grant @nobody_here 5")
     assert "I do not know @nobody_here yet" in bot.last_reply(GROUP_ID)
-    await bot.command(chat, admin, "/grant @alice 1.234")
+    await bot.command_in(chat, admin, "/grant @alice 1.234")
     assert "At most two decimals" in bot.last_reply(GROUP_ID)
-    await bot.command(chat, admin, "/grant @alice")
+    await bot.command_in(chat, admin, "/grant @alice")
     assert "Usage: /grant" in bot.last_reply(GROUP_ID)
-    await bot.command(chat, admin, "/grant @alice -5")
+    await bot.command_in(chat, admin, "/grant @alice -5")
     assert await bot.transfers() == transfers
     await bot.audit()
 
 
-async def test_topup_invoice_checkout_and_a_replayed_payment(wallet_bot: WalletBot) -> None:
+async def test_topup_invoice_checkout_and_a_replayed_payment(wallet_bot: Bot) -> None:
     bot = wallet_bot
     alice = user(ALICE)
     await bot.private(alice, "/topup 50")
@@ -170,11 +156,11 @@ async def test_topup_invoice_checkout_and_a_replayed_payment(wallet_bot: WalletB
     await bot.audit()
 
 
-async def test_topup_refusals(wallet_bot: WalletBot) -> None:
+async def test_topup_refusals(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.private(user(ALICE), "/topup lots")
     assert "Usage: /topup" in bot.last_reply(ALICE.id)
-    await bot.command(bot.updates.group(id=GROUP_ID), user(ALICE), "/topup 5")
+    await bot.command_in(bot.updates.group(id=GROUP_ID), user(ALICE), "/topup 5")
     assert "private chat" in bot.last_reply(GROUP_ID)
     bot.ctx.settings = bot.ctx.settings.model_copy(update={"topup_enabled": False})
     await bot.private(user(ALICE), "/topup 5")
@@ -185,19 +171,9 @@ async def test_topup_refusals(wallet_bot: WalletBot) -> None:
     await bot.audit()
 
 
-async def test_the_full_bot_answers_balance_with_the_ledger_once(tmp_path: Path) -> None:
-    req, updates = RecordingRequest(), UpdateFactory()
-    settings = wallet_settings()
-    app = build_application(settings, request=req, db_path=str(tmp_path / "full.db"),
-                            rate_limiter=False)
-    async with app:
-        await start(app)
-        try:
-            raw = updates.private_command(user(ALICE), "/balance")
-            await app.process_update(Update.de_json(raw, app.bot))
-            await bot_context(app).drain()
-            sent = req.calls_of("sendMessage", chat_id=ALICE.id)
-            assert len(sent) == 1 and "Welcome bonus" in sent[0]["text"]
-            await assert_audit_clean(bot_context(app).packets)
-        finally:
-            await stop(app)
+async def test_the_full_bot_answers_balance_with_the_ledger_once(wallet_bot: Bot) -> None:
+    bot = wallet_bot
+    await bot.private(user(ALICE), "/balance")
+    sent = bot.req.calls_of("sendMessage", chat_id=ALICE.id)
+    assert len(sent) == 1 and "Welcome bonus" in sent[0]["text"]
+    await bot.audit()

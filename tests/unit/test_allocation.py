@@ -1,4 +1,4 @@
-"""SPEC §4: allocators — properties for every rule, edge cases, and statistics.
+"""docs/rules.md §4: allocators — properties for every rule, edge cases, and statistics.
 
 The statistical tests are deterministic: packet ``i`` uses the seed
 ``i.to_bytes(8, "big")``, so they measure the same 20,000 packets every run and
@@ -315,8 +315,8 @@ def test_segment_best_luck_is_equally_likely_at_every_position() -> None:
 
 
 def test_double_mean_favours_late_positions_for_best_luck() -> None:
-    # Documentation of NOTES.md "Double-mean is fair on average, not at the
-    # extremes": the spread of a double-mean share grows with position, so the
+    # As docs/rules.md §4 says, double-mean is fair on average, not at the
+    # extremes: the spread of a double-mean share grows with position, so the
     # last positions win best luck more often. Measured on these seeds:
     # first 9.95%, middle ~9%, last two 11.85% and 12.04%.
     freqs = _best_luck_frequencies(Rule.DOUBLE_MEAN)

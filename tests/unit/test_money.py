@@ -1,4 +1,4 @@
-"""SPEC §1: money is integer cents; parsing user input is strict."""
+"""docs/rules.md §1: money is integer cents; parsing user input is strict."""
 
 from __future__ import annotations
 

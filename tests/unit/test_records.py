@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.charts import PNG_SIGNATURE, render_stats_chart
+from bot.payments import parse_topup_payload, topup_acceptable, topup_payload
 from core.records import (
     DayActivity,
     StatsFacts,
@@ -17,11 +18,8 @@ from core.records import (
     format_duration,
     next_utc_midnight_ms,
     page_count,
-    parse_topup_payload,
     share_ratio_histogram,
     summarize,
-    topup_acceptable,
-    topup_payload,
 )
 
 
@@ -112,7 +110,7 @@ def test_durations_in_words() -> None:
 
 def test_chart_is_a_png_with_and_without_data() -> None:
     activity = [DayActivity("2025-01-01", 3, 1000), DayActivity("2025-01-04", 1, 250)]
-    assert render_stats_chart(activity, {8: 2, 10: 5, 17: 1}, currency_symbol="¥").startswith(
+    assert render_stats_chart(activity, {8: 2, 10: 5, 17: 1}).startswith(
         PNG_SIGNATURE
     )
     assert render_stats_chart([], {}).startswith(PNG_SIGNATURE)

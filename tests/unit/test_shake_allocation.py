@@ -1,4 +1,4 @@
-"""Shake prizes (SPEC §4 Shake), the win probability and the stepped figure."""
+"""Shake prizes (docs/rules.md §4, shake prizes), the win probability and the stepped figure."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.edit_budget import crosses_step
+from bot.shake_command import parse_duration, parse_start
 from core.errors import DomainError
 from core.packets import Member
 from core.shake import (
@@ -20,9 +22,6 @@ from core.shake import (
     ShakeLimits,
     Win,
     campaign_problems,
-    crosses_step,
-    parse_duration,
-    parse_start,
     prize,
     replay_wins,
     tiers_from_text,
