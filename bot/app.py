@@ -38,7 +38,6 @@ from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.stores import Store
 from storage.sqlite.keyboards import KeyboardMessages
-from storage.sqlite.store import SqliteStore
 
 from bot.cache import BoundedCache
 from bot.engine import Engine, open_engine

@@ -21,7 +21,6 @@ from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.postgres.store import PostgresStore
 from storage.stores import POSTGRES_MISSING, Store, store_for
 from tests.servers import PostgresServer, RedisCluster, free_port, postgres_bindir
-from storage.sqlite.store import SqliteStore  # noqa: F401
 from tests.clock import FakeClock  # noqa: F401 - tests import it from here too
 
 

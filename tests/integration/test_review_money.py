@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-import signal
 from typing import Any
-
-import pytest
 
 from core.allocation import Rule
 from core.packets import Kind, Member, Packet
@@ -25,7 +22,7 @@ from storage.postgres import store as pg_store
 from storage.postgres.store import PostgresStore
 from storage.sqlite import store as sqlite_store
 from storage.sqlite.store import SqliteStore
-from tests.conftest import FakeClock, RedisServer, assert_audit_clean
+from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import CHAT_ID, fund, lucky, member, members
 from tests.integration.raw import IntegrityErrors, raw_write
 
