@@ -39,7 +39,7 @@ from storage.sqlite.drafts import Drafts
 from storage.stores import Store
 from storage.sqlite.keyboards import KeyboardMessages
 
-from bot.cache import BoundedCache
+from core.cache import BoundedCache
 from bot.engine import Engine, open_engine
 from bot.i18n import Translator, get_translator, normalize_language
 from bot.settings import Settings
