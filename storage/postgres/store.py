@@ -18,7 +18,7 @@ from psycopg import errors
 
 from core.allocation import share_amount
 from core.errors import InsufficientFunds
-from core.money import Cents
+from core.amount import Cents
 from core.packets import Member, Packet, Share, Status
 from core.ports import Opened, OpenOutcome, Refund
 from storage.postgres import audit
