@@ -14,18 +14,19 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
+from core.cache import BoundedCache
 from core.ports import Clock
 from core.services import RedPackets
+from storage.postgres.records import PostgresRecords
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.packet_messages import PacketMessages
 from storage.sqlite.records import SqliteRecords
-from storage.sqlite.store import SqliteStore
 from storage.sqlite.trust import SqliteTrust
+from storage.stores import Store
 
 from bot.answered import AnsweredPresses
-from core.cache import BoundedCache
 from bot.campaign_messages import CampaignMessages
 from bot.edits import PacketEditor
 from bot.engine import Engine
@@ -62,7 +63,7 @@ class BotContext:
     # Built when the engine opens (``bot.lifecycle``).
     drafts: Drafts | None = None
     chats: ChatSettings | None = None
-    records: SqliteRecords | None = None
+    records: SqliteRecords | PostgresRecords | None = None
     trust: SqliteTrust | None = None
     packet_messages: PacketMessages | None = None
     # Which bot message carries which keyboard (checked before a press acts on it).
@@ -114,7 +115,7 @@ class BotContext:
         return self.engine.packets
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> Store:
         assert self.engine is not None, "engine not open: await ctx.ready() first"
         return self.engine.store
 

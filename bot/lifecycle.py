@@ -14,8 +14,8 @@ from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.packet_messages import PacketMessages
-from storage.sqlite.records import SqliteRecords
 from storage.sqlite.trust import SqliteTrust
+from storage.stores import records_for
 
 from bot.engine import open_engine
 
@@ -51,7 +51,7 @@ class Lifecycle:
             ctx.drafts = Drafts(store)
             ctx.chats = ChatSettings(store, ctx.clock.now_ms)
             ctx.keyboards = KeyboardMessages(store)
-            ctx.records = SqliteRecords(store)
+            ctx.records = records_for(store)
             ctx.trust = SqliteTrust(store)
             ctx.packet_messages = PacketMessages(store)
             self.started = True
