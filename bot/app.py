@@ -39,6 +39,7 @@ from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.store import SqliteStore
 
+from bot.arrivals import StampedUpdateProcessor, StampingUpdateQueue
 from bot.cache import BoundedCache
 from bot.engine import Engine, open_engine
 from bot.i18n import Translator, get_translator, normalize_language
@@ -278,9 +279,12 @@ def build_application(
         .token(settings.require_token() if request is None else settings.bot_token or "1:TEST")
         .base_url(settings.telegram_api_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        # Presses must be answered within seconds: never queue them behind each other.
-        .concurrent_updates(True)
     )
+    # Presses must be answered within seconds: never queue them behind each other;
+    # and each update's handlers know how long it waited (bot.arrivals).
+    clock = clock or SystemClock()
+    queue = StampingUpdateQueue(clock.now_ms)
+    builder = builder.update_queue(queue).concurrent_updates(StampedUpdateProcessor(queue))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
