@@ -40,7 +40,7 @@ from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.store import SqliteStore
 
 from bot.arrivals import StampedUpdateProcessor, StampingUpdateQueue
-from bot.cache import BoundedCache
+from core.cache import BoundedCache
 from bot.engine import Engine, open_engine
 from bot.i18n import Translator, get_translator, normalize_language
 from bot.settings import Settings

@@ -39,7 +39,7 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import RetryAfter, TelegramError
 
-from bot.cache import BoundedCache
+from core.cache import BoundedCache
 from bot.keyboards import packet_keyboard
 from bot.render import greeting, packet_text, title
 from bot.retry import backoff, is_gone, is_not_modified, is_transient, retry_seconds

@@ -5,54 +5,20 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from typing import Generic, TypeVar
 
 from core.allocation import Rule
+from core.cache import BoundedCache
 from core.chats import ChatRules
 from core.packets import Member
 from storage.sqlite.store import SqliteStore
 
-
-V = TypeVar("V")
 
 _MISS = object()
 
 
 def _monotonic_ms() -> int:
     return time.monotonic_ns() // 1_000_000
-
-
-class AgingCache(Generic[V]):
-    """At most ``size`` entries, each trusted for ``max_age_ms``: another process
-    may change a chat's settings, so a value is stale for seconds, never for good."""
-
-    def __init__(self, size: int, max_age_ms: int, now_ms: Callable[[], int]) -> None:
-        self._size = size
-        self._max_age_ms = max_age_ms
-        self._now_ms = now_ms
-        self._entries: OrderedDict[int, tuple[int, V]] = OrderedDict()
-
-    def get(self, key: int) -> V | object:
-        entry = self._entries.get(key)
-        if entry is None:
-            return _MISS
-        stored_at, value = entry
-        if self._now_ms() - stored_at > self._max_age_ms:
-            del self._entries[key]
-            return _MISS
-        self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: int, value: V) -> None:
-        self._entries[key] = (self._now_ms(), value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 class ChatSettings:
@@ -67,12 +33,14 @@ class ChatSettings:
 
     def __init__(self, store: SqliteStore, now_ms: Callable[[], int] = _monotonic_ms) -> None:
         self.store = store
-        self._lang: AgingCache[str | None] = AgingCache(self.CACHE_SIZE, self.CACHE_AGE_MS, now_ms)
-        self._rules: AgingCache[ChatRules] = AgingCache(self.CACHE_SIZE, self.CACHE_AGE_MS, now_ms)
+        # Another process may change a chat's settings: stale for seconds, never for good.
+        age_s, seconds = self.CACHE_AGE_MS / 1000, lambda: now_ms() / 1000
+        self._lang: BoundedCache[int, str | None] = BoundedCache(self.CACHE_SIZE, age_s, seconds)
+        self._rules: BoundedCache[int, ChatRules] = BoundedCache(self.CACHE_SIZE, age_s, seconds)
 
     async def lang(self, chat_id: int) -> str | None:
         """The chat's language override, or ``None`` to follow each member's language."""
-        cached = self._lang.get(chat_id)
+        cached = self._lang.get(chat_id, _MISS)
         if cached is not _MISS:
             return cached  # type: ignore[return-value]
         row = await self.store.fetchone(

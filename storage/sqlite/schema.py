@@ -8,16 +8,33 @@ from importlib.resources import files
 
 def load_migrations() -> list[str]:
     """Every ``migrations/NNNN_name.sql`` in order; a feature adds its own file."""
+    return [script for _, script in numbered_migrations()]
+
+
+def numbered_migrations() -> list[tuple[int, str]]:
+    """``(NNNN, script)`` for every migration file, by number; numbers are unique."""
     folder = files("storage.sqlite").joinpath("migrations")
-    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    return [folder.joinpath(name).read_text(encoding="utf-8") for name in names]
+    found: dict[int, str] = {}
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        number = int(entry.name.split("_", 1)[0])
+        assert number not in found, f"two migrations numbered {number:04d}"
+        found[number] = entry.read_text(encoding="utf-8")
+    return sorted(found.items())
 
 
 def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the schema up to date; returns the version reached."""
-    migrations = load_migrations()
+    """Bring the schema up to date; returns the version reached.
+
+    ``PRAGMA user_version`` holds the number of the last file applied, so a
+    file is applied once whatever other files were added around it.
+    """
+    migrations = numbered_migrations()
     version = conn.execute("PRAGMA user_version").fetchall()[0][0]
-    for number, script in enumerate(migrations[version:], start=version + 1):
+    for number, script in migrations:
+        if number <= version:
+            continue
         try:
             conn.executescript(
                 f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
@@ -28,7 +45,8 @@ def migrate(conn: sqlite3.Connection) -> int:
             # Another process may have run this migration a moment before us.
             if conn.execute("PRAGMA user_version").fetchall()[0][0] < number:
                 raise
-    return len(migrations)
+        version = number
+    return migrations[-1][0]
 
 
 def configure(conn: sqlite3.Connection) -> None:

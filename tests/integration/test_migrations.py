@@ -20,7 +20,7 @@ def test_the_ui_languages_are_not_a_check_and_chat_settings_keep_their_rows(
     scripts = load_migrations()
     folder = Path(__file__).parents[2] / "storage" / "sqlite" / "migrations"
     names = sorted(p.name for p in folder.glob("*.sql"))
-    before = names.index("0011_languages_in_the_bot.sql")
+    before = names.index("0010_languages_in_the_bot.sql")
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     for number, script in enumerate(scripts[:before], start=1):
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
@@ -43,3 +43,14 @@ def test_the_ui_languages_are_not_a_check_and_chat_settings_keep_their_rows(
             "INSERT INTO chat_settings(chat_id, lucky_rule, updated_at) VALUES (-8, 'x', 9)"
         )
     conn.close()
+
+
+def test_user_version_is_the_number_of_the_last_file_applied(tmp_path: Path) -> None:
+    from storage.sqlite.schema import numbered_migrations
+
+    numbers = [number for number, _ in numbered_migrations()]
+    assert numbers == sorted(set(numbers))
+    conn = sqlite3.connect(tmp_path / "new.db", isolation_level=None)
+    assert migrate(conn) == numbers[-1]
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == numbers[-1]
+    assert migrate(conn) == numbers[-1]  # a second run applies nothing

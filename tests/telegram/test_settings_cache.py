@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.allocation import Rule
-from storage.sqlite.chats import AgingCache
 from core.chats import ChatRules
 from tests.telegram.bot_harness import GROUP_ID, running_bot
 
@@ -33,18 +32,6 @@ async def test_a_split_rule_chosen_in_one_process_reaches_the_other(tmp_path: Pa
         await a.ctx.chats.set_rules(GROUP_ID, ChatRules(Rule.SEGMENT, None), a.clock.now_ms())
         b.clock.advance(stale_after_s())
         assert (await b.ctx.chats.rules(GROUP_ID)).lucky_rule is Rule.SEGMENT
-
-
-def test_the_cache_is_bounded_in_size_and_age() -> None:
-    now = [0]
-    cache: AgingCache[str] = AgingCache(3, 1_000, lambda: now[0])
-    for chat in range(10):
-        cache.put(chat, f"v{chat}")
-    assert len(cache) == 3
-    assert cache.get(9) == "v9"
-    now[0] = 1_001
-    assert cache.get(9) is not "v9"  # noqa: F632 - the miss marker, not the value
-    assert len(cache) == 2
 
 
 def stale_after_s() -> float:

@@ -10,6 +10,7 @@ from typing import Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+D = TypeVar("D")
 
 
 class BoundedCache(Generic[K, V]):
@@ -21,14 +22,16 @@ class BoundedCache(Generic[K, V]):
         self._clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
 
-    def get(self, key: K) -> V | None:
+    def get(self, key: K, default: D = None) -> V | D:  # type: ignore[assignment]
+        """The value, or ``default`` when it was never stored, was pushed out, or is too old."""
         entry = self._entries.get(key)
         if entry is None:
-            return None
+            return default
         stored_at, value = entry
         if self._clock() - stored_at > self.max_age:
             del self._entries[key]
-            return None
+            return default
+        self._entries.move_to_end(key)
         return value
 
     def put(self, key: K, value: V) -> None:
