@@ -36,8 +36,8 @@ from core.ports import Clock
 from core.services import RedPackets, SystemClock
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
+from storage.stores import Store
 from storage.sqlite.keyboards import KeyboardMessages
-from storage.sqlite.store import SqliteStore
 
 from bot.arrivals import StampedUpdateProcessor, StampingUpdateQueue
 from core.cache import BoundedCache
@@ -150,7 +150,7 @@ class BotContext:
         return self.engine.packets
 
     @property
-    def store(self) -> SqliteStore:
+    def store(self) -> Store:
         assert self.engine is not None, "engine not open: await ctx.ready() first"
         return self.engine.store
 

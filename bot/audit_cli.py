@@ -10,9 +10,12 @@ from core.audit import audit_everything
 
 from bot.engine import open_engine
 from bot.settings import Settings
+from storage.stores import redacted
 
 
-async def run_audit(settings: Settings, db: Path, *, repair: bool, console: Console) -> int:
+async def run_audit(
+    settings: Settings, db: Path | None, *, repair: bool, console: Console
+) -> int:
     """Exit code 0 when clean; 1 with a readable report otherwise."""
     # Without REDIS_URL there is no shared gate to check: the embedded one lives
     # inside the bot process and is rebuilt from the database at every start.
@@ -23,7 +26,8 @@ async def run_audit(settings: Settings, db: Path, *, repair: bool, console: Cons
     finally:
         await engine.close()
     gate = "the Redis gate" if settings.redis_url else "no shared gate (REDIS_URL is empty)"
-    console.print(f"Audited {db}: {report.packets} packets, {gate}.")
+    where = db if db is not None else redacted(settings.database_url)
+    console.print(f"Audited {where}: {report.packets} packets, {gate}.")
     for note in report.repaired:
         console.print(f"[yellow]repaired:[/] {note}")
     if problems:

@@ -61,6 +61,8 @@ async def run_bench(
 ) -> BenchResult:
     workdir = tempfile.mkdtemp(prefix="redpacket-bench-")
     path = db_path or Path(workdir) / "bench.db"
+    if db_path is None and settings.uses_postgres:
+        path = None  # DATABASE_URL: a scratch PostgreSQL database
     engine = await open_engine(settings, db_path=path, use_gate=gate)
     service = engine.packets
     try:

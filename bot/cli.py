@@ -1,4 +1,4 @@
-"""The redpacket command: run, demo, audit, bench, stats, verify."""
+"""The redpacket command: run, demo, audit, bench, stats, verify, migrate."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import asyncio
 import sys
 from pathlib import Path
 
+import psycopg
 from rich.console import Console
 
 from bot.settings import Settings, SettingsError, load_settings
+from storage.stores import UnsupportedDatabase, is_postgres, postgres_refusal, redacted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"redpacket: {exc}", file=sys.stderr)
         return 2
-    return int(args.handler(args, settings) or 0)
+    if is_postgres(settings.database_url) and args.command != "verify":
+        print(f"redpacket: {postgres_refusal(settings.database_url)}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.handler(args, settings) or 0)
+    except UnsupportedDatabase as exc:
+        print(f"redpacket: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:  # PostgreSQL down, refused, wrong password
+        line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"redpacket: DATABASE_URL ({redacted(settings.database_url)}) cannot be opened:"
+              f" {line}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +76,13 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--chat", type=int, default=None, help="one chat id")
     stats.set_defaults(handler=_stats)
 
+    migrate = sub.add_parser(
+        "migrate", help="copy a whole SQLite database into an empty PostgreSQL database"
+    )
+    migrate.add_argument("--from", dest="source", required=True, metavar="sqlite:///PATH.db")
+    migrate.add_argument("--to", dest="target", required=True, metavar="postgresql://…")
+    migrate.set_defaults(handler=_migrate)
+
     verify = sub.add_parser(
         "verify", help="recompute a packet's shares from its revealed seed (docs/fairness.md)"
     )
@@ -96,22 +117,36 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.audit_cli import run_audit
 
-    db = args.db or settings.database_path
-    if not Path(db).exists():
+    db = _sqlite_file(args, settings)
+    if db is not None and not db.exists():
         print(f"redpacket: no database at {db}", file=sys.stderr)
         return 2
-    return asyncio.run(run_audit(settings, Path(db), repair=not args.no_repair, console=Console()))
+    return asyncio.run(run_audit(settings, db, repair=not args.no_repair, console=Console()))
+
+
+def _sqlite_file(args: argparse.Namespace, settings: Settings) -> Path | None:
+    """``--db``, else DATABASE_URL's SQLite file; None: DATABASE_URL is PostgreSQL."""
+    if args.db is not None:
+        return Path(args.db)
+    return None if settings.uses_postgres else settings.database_path
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.stats_cli import print_stats
 
-    db = args.db or settings.database_path
-    if not Path(db).exists():
+    db = _sqlite_file(args, settings)
+    if db is not None and not db.exists():
         print(f"redpacket: no database at {db}", file=sys.stderr)
         return 2
-    asyncio.run(print_stats(Path(db), chat_id=args.chat, console=Console()))
+    url = f"sqlite:///{db}" if db is not None else settings.database_url
+    asyncio.run(print_stats(url, chat_id=args.chat, console=Console()))
     return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.migrate_cli import run_migrate
+
+    return asyncio.run(run_migrate(args.source, args.target, console=Console()))
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,10 +14,8 @@ from core.shake import ShakeLimits
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
-from storage.sqlite.audit import ALL_CHECKS
-from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.standing import SqliteStanding
-from storage.sqlite.store import SqliteStore
+from storage.stores import Store, campaigns_for, store_for
 
 from bot.settings import Settings
 
@@ -43,7 +41,7 @@ def limits_from(settings: Settings) -> Limits:
 
 @dataclass
 class Engine:
-    store: SqliteStore
+    store: Store
     gate: RedisGate | None
     packets: RedPackets
     shake: ShakeService | None = None
@@ -66,12 +64,19 @@ async def open_engine(
     clock: Clock | None = None,
     use_gate: bool = True,
 ) -> Engine:
-    """Open the SQLite store and the gate (Redis, or embedded when no URL)."""
-    # The audit runs every check, packets' and campaigns' alike.
-    store = SqliteStore(db_path or settings.database_path, audit_checks=ALL_CHECKS)
+    """Open the store DATABASE_URL names (``db_path``: this SQLite file instead)
+    and the gate (Redis, Redis Cluster, or embedded when no URL)."""
+    url = f"sqlite:///{db_path}" if db_path is not None else settings.database_url
+    store = store_for(
+        url, writers=settings.database_write_connections,
+        readers=settings.database_read_connections,
+    )
     await store.open()
     try:
-        gate = connect_gate(settings.redis_url) if use_gate else None
+        gate = (
+            connect_gate(settings.redis_url, cluster=settings.redis_cluster)
+            if use_gate else None
+        )
     except BaseException:
         await store.close()  # its worker thread would keep the process alive
         raise
@@ -87,7 +92,7 @@ async def open_engine(
         eligibility=eligibility,
     )
     shake = ShakeService(
-        SqliteCampaigns(store),
+        campaigns_for(store),
         RedisShakeGate(gate.client, gate.health) if gate is not None else None,
         clock=clock,
         limits=ShakeLimits(

@@ -13,12 +13,14 @@ import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from bot.app import build_application
 from bot.retry import one_line_rate_limit_logs
 from bot.settings import Settings, SettingsError
+from storage.stores import redacted
 
 _log = logging.getLogger(__name__)
 
@@ -124,12 +126,18 @@ def run(settings: Settings) -> None:
             f"Cannot reach the Bot API at TELEGRAM_API_BASE_URL "
             f"({settings.telegram_api_base_url}): {_clean(str(error), token)}"
         ) from None
-    except (sqlite3.Error, OSError) as error:
+    except (sqlite3.Error, psycopg.Error, OSError) as error:
         raise SettingsError(
-            f"DATABASE_URL ({settings.database_url}) cannot be opened: {_clean(str(error), token)}"
+            f"DATABASE_URL ({redacted(settings.database_url)}) cannot be opened: "
+            f"{_clean(first_line(error), token)}"
         ) from None
     except TelegramError as error:
         raise SettingsError(f"Telegram refused to start the bot: {_clean(str(error), token)}") from None
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _clean(text: str, token: str) -> str:

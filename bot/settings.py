@@ -113,7 +113,13 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_proxy_url: str = ""
     database_url: str = "sqlite:///redpacket.db"
+    # PostgreSQL only: connections of each process that commit batches of
+    # writes, and connections that serve reads.
+    database_write_connections: int = Field(1, ge=1, le=32)
+    database_read_connections: int = Field(4, ge=1, le=64)
     redis_url: str = ""
+    # REDIS_URL names one node of a Redis Cluster (or use redis+cluster://a:1,b:2).
+    redis_cluster: bool = False
     bot_admin_ids: Annotated[list[int], NoDecode, BeforeValidator(_id_list)] = []
 
     welcome_bonus: CentsOrZero = "100.00"  # type: ignore[assignment]
@@ -190,11 +196,14 @@ class Settings(BaseSettings):
     @classmethod
     def _sqlite_url(cls, value: str) -> str:
         value = value.strip()
+        if value.startswith(("postgresql://", "postgres://")):
+            return value
         path = value[len(_SQLITE_PREFIX) :] if value.startswith(_SQLITE_PREFIX) else ""
         if not path or "?" in path:
             raise PydanticCustomError(
                 "sqlite_url",
-                "must be sqlite:///relative/path.db or sqlite:////absolute/path.db",
+                "must be sqlite:///relative/path.db, sqlite:////absolute/path.db"
+                " or postgresql://user:password@host:5432/database",
             )
         return value
 
@@ -227,6 +236,10 @@ class Settings(BaseSettings):
                 {"share": format_cents(self.max_share), "total": format_cents(self.max_total)},
             )
         return self
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
 
     @property
     def database_path(self) -> Path:

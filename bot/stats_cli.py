@@ -13,8 +13,7 @@ from rich.table import Table
 
 from core.money import format_cents
 from core.records import MemberCount, Stats, format_duration, summarize
-from storage.sqlite.records import SqliteRecords
-from storage.sqlite.store import SqliteStore
+from storage.stores import records_for, store_for
 
 from bot.i18n import translate
 from bot.settings import SettingsError, load_settings
@@ -77,11 +76,15 @@ async def print_stats(
     *,
     currency_symbol: str | None = None,
 ) -> Stats:
-    """Print /stats for one chat (or every chat) of the database at ``db_path``."""
+    """Print /stats for one chat (or every chat) of the database at ``db_path``
+    (a SQLite file, or a ``sqlite:///`` / ``postgresql://`` URL)."""
     console = console or Console()
     symbol = _currency_symbol() if currency_symbol is None else currency_symbol
-    async with SqliteStore(db_path) as store:
-        facts = await SqliteRecords(store).stats_facts(chat_id, top=TOP)
+    url = str(db_path)
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    async with store_for(url) as store:
+        facts = await records_for(store).stats_facts(chat_id, top=TOP)
     stats = summarize(facts)
     console.print(stats_table(stats, symbol))
     if facts.top_senders:

@@ -1,4 +1,5 @@
-"""Real parts for every test: a SQLite file in a temp dir and a real redis-server."""
+"""Real parts for every test: a SQLite file in a temp dir, a real PostgreSQL, a real
+redis-server and a real Redis Cluster, each started by the tests on loopback ports."""
 
 from __future__ import annotations
 
@@ -11,19 +12,16 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from core.packets import Limits
 from core.services import RedPackets
 from storage.gate.redis_gate import RedisGate, connect_gate
-from storage.sqlite.store import SqliteStore
+from storage.postgres.store import PostgresStore
+from storage.stores import POSTGRES_MISSING, Store, store_for
+from tests.servers import PostgresServer, RedisCluster, free_port, postgres_bindir
 from tests.clock import FakeClock  # noqa: F401 - tests import it from here too
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -61,11 +59,20 @@ class RedisServer:
             self.process = None
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
     if shutil.which("redis-server"):
-        return "redis: real redis-server on a free loopback port"
-    return ("redis: NO redis-server found - tests needing real Redis are skipped; "
-            "the embedded gate's run")
+        lines.append("redis: real redis-server on a free loopback port")
+        lines.append("redis cluster: 3 real masters on free loopback ports")
+    else:
+        lines.append("redis: NO redis-server found - Redis tests run on the embedded gate only")
+        lines.append("redis cluster: NO redis-server found - cluster tests are skipped")
+    bindir = postgres_bindir()
+    if bindir is not None:
+        lines.append(f"postgres: {bindir} found, but every PostgreSQL run is skipped (store not ported)")
+    else:
+        lines.append("postgres: NO PostgreSQL found - the PostgreSQL half of the storage tests is skipped")
+    return lines
 
 
 @pytest.fixture(scope="session")
@@ -114,14 +121,117 @@ async def gate(gate_kind: str, redis_server: RedisServer | None) -> AsyncIterato
     await g.aclose()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisCluster]:
+    """A real 3-master Redis Cluster for the session."""
+    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+        if os.environ.get("REQUIRE_REDIS_CLUSTER") == "1":
+            pytest.fail("REQUIRE_REDIS_CLUSTER=1 but redis-server/redis-cli are not installed")
+        pytest.skip("no redis-server here: no Redis Cluster")
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.stop()
+        raise
+    yield cluster
+    cluster.stop()
+
+
+@dataclass
+class Postgres:
+    """The session's PostgreSQL server and a migrated template to copy per test."""
+
+    server: PostgresServer
+    template: str = "rp_template"
+    made: int = 0
+
+    def admin(self) -> psycopg.Connection:
+        return psycopg.connect(self.server.url(), autocommit=True)
+
+    def fresh_database(self) -> str:
+        """A new empty, migrated database (a copy of the template: fast)."""
+        self.made += 1
+        name = f"rp_test_{os.getpid()}_{self.made}"
+        with self.admin() as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+        return name
+
+    def empty_database(self) -> str:
+        """A new database without any table (what `redpacket migrate` expects)."""
+        self.made += 1
+        name = f"rp_empty_{os.getpid()}_{self.made}"
+        with self.admin() as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return name
+
+    def drop(self, name: str) -> None:
+        with self.admin() as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+# Every PostgreSQL run of a test is skipped until the store catches up with
+# the SQLite one (the store refuses a PostgreSQL DATABASE_URL meanwhile).
+POSTGRES_NOT_PORTED = f"PostgreSQL store not yet ported to this schema: {POSTGRES_MISSING}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL server for the whole run (one per run)."""
+    pytest.skip(POSTGRES_NOT_PORTED)
+    bindir = postgres_bindir()
+    if bindir is None:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but no PostgreSQL binaries were found")
+        pytest.skip("no PostgreSQL here: the SQLite half of these tests covers this run")
+    server = PostgresServer(bindir)
+    try:
+        server.start()
+        pg = Postgres(server)
+        with pg.admin() as conn:
+            conn.execute(f"CREATE DATABASE {pg.template}")
+        from storage.postgres.schema import migrate
+
+        with psycopg.connect(server.url(pg.template), autocommit=True) as conn:
+            migrate(conn)
+    except BaseException:
+        server.stop()
+        raise
+    yield pg
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: Postgres) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database of the test's own."""
+    name = postgres.fresh_database()
+    yield postgres.server.url(name)
+    postgres.drop(name)
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "redpacket.db"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgres":
+        pytest.skip(POSTGRES_NOT_PORTED)
+    return request.param
+
+
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
-    async with SqliteStore(db_path) as s:
+def database_url(db_kind: str, db_path: Path, request: pytest.FixtureRequest) -> str:
+    """The test's database on each engine: a SQLite file, or a PostgreSQL database."""
+    if db_kind == "sqlite":
+        return f"sqlite:///{db_path}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    async with store_for(database_url) as s:
         yield s
 
 
@@ -131,9 +241,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def packets(store: SqliteStore, gate: RedisGate, clock: FakeClock) -> RedPackets:
+async def packets(store: Store, gate: RedisGate, clock: FakeClock) -> RedPackets:
+    # The grace the audit gives a grab whose open is still on its way: a
+    # PostgreSQL open is a few round trips to another process, not a call.
+    grace = 1.0 if isinstance(store, PostgresStore) else 0.1
     return RedPackets(
-        store, gate, clock=clock, limits=Limits(), welcome_bonus=100_00, audit_grace_s=0.1
+        store, gate, clock=clock, limits=Limits(), welcome_bonus=100_00, audit_grace_s=grace
     )
 
 

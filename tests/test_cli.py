@@ -13,6 +13,7 @@ import pytest
 
 from core.packets import Kind, Limits, Member, PacketRequest
 from core.services import RedPackets
+from tests.servers import free_port
 from storage.sqlite.store import SqliteStore
 
 
@@ -83,9 +84,18 @@ async def test_audit_is_clean_then_reports_tampering(tmp_path: Path) -> None:
 
 
 def test_a_malformed_setting_is_one_clear_line(tmp_path: Path) -> None:
-    result = redpacket("audit", env={"DATABASE_URL": "postgres://nope"}, cwd=tmp_path)
+    result = redpacket("audit", env={"DATABASE_URL": "mysql://nope"}, cwd=tmp_path)
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_postgres_nobody_listens_on_is_one_clear_line(tmp_path: Path) -> None:
+    url = f"postgresql://rp:hunter2@127.0.0.1:{free_port()}/rp"
+    result = redpacket("audit", env={"DATABASE_URL": url}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr and "hunter2" not in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 

@@ -16,6 +16,7 @@ from core.audit import audit_everything
 
 from bot.app import BotContext, bot_context
 from bot.jobs import repeat, stop_repeating
+from bot.leases import hold
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if not ctx.started:
         return
     try:
+        if not await hold(ctx, JOB_NAME, ctx.settings.audit_interval_seconds):
+            return  # another process audits this turn
         problems = await run_audit(ctx)
     except Exception:
         _log.exception("the periodic audit failed to run; the next one tries again")

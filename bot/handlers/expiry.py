@@ -14,6 +14,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.app import BotContext, bot_context
 from bot.jobs import repeat, stop_repeating
+from bot.leases import hold
 
 _log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if not ctx.started:
         return
     try:
+        if not await hold(ctx, JOB_NAME, ctx.settings.expiry_sweep_seconds):
+            return  # another process sweeps this turn
         await sweep(ctx)
     except Exception:
         _log.exception("expiry sweep failed; the next one tries again")

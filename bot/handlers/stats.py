@@ -19,7 +19,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from core.amount import Amount
 from core.records import MemberCount, Stats, StatsFacts, summarize, with_unflushed
-from storage.sqlite.records import SqliteRecords
+from storage.stores import records_for
 
 from bot.admins import is_admin
 from bot.app import AnyApplication, BotContext, bot_context
@@ -135,7 +135,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 async def flush_turned_away(ctx: BotContext) -> int:
     if ctx.engine is None:
         return 0
-    return await SqliteRecords(ctx.store).flush_turned_away(ctx.packets.turned_away)
+    return await records_for(ctx.store).flush_turned_away(ctx.packets.turned_away)
 
 
 async def _flush_job(context: ContextTypes.DEFAULT_TYPE) -> None:

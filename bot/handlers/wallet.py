@@ -41,6 +41,7 @@ from core.records import (
     next_utc_midnight_ms,
 )
 from storage.sqlite.records import SqliteRecords
+from storage.stores import records_for
 
 from bot.app import BotContext, Markup, bot_context
 from bot.handlers import common
@@ -72,7 +73,7 @@ def member_of(update: Update) -> Member | None:
 
 
 def records_of(ctx: BotContext) -> SqliteRecords:
-    return SqliteRecords(ctx.store)
+    return records_for(ctx.store)
 
 
 async def lang_of(ctx: BotContext, update: Update) -> str:

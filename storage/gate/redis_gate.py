@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 
 from core.errors import GateUnavailable
 from core.ports import GateState, Grab
+from storage.gate.cluster import cluster_client, is_cluster_url
 from storage.gate.health import GateHealth, where
 from storage.gate.pipeline import ScriptPipeline
 from storage.gate.scripts import lua
@@ -86,12 +87,18 @@ class RedisGate:
         await self.client.aclose()
 
 
-def connect_gate(redis_url: str, *, timeout_s: float = 1.0) -> RedisGate:
-    """A gate on ``redis_url``, or the embedded one when the URL is empty."""
+def connect_gate(redis_url: str, *, timeout_s: float = 1.0, cluster: bool = False) -> RedisGate:
+    """A gate on ``redis_url`` (a Redis Cluster if the URL is ``redis+cluster://``
+    or ``cluster`` is set), or the embedded one when the URL is empty."""
     if not redis_url:
         from storage.gate.embedded import EmbeddedRedis
 
         return RedisGate(EmbeddedRedis(), embedded=True)  # type: ignore[arg-type]
+    if cluster or is_cluster_url(redis_url):
+        return RedisGate(
+            cluster_client(redis_url, timeout_s=timeout_s),  # type: ignore[arg-type]
+            health=GateHealth("redis cluster"),
+        )
     client = Redis.from_url(
         redis_url,
         socket_timeout=timeout_s,

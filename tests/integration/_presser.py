@@ -1,9 +1,9 @@
 """A second bot process for the multi-process tests.
 
-Usage: python -m tests.integration._presser DB_PATH REDIS_URL JOB_FILE
+Usage: python -m tests.integration._presser DATABASE_URL REDIS_URL JOB_FILE
 
 JOB_FILE holds {"mode": "press", "presses": [[packet_id, member_id], ...], "wave": n}
-or {"mode": "expire", "now_ms": <int>, "limit": n}. The process opens its own SqliteStore and
+or {"mode": "expire", "now_ms": <int>, "limit": n}. The process opens its own store (SQLite or PostgreSQL) and
 RedisGate, prints "ready", waits for a line on stdin (so that several processes
 start together), does the job and prints one JSON line with the results.
 """
@@ -18,7 +18,7 @@ from typing import Any
 from core.packets import Member
 from core.services import PressResult, RedPackets, SystemClock
 from storage.gate.redis_gate import connect_gate
-from storage.sqlite.store import SqliteStore
+from storage.stores import store_for
 from tests.clock import FakeClock
 
 
@@ -43,10 +43,10 @@ async def press_in_waves(
     return list(await asyncio.gather(*tasks))
 
 
-async def run(db_path: str, redis_url: str, job: dict[str, Any]) -> list[Any]:
+async def run(database_url: str, redis_url: str, job: dict[str, Any]) -> list[Any]:
     gate = connect_gate(redis_url)
     try:
-        async with SqliteStore(db_path) as store:
+        async with store_for(database_url) as store:
             now = job.get("now_ms")
             clock = SystemClock() if now is None else FakeClock(now)
             service = RedPackets(store, gate, clock=clock)
@@ -64,10 +64,10 @@ async def run(db_path: str, redis_url: str, job: dict[str, Any]) -> list[Any]:
 
 
 def main() -> None:
-    db_path, redis_url, job_file = sys.argv[1:4]
+    database_url, redis_url, job_file = sys.argv[1:4]
     with open(job_file, encoding="utf-8") as f:
         job = json.load(f)
-    results = asyncio.run(run(db_path, redis_url, job))
+    results = asyncio.run(run(database_url, redis_url, job))
     print(json.dumps(results), flush=True)
 
 

@@ -1,12 +1,10 @@
-"""SQLite alone refuses overselling, and the audit catches a tampered ledger or gate."""
+"""The database alone (SQLite or PostgreSQL) refuses overselling, and the audit catches a tampered ledger or gate."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate, capacity_key
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean
+from tests.integration.raw import CHECK_FAILED, IntegrityErrors, raw_sql
 from tests.integration.helpers import (
     WELCOME_BONUS,
     assert_conserved,
@@ -25,31 +24,6 @@ from tests.integration.helpers import (
     members,
     storm,
 )
-
-
-@contextmanager
-def raw_sql(db_path: Path) -> Iterator[sqlite3.Connection]:
-    """A plain sqlite3 connection to the same file, as an intruder or a bad script would use."""
-    conn = sqlite3.connect(db_path, timeout=10, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-def tamper_with_shares(db_path: Path, sql: str, params: tuple[object, ...]) -> None:
-    """Run ``sql`` with the shares triggers out of the way, then put them back."""
-    with raw_sql(db_path) as conn:
-        conn.execute("BEGIN IMMEDIATE")
-        triggers = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'shares'"
-        ).fetchall()
-        for name, _ in triggers:
-            conn.execute(f"DROP TRIGGER {name}")
-        conn.execute(sql, params)
-        for _, create in triggers:
-            conn.execute(create)
-        conn.execute("COMMIT")
 
 
 async def test_without_a_gate_the_database_alone_stops_overselling(
@@ -70,8 +44,8 @@ async def test_without_a_gate_the_database_alone_stops_overselling(
     await assert_audit_clean(service)
 
 
-async def test_sqlite_refuses_an_eleventh_share_or_one_beyond_the_total(
-    store: SqliteStore, clock: FakeClock, db_path: Path
+async def test_the_database_refuses_an_eleventh_share_or_one_beyond_the_total(
+    store: SqliteStore, clock: FakeClock, database_url: str
 ) -> None:
     service = RedPackets(store, None, clock=clock, welcome_bonus=WELCOME_BONUS)
     full = await service.send(fixed(member(0), 10, 1_00), key="full")
@@ -82,33 +56,33 @@ async def test_sqlite_refuses_an_eleventh_share_or_one_beyond_the_total(
     assert taken.share is not None
     now = clock.now_ms()
 
-    with raw_sql(db_path) as conn:
+    with raw_sql(database_url) as conn:
         insert = (
             "INSERT INTO shares(packet_id, position, member_id, member_name, amount, taken_at)"
             " VALUES (?, ?, ?, ?, ?, ?)"
         )
-        with pytest.raises(sqlite3.IntegrityError, match="next one of a live packet"):
+        with pytest.raises(IntegrityErrors, match="next one of a live packet"):
             conn.execute(insert, (full.id, 11, 99, "eleventh", 1, now))
-        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        with pytest.raises(IntegrityErrors, match=CHECK_FAILED):
             conn.execute(insert, (open_.id, 2, 99, "greedy", 10_00 - taken.share.amount + 1, now))
-        with pytest.raises(sqlite3.IntegrityError, match="next one of a live packet"):
+        with pytest.raises(IntegrityErrors, match="next one of a live packet"):
             conn.execute(insert, (open_.id, 3, 99, "out of order", 1, now))
-        with pytest.raises(sqlite3.IntegrityError):  # one share per member per packet
+        with pytest.raises(IntegrityErrors):  # one share per member per packet
             conn.execute(insert, (open_.id, 2, member(1).id, "twice", 1, now))
-        with pytest.raises(sqlite3.IntegrityError):  # position taken
+        with pytest.raises(IntegrityErrors):  # position taken
             conn.execute(insert, (open_.id, 1, 98, "same slot", 1, now))
         # Even a live packet whose counters say "full" refuses one more share.
         conn.execute("UPDATE packets SET status = 'live' WHERE id = ?", (full.id,))
-        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        with pytest.raises(IntegrityErrors, match=CHECK_FAILED):
             conn.execute(insert, (full.id, 11, 99, "eleventh", 1, now))
         conn.execute("UPDATE packets SET status = 'finished' WHERE id = ?", (full.id,))
-        with pytest.raises(sqlite3.IntegrityError):  # counters cannot pass count or total
+        with pytest.raises(IntegrityErrors):  # counters cannot pass count or total
             conn.execute("UPDATE packets SET claimed_count = count + 1 WHERE id = ?", (full.id,))
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(IntegrityErrors):
             conn.execute("UPDATE packets SET claimed_amount = total + 1 WHERE id = ?", (open_.id,))
-        with pytest.raises(sqlite3.IntegrityError):  # wallets never go below zero
+        with pytest.raises(IntegrityErrors):  # wallets never go below zero
             conn.execute("UPDATE accounts SET balance = -1 WHERE id = ?", (f"w:{member(1).id}",))
-        with pytest.raises(sqlite3.IntegrityError, match="shares cannot change"):
+        with pytest.raises(IntegrityErrors, match="shares cannot change"):
             conn.execute("UPDATE shares SET amount = amount + 1 WHERE packet_id = ?", (open_.id,))
 
     assert len(await store.shares(full.id)) == 10
@@ -130,9 +104,9 @@ async def finished_run(service: RedPackets) -> str:
     return done.id
 
 
-async def test_audit_reports_a_tampered_wallet(packets: RedPackets, db_path: Path) -> None:
+async def test_audit_reports_a_tampered_wallet(packets: RedPackets, database_url: str) -> None:
     await finished_run(packets)
-    with raw_sql(db_path) as conn:
+    with raw_sql(database_url) as conn:
         conn.execute("UPDATE accounts SET balance = balance + 500 WHERE id = ?", (f"w:{member(2).id}",))
     report = await packets.audit(repair=True)
     assert not report.ok
@@ -140,14 +114,14 @@ async def test_audit_reports_a_tampered_wallet(packets: RedPackets, db_path: Pat
     assert any(f"w:{member(2).id}" in p for p in report.problems), report.problems
 
 
-async def test_audit_reports_a_tampered_share(packets: RedPackets, db_path: Path) -> None:
+async def test_audit_reports_a_tampered_share(packets: RedPackets, database_url: str) -> None:
     done_id = await finished_run(packets)
-    tamper_with_shares(
-        db_path,
-        "UPDATE shares SET amount = CASE amount WHEN 1 THEN 2 ELSE amount - 1 END"
-        " WHERE packet_id = ? AND position = 2",
-        (done_id,),
-    )
+    with raw_sql(database_url) as conn:
+        conn.without_share_triggers(
+            "UPDATE shares SET amount = CASE amount WHEN 1 THEN 2 ELSE amount - 1 END"
+            " WHERE packet_id = ? AND position = 2",
+            (done_id,),
+        )
     report = await packets.audit(repair=True)
     assert not report.ok
     assert any(f"packet {done_id}: share 2 is" in p for p in report.problems), report.problems
@@ -155,15 +129,15 @@ async def test_audit_reports_a_tampered_share(packets: RedPackets, db_path: Path
 
 
 async def test_audit_reports_a_share_moved_to_another_member(
-    packets: RedPackets, db_path: Path
+    packets: RedPackets, database_url: str
 ) -> None:
     done_id = await finished_run(packets)
-    tamper_with_shares(
-        db_path,
-        "UPDATE shares SET member_id = 4242, member_name = 'thief'"
-        " WHERE packet_id = ? AND position = 1",
-        (done_id,),
-    )
+    with raw_sql(database_url) as conn:
+        conn.without_share_triggers(
+            "UPDATE shares SET member_id = 4242, member_name = 'thief'"
+            " WHERE packet_id = ? AND position = 1",
+            (done_id,),
+        )
     report = await packets.audit(repair=False)
     assert not report.ok
     assert any("share 1 paid to 4242" in p for p in report.problems), report.problems

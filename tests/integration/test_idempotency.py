@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from core.ports import Grab
 from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate
 from storage.sqlite.store import SqliteStore
+from storage.stores import store_for
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import (
     WELCOME_BONUS,
@@ -160,7 +160,7 @@ async def test_double_tap_across_two_bot_instances_moves_money_once(
 
 
 async def test_two_expiry_sweepers_refund_once(
-    db_path: Path, store: SqliteStore, clock: FakeClock, gate: RedisGate
+    database_url: str, store: SqliteStore, clock: FakeClock, gate: RedisGate
 ) -> None:
     service = RedPackets(store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
     senders = members(3)
@@ -175,7 +175,7 @@ async def test_two_expiry_sweepers_refund_once(
     before = {s.id: await store.balance(s.id) for s in senders}
     clock.advance(25 * 3600)
 
-    async with SqliteStore(db_path) as other_store:
+    async with store_for(database_url) as other_store:
         other = RedPackets(other_store, gate, clock=clock, welcome_bonus=WELCOME_BONUS)
         first, second = await asyncio.gather(service.expire_due(), other.expire_due())
         third = await other.expire_due()

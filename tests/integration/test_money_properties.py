@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.errors import DomainError
 from core.packets import Kind, Limits, PacketRequest
 from core.services import PressAnswer, RedPackets
 from storage.gate.redis_gate import RedisGate, connect_gate
-from storage.sqlite.store import SqliteStore
+from storage.stores import store_for
 from tests.conftest import FakeClock
 from tests.integration.helpers import CHAT_ID, WELCOME_BONUS, assert_conserved, member, money
 
@@ -37,11 +39,11 @@ operations = st.lists(
 )
 
 
-async def play(ops: list[tuple[Any, ...]], with_gate: bool) -> None:
+async def play(ops: list[tuple[Any, ...]], with_gate: bool, fresh_url: Callable[[str], str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         gate = connect_gate("") if with_gate else None
         try:
-            async with SqliteStore(Path(folder) / "p.db") as store:
+            async with store_for(fresh_url(folder)) as store:
                 clock = FakeClock()
                 service = RedPackets(
                     store, gate, clock=clock, limits=LIMITS, welcome_bonus=WELCOME_BONUS
@@ -108,7 +110,20 @@ async def run_operations(
         }
 
 
-@settings(max_examples=30, deadline=None)
+@pytest.fixture
+def fresh_url(db_kind: str, request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """A new empty database for each example: a file in its folder, or a PostgreSQL copy."""
+    if db_kind == "sqlite":
+        return lambda folder: f"sqlite:///{Path(folder) / 'p.db'}"
+    postgres = request.getfixturevalue("postgres")
+    return lambda folder: postgres.server.url(postgres.fresh_database())
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=operations, with_gate=st.booleans())
-def test_random_operations_keep_the_ledger_whole(ops: list[tuple[Any, ...]], with_gate: bool) -> None:
-    asyncio.run(play(ops, with_gate))
+def test_random_operations_keep_the_ledger_whole(
+    ops: list[tuple[Any, ...]], with_gate: bool, fresh_url: Callable[[str], str]
+) -> None:
+    asyncio.run(play(ops, with_gate, fresh_url))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
-import sqlite3
 from typing import Any
 
 from core.allocation import Rule
@@ -18,10 +17,19 @@ from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate
 from storage.gate.scripts import lua
 from storage.gate.shake_gate import RedisShakeGate
-from storage.sqlite.campaigns import SqliteCampaigns
-from storage.sqlite.store import SqliteStore, transfer
+from storage.stores import campaigns_for
+from storage.postgres import store as pg_store
+from storage.postgres.store import PostgresStore
+from storage.sqlite import store as sqlite_store
+from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.integration.helpers import CHAT_ID, fund, lucky, member, members
+from tests.integration.raw import IntegrityErrors, raw_write
+
+
+def ledger_transfer(store: object) -> Any:
+    """The store's own ``transfer`` (a write function of its engine's connection)."""
+    return pg_store.transfer if isinstance(store, PostgresStore) else sqlite_store.transfer
 
 
 class Lucky(random.Random):
@@ -50,7 +58,7 @@ async def test_a_script_reload_never_runs_a_winning_shake_twice(
     await store.credit(boss, 100_00, kind="grant", key="grant:boss", memo="", now_ms=1)
     shake_gate = RedisShakeGate(gate.client)
     shakes = ShakeService(
-        SqliteCampaigns(store), shake_gate, clock=clock, rng=Lucky(),
+        campaigns_for(store), shake_gate, clock=clock, rng=Lucky(),
         limits=ShakeLimits(interval_ms=0, max_wins=1),
     )
     campaign = await shakes.start(CampaignRequest(CHAT_ID, boss, 20_00, 5, 600_000), "start")
@@ -101,12 +109,12 @@ async def test_the_audit_sees_a_send_that_debited_nobody(packets: RedPackets) ->
     packet = await packets.send(lucky(sender, 2, 5_00), key="minted")
     await assert_audit_clean(packets)
 
-    def forge(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE transfers SET src = 'mint' WHERE key = ?", (f"send:{packet.id}",))
-        conn.execute("UPDATE accounts SET balance = balance + 500 WHERE id = ?", (f"w:{sender.id}",))
-        conn.execute("UPDATE accounts SET balance = balance - 500 WHERE id = 'mint'")
-
-    await packets.store.write(forge)
+    await raw_write(
+        packets.store,
+        ("UPDATE transfers SET src = 'mint' WHERE key = ?", (f"send:{packet.id}",)),
+        ("UPDATE accounts SET balance = balance + 500 WHERE id = ?", (f"w:{sender.id}",)),
+        ("UPDATE accounts SET balance = balance - 500 WHERE id = 'mint'", ()),
+    )
     assert any(packet.id in p for p in await audit_problems(packets))
 
 
@@ -135,9 +143,11 @@ async def test_the_audit_sees_money_in_the_escrow_of_no_packet(packets: RedPacke
     await fund(packets, sender, 10_00)
     await assert_audit_clean(packets)
 
-    def stray(conn: sqlite3.Connection) -> None:
-        transfer(conn, key="stray", kind="send", src=f"w:{sender.id}", dst="p:NoSuchOne1",
-                 amount=1_00, at=1)
+    def stray(conn: Any) -> None:
+        ledger_transfer(packets.store)(
+            conn, key="stray", kind="send", src=f"w:{sender.id}", dst="p:NoSuchOne1",
+            amount=1_00, at=1,
+        )
 
     await packets.store.write(stray)
     assert any("p:NoSuchOne1" in p for p in await audit_problems(packets))
@@ -172,7 +182,7 @@ async def test_a_win_the_gate_took_but_nobody_paid_does_not_lock_the_member_out(
     and was told "you have won the most" for ever, with nothing paid."""
     shake_gate = AnswerLost(gate.client)
     shakes = ShakeService(
-        SqliteCampaigns(store), shake_gate, clock=clock, rng=Lucky(),
+        campaigns_for(store), shake_gate, clock=clock, rng=Lucky(), gate_timeout_s=0.3,
         limits=ShakeLimits(interval_ms=0, max_wins=1),
     )
     boss, winner = Member(1, "Boss"), Member(2, "Winner")
@@ -200,7 +210,7 @@ async def test_a_double_tap_on_shake_wins_once_and_the_gate_keeps_count(
     await store.credit(boss, 100_00, kind="grant", key="grant:boss", memo="", now_ms=1)
     shake_gate = RedisShakeGate(gate.client)
     shakes = ShakeService(
-        SqliteCampaigns(store), shake_gate, clock=clock, rng=Lucky(),
+        campaigns_for(store), shake_gate, clock=clock, rng=Lucky(),
         limits=ShakeLimits(interval_ms=0, max_wins=1),
     )
     campaign = await shakes.start(CampaignRequest(CHAT_ID, boss, 20_00, 5, 600_000), "start")
@@ -226,7 +236,16 @@ async def test_a_batch_whose_commit_fails_pays_nobody_and_the_press_can_retry(
     await fund(packets, sender, 10_00)
     packet = await packets.send(lucky(sender, 2, 2_00), key="commit-fails")
 
-    def fails_at_commit(conn: sqlite3.Connection) -> None:
+    if isinstance(packets.store, PostgresStore):
+        # PostgreSQL's own keys are checked at once; a deferred one of the test's own.
+        await raw_write(packets.store, (
+            "CREATE TABLE checked_at_commit (account TEXT"
+            " REFERENCES accounts(id) DEFERRABLE INITIALLY DEFERRED)", ()))
+
+    def fails_at_commit(conn: Any) -> None:
+        if isinstance(packets.store, PostgresStore):
+            conn.execute("INSERT INTO checked_at_commit VALUES ('nobody:a')")
+            return
         conn.execute("PRAGMA defer_foreign_keys = ON")
         conn.execute(
             "INSERT INTO transfers(key, kind, src, dst, amount, at)"
@@ -238,8 +257,8 @@ async def test_a_batch_whose_commit_fails_pays_nobody_and_the_press_can_retry(
         packets.store.write(fails_at_commit),
         return_exceptions=True,
     )
-    assert isinstance(broken, sqlite3.IntegrityError)
-    assert isinstance(opened, sqlite3.IntegrityError)  # not "opened": nothing was recorded
+    assert isinstance(broken, IntegrityErrors)
+    assert isinstance(opened, IntegrityErrors)  # not "opened": nothing was recorded
     assert await packets.store.shares(packet.id) == []
     assert await packets.store.balance(taker.id) == 0
     assert (await packets.press(packet.id, taker)).answer is PressAnswer.GOT

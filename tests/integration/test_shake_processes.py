@@ -22,7 +22,7 @@ from core.shake import CampaignRequest, ShakeLimits
 from core.shake_service import ShakeAnswer, ShakeService
 from storage.gate.redis_gate import connect_gate
 from storage.gate.shake_gate import RedisShakeGate
-from storage.sqlite.campaigns import SqliteCampaigns
+from storage.stores import campaigns_for
 from storage.sqlite.store import SqliteStore
 from tests.conftest import RedisServer, assert_audit_clean
 
@@ -41,7 +41,7 @@ def shake_service(store: SqliteStore, redis_url: str, interval_ms: int, max_wins
     # loaded machine must not turn shakes into "Not this time".
     gate = connect_gate(redis_url, timeout_s=30.0)
     return ShakeService(
-        SqliteCampaigns(store), RedisShakeGate(gate.client),
+        campaigns_for(store), RedisShakeGate(gate.client),
         limits=ShakeLimits(interval_ms=interval_ms, max_wins=max_wins), rng=Lucky(),
         gate_timeout_s=30.0,
     )
@@ -107,7 +107,7 @@ async def test_two_processes_never_overspend_and_respect_limits(
     assert all(a != ShakeAnswer.NOT_THIS_TIME for cid in ids for _, a in answers[cid])
 
     async with SqliteStore(db) as store:
-        campaigns = SqliteCampaigns(store)
+        campaigns = campaigns_for(store)
         # Cooldown: across both processes, each member's shake counted once.
         counted = Counter(m for m, a in answers[cool.id] if a != ShakeAnswer.COOLDOWN)
         assert set(counted.values()) == {1} and len(counted) == len(MEMBERS)

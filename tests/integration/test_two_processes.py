@@ -48,7 +48,7 @@ async def service(store: SqliteStore, real_gate: RedisGate, clock: FakeClock) ->
 
 
 async def run_processes(
-    db_path: Path, redis_url: str, jobs: list[dict[str, Any]], tmp_path: Path
+    database_url: str, redis_url: str, jobs: list[dict[str, Any]], tmp_path: Path
 ) -> list[list[Any]]:
     """Start one presser per job, let them all go at once, return each one's results."""
     env = {**os.environ, "PYTHONPATH": str(project_root())}
@@ -62,7 +62,7 @@ async def run_processes(
                 procs.append(
                     await asyncio.create_subprocess_exec(
                         sys.executable, "-m", "tests.integration._presser",
-                        str(db_path), redis_url, str(job_file),
+                        database_url, redis_url, str(job_file),
                         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                         stderr=stderr, cwd=project_root(), env=env,
                     )
@@ -90,7 +90,7 @@ async def run_processes(
 
 async def test_two_processes_press_the_same_packets(
     service: RedPackets, real_gate: RedisGate, redis_server: RedisServer,
-    db_path: Path, tmp_path: Path,
+    database_url: str, tmp_path: Path,
 ) -> None:
     senders = [member(0), member(1)]
     for s in senders:
@@ -110,7 +110,7 @@ async def test_two_processes_press_the_same_packets(
         random.Random(n).shuffle(presses)
         jobs.append({"mode": "press", "presses": presses})
 
-    outputs = await run_processes(db_path, redis_server.url, jobs, tmp_path)
+    outputs = await run_processes(database_url, redis_server.url, jobs, tmp_path)
 
     got: dict[str, list[int]] = defaultdict(list)
     paid: Counter[int] = Counter()
@@ -145,7 +145,7 @@ async def test_two_processes_press_the_same_packets(
 
 async def test_two_processes_expiring_at_once_refund_once(
     service: RedPackets, redis_server: RedisServer, clock: FakeClock,
-    db_path: Path, tmp_path: Path,
+    database_url: str, tmp_path: Path,
 ) -> None:
     senders = [member(0), member(1), member(2)]
     for s in senders:
@@ -160,7 +160,7 @@ async def test_two_processes_expiring_at_once_refund_once(
     now = clock.now_ms() + Limits().ttl_ms + 1_000
     jobs = [{"mode": "expire", "now_ms": now, "limit": 2} for _ in range(PROCESSES)]
 
-    outputs = await run_processes(db_path, redis_server.url, jobs, tmp_path)
+    outputs = await run_processes(database_url, redis_server.url, jobs, tmp_path)
 
     refunded = [row for rows in outputs for row in rows]
     assert sorted(pid for pid, _, _ in refunded) == sorted(p.id for p in sent)

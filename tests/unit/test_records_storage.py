@@ -17,6 +17,7 @@ from core.records import (
 )
 from core.services import RedPackets
 from storage.sqlite.records import SqliteRecords
+from storage.stores import records_for
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock, assert_audit_clean
 
@@ -32,7 +33,7 @@ def service(store: SqliteStore, clock: FakeClock) -> RedPackets:
 
 @pytest.fixture
 def records(store: SqliteStore) -> SqliteRecords:
-    return SqliteRecords(store)
+    return records_for(store)
 
 
 async def send(service: RedPackets, kind: Kind, amount: int, count: int, key: str,

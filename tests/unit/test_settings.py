@@ -109,7 +109,7 @@ def test_money_settings_are_cents() -> None:
         ("BOT_ADMIN_IDS", "1,bob", "BOT_ADMIN_IDS must be comma-separated Telegram user ids"),
         ("LUCKY_RULE", "random", "'double_mean' or 'segment'"),
         ("DEFAULT_LANGUAGE", "fr", "'en' or 'zh'"),
-        ("DATABASE_URL", "postgres://db/x", "sqlite:///relative/path.db"),
+        ("DATABASE_URL", "mysql://db/x", "sqlite:///relative/path.db"),
         ("DATABASE_URL", "sqlite:///", "sqlite:////absolute/path.db"),
         ("WEBHOOK_URL", "http://example.com/hook", "https://"),
         ("WEBHOOK_PORT", "70000", "WEBHOOK_PORT"),

@@ -1,0 +1,54 @@
+"""Schema migrations for PostgreSQL, versioned in a ``schema_migrations`` table.
+
+Files ``migrations/NNNN_name.sql`` carry the same numbers as SQLite's, so a
+feature that adds ``storage/sqlite/migrations/0012_x.sql`` adds its twin here.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import psycopg
+
+# Any number: every process that migrates takes this lock, one at a time.
+MIGRATION_LOCK = 7_402_111
+
+
+def load_migrations() -> list[tuple[int, str, str]]:
+    """(number, name, script) for every migration file, in order."""
+    folder = files("storage.postgres").joinpath("migrations")
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [
+        (int(name.split("_", 1)[0]), name, folder.joinpath(name).read_text(encoding="utf-8"))
+        for name in names
+    ]
+
+
+def migrate(conn: psycopg.Connection) -> int:
+    """Bring the schema up to date (autocommit connection); returns the version reached."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+    )
+    version = 0
+    for number, name, script in load_migrations():
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            done = conn.execute(
+                "SELECT 1 FROM schema_migrations WHERE version = %s", (number,)
+            ).fetchone()
+            if done is None:
+                conn.execute(script)  # no parameters: the simple protocol runs many statements
+                conn.execute(
+                    "INSERT INTO schema_migrations(version, name) VALUES (%s, %s)", (number, name)
+                )
+        version = number
+    return version
+
+
+def schema_version(conn: psycopg.Connection) -> int:
+    row = conn.execute(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
+    ).fetchone()
+    return row[0] if row else 0
