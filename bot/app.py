@@ -28,6 +28,7 @@ from telegram.request import BaseRequest
 from core.ports import Clock
 from core.services import SystemClock
 
+from bot.arrivals import StampedUpdateProcessor, StampingUpdateQueue
 from bot.context import CONTEXT_KEY, AnyApplication, BotContext, bot_context, start, stop
 from bot.edits import PacketEditor
 from bot.handlers import (
@@ -125,9 +126,12 @@ def build_application(
         .token(settings.require_token() if request is None else settings.bot_token or "1:TEST")
         .base_url(settings.telegram_api_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
-        # Presses must be answered within seconds: never queue them behind each other.
-        .concurrent_updates(True)
     )
+    # Presses must be answered within seconds: never queue them behind each other;
+    # and each update's handlers know how long it waited (bot.arrivals).
+    clock = clock or SystemClock()
+    queue = StampingUpdateQueue(clock.now_ms)
+    builder = builder.update_queue(queue).concurrent_updates(StampedUpdateProcessor(queue))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:

@@ -62,6 +62,11 @@ class ThroughBotResult:
     shares_taken: int
     peak_rss_mb: float
     client_floor_per_s: float
+    # CPU time, which a busy machine disturbs far less than rates: the bot's
+    # (every thread) from the first press until the edits settle, per press;
+    # and the bench's own client's per bare answer while it measured the floor.
+    bot_cpu_ms_per_press: float
+    client_cpu_ms_per_answer: float
     max_edits_per_min: int
     final_edit_ok: bool
     answered_once: bool
@@ -169,14 +174,25 @@ def _max_edits_per_minute(control: LoopbackControl) -> int:
     return worst
 
 
-async def _client_floor(api: LoopbackHandle, presses: int) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process, all its threads."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _client_floor(api: LoopbackHandle, presses: int) -> tuple[float, float]:
+    """Bare answers per second, and the client's CPU milliseconds per answer."""
     ids = [uuid.uuid4().hex for _ in range(presses)]
     api.control.allow_queries(ids)
     calls, _ = bot_requests()
     async with Bot(TOKEN, base_url=api.api_base_url, request=calls) as bot:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(bot.answer_callback_query(query_id) for query_id in ids))
-        return presses / (time.perf_counter() - started)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return presses / seconds, cpu * 1000 / presses
 
 
 async def _audit(settings: Settings, db: Path) -> tuple[bool, list[str], str]:
@@ -244,6 +260,7 @@ def run_through_bot(
                                     "--rate", "200", "--nonblocking", "--format", kind],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)
+        cpu_before = _cpu_seconds(bot.pid)
         control.enqueue(*crowd)
 
         def all_answered() -> bool:
@@ -269,6 +286,7 @@ def run_through_bot(
 
         _wait(edits_settled, 120, "waiting for the final edits", bot)
         peak_rss = _peak_rss_mb(bot.pid)
+        bot_cpu = _cpu_seconds(bot.pid) - cpu_before
         refused = sum(1 for c in control.calls("answerCallbackQuery") if c["status"] != 200)
         max_edits = _max_edits_per_minute(control)
         final_markups = {m["chat_id"]: m["reply_markup"] for m in control.messages()
@@ -286,7 +304,7 @@ def run_through_bot(
             bot.wait()
     try:
         report("client floor", 0, 1)
-        floor = asyncio.run(_client_floor(api, presses))
+        floor, client_cpu = asyncio.run(_client_floor(api, presses))
     finally:
         api.stop()
     log.seek(0)
@@ -313,6 +331,8 @@ def run_through_bot(
         p99_ms=round(_percentile(latencies, 0.99) * 1000, 1),
         got=got, shares_taken=int(taken),
         peak_rss_mb=peak_rss, client_floor_per_s=round(floor, 1),
+        bot_cpu_ms_per_press=round(bot_cpu * 1000 / presses, 3),
+        client_cpu_ms_per_answer=round(client_cpu, 3),
         max_edits_per_min=max_edits, final_edit_ok=final_ok,
         answered_once=answers["unanswered"] == 0 and refused == 0 and got == int(taken),
         audit_ok=audit_ok,

@@ -154,6 +154,8 @@ def _through_bot(args: argparse.Namespace, settings: Settings) -> int:
               f"({result.answered} in {result.seconds:.2f} s)")
     out.print(f"  client floor/s     {result.client_floor_per_s:>10,.0f}  "
               f"(bare answerCallbackQuery, same client, same server)")
+    out.print(f"  CPU per press      {result.bot_cpu_ms_per_press:>10.2f} ms  "
+              f"(bot; a bare answer costs the client {result.client_cpu_ms_per_answer:.2f} ms)")
     out.print(f"  p50 / p95 / p99    {result.p50_ms:,.0f} / {result.p95_ms:,.0f} / "
               f"{result.p99_ms:,.0f} ms  (update available → answered)")
     out.print(f"  peak RSS (bot)     {result.peak_rss_mb:>10.1f} MB")

@@ -75,6 +75,9 @@ class BotContext:
     answered: AnsweredPresses = field(default_factory=AnsweredPresses)
     # Members greeted for the first time by this process (``/start`` mentions the bonus).
     fresh_members: set[int] = field(default_factory=set)
+    # Welcome writes running beside presses: member id -> its write (at most
+    # ``bot.handlers.members.GREETS_BESIDE``).
+    greets_beside: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     # The features' own state.
     campaigns: CampaignMessages = field(default_factory=CampaignMessages)
     expiry: OneAtATime = field(default_factory=OneAtATime)

@@ -70,3 +70,4 @@ def test_through_the_bot_every_press_is_answered_once_and_the_audit_is_clean(
     assert figures["final_edit_ok"] is True  # the last edit shows them finished
     assert figures["max_edits_per_min"] <= 20
     assert figures["peak_rss_mb"] > 0 and figures["client_floor_per_s"] > 0
+    assert figures["bot_cpu_ms_per_press"] > 0 and figures["client_cpu_ms_per_answer"] > 0

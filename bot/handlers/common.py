@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.arrivals import past_answer_window
 from bot.context import BotContext, bot_context
 from bot.retry import backoff, is_transient, post
 from bot.short_lived import reply_briefly
@@ -96,10 +97,18 @@ def clip_answer(text: str) -> str:
 async def answer(
     ctx: BotContext, query: CallbackQuery, text: str | None = None, *, alert: bool = False
 ) -> None:
-    """Answer a press once; a second call for the same press does nothing."""
+    """Answer a press once; a second call for the same press does nothing.
+
+    A press that waited in the bot past Telegram's answer window is not
+    answered: Telegram would refuse it, and sending it only delays the presses
+    behind (``bot.arrivals``).
+    """
     if query.id in ctx.answered:
         return
     ctx.answered.mark(query.id)
+    if past_answer_window():
+        _log.debug("press %s waited past the answer window: not answered", query.id)
+        return
     for attempt in range(ANSWER_ATTEMPTS):
         try:
             await query.answer(clip_answer(text) if text else None, show_alert=alert)

@@ -4,20 +4,31 @@ and the joins the bot witnesses, per chat, for the newcomer rule (core.eligibili
 A join is seen in the "X joined" service message (privacy mode lets it through)
 or in a ``chat_member`` update (only when the bot is an admin and asks for them
 in ``allowed_updates``). Members whose join the bot never saw count as established.
+
+A press (Open, Shake) is answered before its presser's first-contact write
+lands: the welcome write runs beside the press instead of in front of it. A
+press only pays the presser, so nothing it does needs the bonus first; every
+other update (a command that spends, a draft button) still waits for it.
 """
 
 from __future__ import annotations
 
-from telegram import ChatMember, ChatMemberUpdated, Update
+import asyncio
+
+from telegram import ChatMember, ChatMemberUpdated, Update, User
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from core.errors import StoreUnavailable
 
+from bot import callbacks
+from bot.callbacks import Action
 from bot.context import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 
 GREET_GROUP = -1  # runs before every other handler of the update
+GREETS_BESIDE = 2_000  # welcome writes running beside presses at most; past it a press waits
+_PRESSES = frozenset({Action.OPEN, Action.SHAKE})
 
 _OUTSIDE = frozenset({ChatMember.LEFT, ChatMember.BANNED})
 
@@ -30,12 +41,38 @@ async def greet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None or user.is_bot:
         return
+    beside = ctx.greets_beside
+    running = beside.get(user.id)
+    if _is_press(update) and (running is not None or len(beside) < GREETS_BESIDE):
+        if running is None:
+            beside[user.id] = ctx.spawn(_greet_beside(ctx, user, beside))
+        return
+    if running is not None:
+        await asyncio.shield(running)  # this update may spend: the bonus lands first
+        return
+    await _greet(ctx, user)
+
+
+def _is_press(update: Update) -> bool:
+    query = update.callback_query
+    parsed = callbacks.parse(query.data) if query is not None else None
+    return parsed is not None and parsed.action in _PRESSES
+
+
+async def _greet(ctx: BotContext, user: User) -> None:
     try:
         fresh = await ctx.packets.greet(member_of(user))
     except StoreUnavailable:
         return  # greeted on a later update; this one's own handler still answers
     if fresh:
         ctx.fresh_members.add(user.id)
+
+
+async def _greet_beside(ctx: BotContext, user: User, beside: dict[int, asyncio.Task[None]]) -> None:
+    try:
+        await _greet(ctx, user)
+    finally:
+        beside.pop(user.id, None)
 
 
 def joined_ids(update: Update) -> tuple[int, list[int]] | None:

@@ -15,6 +15,7 @@ from core.packets import Status
 from core.services import PressAnswer, PressResult
 
 from bot import callbacks
+from bot.arrivals import past_answer_window
 from bot.context import BotContext, bot_context
 from bot.callbacks import Action
 from bot.handlers.common import answer, guarded, member_of, traits_of
@@ -61,17 +62,21 @@ async def on_open(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or user is None:
         return
     chat_id = query.message.chat.id if query.message is not None else None
-    lang = await ctx.lang_of(chat_id, user.language_code)
     parsed = callbacks.parse(query.data)
     if parsed is None or parsed.action is not Action.OPEN or not await _is_this_message(
         ctx, query, parsed.arg
     ):
+        lang = await ctx.lang_of(chat_id, user.language_code)
         await answer(ctx, query, ctx.text(lang, "press.invalid"))
         return
     result = await ctx.packets.press(
         parsed.arg, member_of(user), traits_of(user), pressed_at_ms=pressed_at_ms
     )
-    await answer(ctx, query, answer_text(ctx, result, lang), alert=result.answer in _ALERT)
+    if past_answer_window():  # Telegram would refuse the answer; the packet message shows a share
+        await answer(ctx, query)
+    else:
+        lang = await ctx.lang_of(chat_id, user.language_code)
+        await answer(ctx, query, answer_text(ctx, result, lang), alert=result.answer in _ALERT)
     packet = result.packet
     if result.answer is PressAnswer.GOT and packet is not None:
         ctx.editor.touch(packet.id, final=result.finished)

@@ -1,0 +1,101 @@
+"""What stays off a press's way in a crowd: the presser's first-contact write,
+and the answer to a press Telegram no longer takes (bot.arrivals)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+from telegram import Update
+
+from bot.arrivals import ANSWER_WINDOW_MS
+from storage.sqlite import keys
+from tests.telegram.bot_harness import Bot
+
+TOO_SLOW = "Too slow — all shares have been taken"
+
+
+async def _sent_packet(bot: Bot, shares: int) -> tuple[int, str]:
+    alice = bot.updates.user(1, "Alice")
+    await bot.command(alice, f"/hongbao {shares} {shares} hi")
+    message = bot.last_bot_message()["message_id"]
+    assert (await bot.press(alice, message, "d:s"))["text"] == "Sent!"
+    (packet,) = await bot.ctx.store.all_packets()
+    return message, packet.id
+
+
+async def _welcomes(bot: Bot, member_id: int) -> int:
+    row = await bot.store.fetchone(
+        "SELECT COUNT(*) FROM transfers WHERE key = ?", (keys.WELCOME(member_id),)
+    )
+    return int(row[0])
+
+
+async def test_a_new_members_press_is_answered_while_its_welcome_write_waits(bot: Bot) -> None:
+    message, packet_id = await _sent_packet(bot, 1)
+    first = bot.updates.user(2, "First")
+    assert (await bot.press(first, message, f"o:{packet_id}"))["show_alert"] is True
+    newcomer = bot.updates.user(3, "Newcomer")
+
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:  # the database is busy writing
+        entered.set()
+        release.wait(30)
+
+    held = asyncio.ensure_future(bot.store.write(hold))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        taps = [bot.updates.callback(bot.group, newcomer, message, f"o:{packet_id}")
+                for _ in range(2)]  # a double tap, too
+        for raw in taps:
+            # Handled to the end while no write can land (it would hang here before).
+            await asyncio.wait_for(bot.app.process_update(Update.de_json(raw, bot.app.bot)), 10)
+            assert bot.answer_of(raw)["text"] == TOO_SLOW
+        assert await bot.balance(3) == 0  # the welcome bonus is still on its way
+    finally:
+        release.set()
+        await held
+    await bot.ctx.drain()
+    assert await bot.balance(3) == 100_00
+    assert (await bot.press(newcomer, message, f"o:{packet_id}"))["text"] == TOO_SLOW
+    assert await bot.balance(3) == 100_00 and await _welcomes(bot, 3) == 1  # paid once
+    await bot.audit()
+
+
+async def test_a_command_waits_for_the_welcome_its_members_press_started(bot: Bot) -> None:
+    message, packet_id = await _sent_packet(bot, 1)
+    newcomer = bot.updates.user(3, "Newcomer")
+    await bot.app.process_update(Update.de_json(
+        bot.updates.callback(bot.group, newcomer, message, f"o:{packet_id}"), bot.app.bot))
+    # Straight after the press, before anything drained: the welcome is paid first.
+    await bot.command(newcomer, "/hongbao 50 2 next")
+    assert "Your balance: ¥101.00" in bot.text(bot.last_bot_message()["message_id"])
+    assert await _welcomes(bot, 3) == 1
+    await bot.audit()
+
+
+async def test_a_press_that_waited_past_the_answer_window_takes_its_share_unanswered(
+    bot: Bot,
+) -> None:
+    message, packet_id = await _sent_packet(bot, 2)
+    prompt, late = bot.updates.user(2, "Prompt"), bot.updates.user(3, "Latecomer")
+    assert (await bot.press(prompt, message, f"o:{packet_id}"))["show_alert"] is True
+
+    raw = bot.updates.callback(bot.group, late, message, f"o:{packet_id}")
+    update = Update.de_json(raw, bot.app.bot)
+    queue = bot.app.update_queue
+    queue.put_nowait(update)  # it reaches the bot ...
+    assert queue.get_nowait() is update
+    bot.clock.advance(ANSWER_WINDOW_MS + 1)  # ... and waits behind a crowd
+    await bot.app.update_processor.process_update(update, bot.app.process_update(update))
+    await bot.ctx.drain()
+
+    query_id = raw["callback_query"]["id"]
+    assert bot.req.calls_of("answerCallbackQuery", callback_query_id=query_id) == []
+    shares = {s.member_id: s.amount for s in await bot.ctx.store.shares(packet_id)}
+    assert set(shares) == {2, 3}  # its share is taken, and the packet message shows it
+    assert "Latecomer" in bot.text(message)
+    assert await bot.balance(3) == 100_00 + shares[3]
+    await bot.audit()
