@@ -303,7 +303,7 @@ def create_packet(conn: psycopg.Connection, packet: Packet, key: str) -> Packet:
 
 
 def open_share(conn: psycopg.Connection, packet_id: str, member: Member, now_ms: int) -> Opened:
-    """The open transaction (SPEC §3 step 2); runs inside the writer's savepoint.
+    """The open transaction (docs/rules.md §3 step 2); runs inside the writer's savepoint.
 
     The packet row is locked first, so the position and amount computed here
     are those of the packet as it is now, whichever connection or process

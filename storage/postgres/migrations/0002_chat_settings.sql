@@ -1,4 +1,4 @@
--- Per-chat settings (/lang override) and packet drafts (SPEC §2), owned by the bot.
+-- Per-chat settings (/lang override) and packet drafts (docs/rules.md §2), owned by the bot.
 CREATE TABLE chat_settings (
     chat_id     BIGINT PRIMARY KEY,
     lang        TEXT CHECK (lang IS NULL OR lang IN ('en', 'zh')),

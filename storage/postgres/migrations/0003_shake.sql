@@ -1,4 +1,4 @@
--- Shake campaigns (SPEC §7): a pool held in escrow account 'c:<id>', and its wins.
+-- Shake campaigns (docs/rules.md §7): a pool held in escrow account 'c:<id>', and its wins.
 CREATE TABLE campaigns (
     id           TEXT PRIMARY KEY,
     key          TEXT NOT NULL UNIQUE,
