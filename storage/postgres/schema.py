@@ -1,7 +1,9 @@
 """Schema migrations for PostgreSQL, versioned in a ``schema_migrations`` table.
 
 Files ``migrations/NNNN_name.sql`` carry the same numbers as SQLite's, so a
-feature that adds ``storage/sqlite/migrations/0012_x.sql`` adds its twin here.
+feature that adds ``storage/sqlite/migrations/0012_x.sql`` adds its twin here
+as ``0012_x.sql``. Migrations only PostgreSQL has (the leases of several
+processes) are numbered from 1001, leaving every SQLite number free for its twin.
 """
 
 from __future__ import annotations
