@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from storage.postgres.records import PostgresRecords
 from storage.postgres.store import PostgresStore
+from storage.sqlite.audit import ALL_CHECKS, Check
 from storage.sqlite.campaigns import SqliteCampaigns
 from storage.sqlite.records import SqliteRecords
 from storage.sqlite.store import SqliteStore
@@ -39,12 +41,17 @@ def redacted(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{host}"
 
 
-def store_for(url: str, *, writers: int = 1, readers: int = 4) -> Store:
-    """The store ``url`` names, not yet opened (``async with`` or ``await open()``)."""
+def store_for(
+    url: str, *, writers: int = 1, readers: int = 4, audit_checks: Sequence[Check] = ALL_CHECKS
+) -> Store:
+    """The store ``url`` names, not yet opened (``async with`` or ``await open()``).
+
+    ``writers``/``readers``: PostgreSQL's connections; ``audit_checks``: what its
+    ``ledger_problems`` runs."""
     if is_postgres(url):
-        return PostgresStore(url, writers=writers, readers=readers)
+        return PostgresStore(url, writers=writers, readers=readers, audit_checks=audit_checks)
     if url.startswith(SQLITE_PREFIX):
-        return SqliteStore(sqlite_path(url))
+        return SqliteStore(sqlite_path(url), audit_checks=audit_checks)
     raise UnsupportedDatabase(f"unsupported database URL: {url.split('://')[0]}://…")
 
 
