@@ -11,7 +11,7 @@ from bot.charts import PNG_SIGNATURE
 from bot.handlers.stats import flush_turned_away
 from bot.stats_cli import print_stats
 from core.packets import Member
-from storage.sqlite.records import SqliteRecords
+from storage.sqlite.records import Records
 from storage.sqlite.store import SqliteStore
 from tests.telegram.bot_harness import ADMIN_ID, GROUP_ID, Bot
 
@@ -95,4 +95,4 @@ async def test_turned_away_counts_are_saved_at_shutdown(wallet_bot: Bot) -> None
     store_path = bot.ctx.db_path
     await stop(bot.app)
     async with SqliteStore(store_path) as store:
-        assert await SqliteRecords(store).turned_away(GROUP_ID) == 5
+        assert await Records(store).turned_away(GROUP_ID) == 5
