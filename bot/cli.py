@@ -11,7 +11,8 @@ import psycopg
 from rich.console import Console
 
 from bot.settings import Settings, SettingsError, load_settings
-from storage.stores import UnsupportedDatabase, is_postgres, postgres_refusal, redacted
+from core.errors import StoreUnavailable
+from storage.stores import UnsupportedDatabase, redacted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,15 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"redpacket: {exc}", file=sys.stderr)
         return 2
-    if is_postgres(settings.database_url) and args.command != "verify":
-        print(f"redpacket: {postgres_refusal(settings.database_url)}", file=sys.stderr)
-        return 2
     try:
         return int(args.handler(args, settings) or 0)
     except UnsupportedDatabase as exc:
         print(f"redpacket: {exc}", file=sys.stderr)
         return 2
-    except psycopg.OperationalError as exc:  # PostgreSQL down, refused, wrong password
+    except (psycopg.OperationalError, StoreUnavailable) as exc:  # PostgreSQL down, refused, wrong password
         line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"redpacket: DATABASE_URL ({redacted(settings.database_url)}) cannot be opened:"
               f" {line}", file=sys.stderr)

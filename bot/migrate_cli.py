@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from core.services import RedPackets
 from storage.postgres.schema import migrate as migrate_schema
-from storage.stores import is_postgres, postgres_refusal, redacted, sqlite_path, store_for
+from storage.stores import is_postgres, redacted, sqlite_path, store_for
 
 # Parents before children (foreign keys); tables not named here follow, by name.
 TABLE_ORDER = (
@@ -141,7 +141,6 @@ async def run_migrate(source: str, target: str, *, console: Console) -> int:
         path = sqlite_path(source)
         if not path.exists():
             raise MigrateError(f"no SQLite database at {path}")
-        raise MigrateError(str(postgres_refusal(target)))
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             console=console, transient=True,

@@ -19,7 +19,7 @@ from core.packets import Limits
 from core.services import RedPackets
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.postgres.store import PostgresStore
-from storage.stores import POSTGRES_MISSING, Store, store_for
+from storage.stores import Store, store_for
 from tests.servers import PostgresServer, RedisCluster, free_port, postgres_bindir
 from tests.clock import FakeClock  # noqa: F401 - tests import it from here too
 
@@ -69,7 +69,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         lines.append("redis cluster: NO redis-server found - cluster tests are skipped")
     bindir = postgres_bindir()
     if bindir is not None:
-        lines.append(f"postgres: {bindir} found, but every PostgreSQL run is skipped (store not ported)")
+        lines.append(f"postgres: real server from {bindir} on a free loopback port")
     else:
         lines.append("postgres: NO PostgreSQL found - the PostgreSQL half of the storage tests is skipped")
     return lines
@@ -170,15 +170,9 @@ class Postgres:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-# Every PostgreSQL run of a test is skipped until the store catches up with
-# the SQLite one (the store refuses a PostgreSQL DATABASE_URL meanwhile).
-POSTGRES_NOT_PORTED = f"PostgreSQL store not yet ported to this schema: {POSTGRES_MISSING}"
-
-
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """A real PostgreSQL server for the whole run (one per run)."""
-    pytest.skip(POSTGRES_NOT_PORTED)
     bindir = postgres_bindir()
     if bindir is None:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
@@ -216,8 +210,6 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_kind(request: pytest.FixtureRequest) -> str:
-    if request.param == "postgres":
-        pytest.skip(POSTGRES_NOT_PORTED)
     return request.param
 
 

@@ -20,11 +20,11 @@ class PostgresRecords(SqliteRecords):
         rows = await self.store.fetchall(
             "SELECT * FROM ("
             " SELECT p.id, 1 AS sent, p.total, p.created_at AS at, p.kind, p.status,"
-            "        p.sender_name, p.recipient_name, false AS best"
+            "        p.sender_name, p.recipient_name, false AS best, false AS own"
             " FROM packets p WHERE p.sender_id = ?"
             " UNION ALL"
             " SELECT p.id, 0, s.amount, s.taken_at, p.kind, p.status, p.sender_name,"
-            f"        p.recipient_name, {_BEST_LUCK}"
+            f"        p.recipient_name, {_BEST_LUCK}, p.sender_id = s.member_id"
             " FROM shares s JOIN packets p ON p.id = s.packet_id WHERE s.member_id = ?"
             ") items ORDER BY at DESC, sent ASC LIMIT ? OFFSET ?",
             (member_id, member_id, limit, offset),
@@ -38,6 +38,7 @@ class PostgresRecords(SqliteRecords):
             RecentPacket(
                 packet_id=r[0], sent=bool(r[1]), amount=r[2], at=r[3], packet_kind=r[4],
                 status=r[5], sender_name=r[6], recipient_name=r[7], best_luck=bool(r[8]),
+                own=bool(r[9]),
             )
             for r in rows
         ]

@@ -22,7 +22,7 @@ import psycopg
 from psycopg import errors
 from psycopg.pq import TransactionStatus
 
-from storage.postgres.sql import QmarkConnection
+from storage.postgres.ledger import PgWrite
 
 T = TypeVar("T")
 Write = Callable[[psycopg.Connection], Any]
@@ -150,7 +150,7 @@ def _commit(writes: list[Write], conn: psycopg.Connection) -> list[tuple[str, An
                 continue
             if n:
                 conn.execute("RELEASE w; SAVEPOINT w")
-            wrapped = QmarkConnection(conn, credits)
+            wrapped = PgWrite(conn, credits)
             try:
                 outcomes.append(("ok", write(wrapped)))
                 credits.update(wrapped.credits)

@@ -32,7 +32,7 @@ Check = tuple[str, str]  # (message with {0}, {1}... for the row's columns, quer
 LEDGER_CHECKS: tuple[Check, ...] = (
     (
         "the ledger does not balance: all accounts sum to {0}, not 0",
-        "SELECT total FROM (SELECT COALESCE(SUM(balance), 0) AS total FROM accounts)"
+        "SELECT total FROM (SELECT COALESCE(SUM(balance), 0) AS total FROM accounts) sums"
         " WHERE total <> 0",
     ),
     (
@@ -209,10 +209,14 @@ CAMPAIGN_CHECKS: tuple[Check, ...] = (
 
 ALL_CHECKS: tuple[Check, ...] = LEDGER_CHECKS + PACKET_CHECKS + WALLET_CHECKS + CAMPAIGN_CHECKS
 
-def ledger_problems(conn: sqlite3.Connection, checks: Sequence[Check] = ALL_CHECKS) -> list[str]:
-    """Run ``checks`` on one snapshot; one line per problem found."""
+def ledger_problems(
+    conn: sqlite3.Connection, checks: Sequence[Check] = ALL_CHECKS, *, begin: str = "BEGIN"
+) -> list[str]:
+    """Run ``checks`` on one snapshot (``begin`` starts it); one line per problem found.
+
+    The queries are written once, in SQL both engines read."""
     problems: list[str] = []
-    conn.execute("BEGIN")  # one snapshot for every check
+    conn.execute(begin)  # one snapshot for every check
     try:
         for message, query in checks:
             for row in conn.execute(query).fetchall():

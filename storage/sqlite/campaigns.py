@@ -20,10 +20,16 @@ from core.shake import (
 )
 from core.ports import Settled, SettleOutcome
 from storage.sqlite import keys
-from storage.sqlite.audit import CAMPAIGN_CHECKS, ledger_problems
+from storage.sqlite.audit import CAMPAIGN_CHECKS
 from storage.sqlite.keys import LedgerKind
-from storage.sqlite.store import SqliteStore, balance_of, end_and_refund, transfer, upsert_member
-from storage.sqlite.writer import in_thread
+from storage.sqlite.store import (
+    LedgerStore,
+    balance_of,
+    end_and_refund,
+    row_lock,
+    transfer,
+    upsert_member,
+)
 
 FUND, WIN, REFUND = LedgerKind.SHAKE_FUND, LedgerKind.SHAKE_WIN, LedgerKind.SHAKE_REFUND
 
@@ -52,13 +58,16 @@ def win_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Win:
 
 
 class SqliteCampaigns:
-    """Campaign storage on the shared ``SqliteStore`` (its group-commit writer)."""
+    """Campaign storage on the shared store (its group-commit writer), on
+    either engine: SQLite's, or PostgreSQL's (``storage.postgres.store``)."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: LedgerStore) -> None:
         self.store = store
 
     async def create_campaign(self, campaign: Campaign, key: str) -> Campaign:
-        return await self.store.write(lambda conn: create_campaign(conn, campaign, key))
+        return await self.store.write(
+            lambda conn: create_campaign(conn, campaign, key), keys.WALLET_ORDER(campaign.funder_id)
+        )
 
     async def get_campaign(self, campaign_id: str) -> Campaign | None:
         row = await self.store.fetchone(
@@ -108,37 +117,45 @@ class SqliteCampaigns:
         return row[0]
 
     async def settle_win(self, campaign_id: str, member: Member, now_ms: int) -> Settled:
-        return await self.store.write(lambda conn: settle_win(conn, campaign_id, member, now_ms))
+        return await self.store.write(
+            lambda conn: settle_win(conn, campaign_id, member, now_ms),
+            keys.CAMPAIGN_ORDER(campaign_id),
+        )
 
     async def end_campaign(
         self, campaign_id: str, status: CampaignStatus, now_ms: int
     ) -> Ended | None:
-        return await self.store.write(lambda conn: end_campaign(conn, campaign_id, status, now_ms))
+        return await self.store.write(
+            lambda conn: end_campaign(conn, campaign_id, status, now_ms),
+            keys.CAMPAIGN_ORDER(campaign_id),
+        )
 
     async def end_due(self, now_ms: int, limit: int) -> list[Ended]:
-        return await self.store.write(lambda conn: end_due(conn, now_ms, limit))
+        return await self.store.write(
+            lambda conn: end_due(conn, now_ms, limit), keys.CAMPAIGN_ORDER("")
+        )
 
     async def set_campaign_message(self, campaign_id: str, message_id: int) -> None:
         await self.store.write(
             lambda conn: conn.execute(
                 "UPDATE campaigns SET message_id = ? WHERE id = ?", (message_id, campaign_id)
-            )
+            ),
+            keys.CAMPAIGN_ORDER(campaign_id),
         )
 
     async def campaign_problems(self) -> list[str]:
         """The campaign checks alone (``store.ledger_problems`` runs them too)."""
-        assert self.store._read_conn is not None  # noqa: SLF001
-        return await in_thread(  # noqa: SLF001
-            self.store._read_conn, lambda conn: ledger_problems(conn, CAMPAIGN_CHECKS)  # noqa: SLF001
-        )
+        return await self.store.run_checks(CAMPAIGN_CHECKS)
 
 
 # -- the transactions (each runs inside the writer's savepoint) ---------------
 
 
 def _campaign(conn: sqlite3.Connection, campaign_id: str) -> Campaign | None:
+    """The campaign a write decides from; locked on PostgreSQL (another connection
+    or process may be settling a win of the same campaign)."""
     row = conn.execute(
-        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?", (campaign_id,)
+        f"SELECT {CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?{row_lock(conn)}", (campaign_id,)
     ).fetchone()
     return campaign_from_row(row) if row else None
 

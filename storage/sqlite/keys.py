@@ -30,7 +30,7 @@ from core.ledger import CAMPAIGN_KINDS, LedgerKind
 
 __all__ = [
     "CAMPAIGN_ESCROW", "CAMPAIGN_KINDS", "CAMPAIGN_REFUND", "FUND", "KeyFormat", "LedgerKind",
-    "MINT", "PACKET_ESCROW", "REFUND", "SEND", "SHARE", "WALLET", "WELCOME", "WIN",
+    "MINT", "PACKET_ESCROW", "MINT_ORDER", "WALLET_ORDER", "PACKET_ORDER", "CAMPAIGN_ORDER", "REFUND", "SEND", "SHARE", "WALLET", "WELCOME", "WIN",
 ]
 
 MINT = "mint"
@@ -71,3 +71,24 @@ REFUND = KeyFormat(LedgerKind.REFUND.value)
 FUND = KeyFormat(LedgerKind.SHAKE_FUND.value)
 WIN = KeyFormat(LedgerKind.SHAKE_WIN.value)
 CAMPAIGN_REFUND = KeyFormat(LedgerKind.SHAKE_REFUND.value)
+
+
+# Where a write sorts within a batch on an engine with several writers
+# (PostgreSQL, see ``storage.postgres.writer``): payments from the mint first,
+# then debits of wallets, then packets, then campaigns, each by id. Two batches
+# that touch the same rows (both processes greeting a crowd) then lock them in
+# one order, and one waits for the other instead of deadlocking.
+def MINT_ORDER(member_id: int) -> str:  # noqa: N802 - reads like the key formats
+    return f"0:{member_id:020d}"
+
+
+def WALLET_ORDER(member_id: int) -> str:  # noqa: N802
+    return f"1:{member_id:020d}"
+
+
+def PACKET_ORDER(packet_id: str) -> str:  # noqa: N802
+    return f"2:{packet_id}"
+
+
+def CAMPAIGN_ORDER(campaign_id: str) -> str:  # noqa: N802
+    return f"3:{campaign_id}"

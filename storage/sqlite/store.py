@@ -53,6 +53,19 @@ def share_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Share:
     return Share(*row)
 
 
+# The write functions below run on both engines. On PostgreSQL ``conn`` is a
+# ``storage.postgres.ledger.PgWrite``, which does the few steps that differ
+# with several writers (row locks, the ledger's deferred credits) its own way.
+def _is_sqlite(conn: Any) -> bool:
+    return isinstance(conn, sqlite3.Connection)
+
+
+def row_lock(conn: Any, *, skip_locked: bool = False) -> str:
+    """What a SELECT ends with to lock the rows a write decides from: nothing on
+    SQLite (one writer: nothing changes between its read and its write)."""
+    return "" if _is_sqlite(conn) else conn.row_lock(skip_locked)
+
+
 def transfer(
     conn: sqlite3.Connection,
     *,
@@ -71,6 +84,11 @@ def transfer(
     ``sqlite3.IntegrityError`` (the accounts CHECK) and the caller's savepoint
     rolls the whole write back.
     """
+    if not _is_sqlite(conn):
+        return conn.transfer(
+            key=key, kind=kind, src=src, dst=dst, amount=amount, at=at,
+            packet_id=packet_id, memo=memo,
+        )
     conn.execute(
         "INSERT INTO accounts(id) VALUES (?), (?) ON CONFLICT(id) DO NOTHING", (src, dst)
     )
@@ -137,12 +155,17 @@ def sent_since(conn: sqlite3.Connection, chat_id: int, sender_id: int, since_ms:
 
 
 def balance_of(conn: sqlite3.Connection, account: str) -> Cents:
+    """Inside a write: what ``account`` may spend (on PostgreSQL, locked)."""
+    if not _is_sqlite(conn):
+        return conn.balance_of(account)
     row = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account,)).fetchone()
     return row[0] if row else 0
 
 
 def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool:
     """Insert or refresh a member's name; True if the member is new."""
+    if not _is_sqlite(conn):
+        return conn.upsert_member(member, now_ms)
     inserted = conn.execute(
         "INSERT INTO members(id, name, username, created_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT(id) DO NOTHING",
@@ -190,7 +213,135 @@ def _unavailable(exc: sqlite3.OperationalError) -> Exception:
     return exc
 
 
-class SqliteStore:
+class LedgerStore:
+    """What both engines' stores do alike, over their own ``write`` (a function
+    of the engine's connection, in the next group commit) and ``fetchall``.
+
+    ``order``: where a write sorts within a batch on an engine with several
+    writers (the write orders of ``storage.sqlite.keys``); SQLite's one writer
+    ignores it.
+    """
+
+    audit_checks: tuple[Check, ...] = ALL_CHECKS
+
+    async def write(self, fn: Any, order: str = "") -> Any:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def run_checks(self, checks: Sequence[Check]) -> list[str]:
+        """The audit ``checks`` on one snapshot; one line per problem found."""
+        raise NotImplementedError
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement (``?`` placeholders) in the next group commit; its rowcount."""
+        return await self.write(lambda conn: conn.execute(sql, tuple(params)).rowcount)
+
+    # -- members and wallets -------------------------------------------------
+
+    async def greet(self, member: Member, welcome_bonus: Cents, now_ms: int) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            is_new = upsert_member(conn, member, now_ms)
+            if welcome_bonus <= 0:
+                return is_new
+            # Keyed by member, so it is paid once ever, even to a member first
+            # stored by someone else's action (a /grant, say) before saying hello.
+            return transfer(
+                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
+                dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
+            )
+
+        return await self.write(write, keys.MINT_ORDER(member.id))
+
+    async def credit(
+        self, member: Member, amount: Cents, *, kind: str, key: str, memo: str, now_ms: int
+    ) -> bool:
+        def write(conn: sqlite3.Connection) -> bool:
+            upsert_member(conn, member, now_ms)
+            return transfer(
+                conn, key=key, kind=kind, src=keys.MINT, dst=keys.WALLET(member.id),
+                amount=amount, at=now_ms, memo=memo,
+            )
+
+        return await self.write(write, keys.MINT_ORDER(member.id))
+
+    async def balance(self, member_id: int) -> Cents:
+        row = await self.fetchone(
+            "SELECT balance FROM accounts WHERE id = ?", (keys.WALLET(member_id),)
+        )
+        return row[0] if row else 0
+
+    # -- packets -------------------------------------------------------------
+
+    async def create_packet(
+        self, packet: Packet, key: str, daily: DailyCap | None = None
+    ) -> Packet:
+        return await self.write(
+            lambda conn: create_packet(conn, packet, key, daily),
+            keys.WALLET_ORDER(packet.sender_id),
+        )
+
+    async def open_share(
+        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
+    ) -> Opened:
+        return await self.write(
+            lambda conn: open_share(conn, packet_id, member, now_ms, pressed_at_ms),
+            keys.PACKET_ORDER(packet_id),
+        )
+
+    async def get_packet(self, packet_id: str) -> Packet | None:
+        row = await self.fetchone(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,))
+        return packet_from_row(row) if row else None
+
+    async def shares(self, packet_id: str) -> list[Share]:
+        rows = await self.fetchall(
+            f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? ORDER BY position",
+            (packet_id,),
+        )
+        return [share_from_row(r) for r in rows]
+
+    async def share_of(self, packet_id: str, member_id: int) -> Share | None:
+        row = await self.fetchone(
+            f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? AND member_id = ?",
+            (packet_id, member_id),
+        )
+        return share_from_row(row) if row else None
+
+    async def set_message(
+        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
+    ) -> None:
+        await self.write(
+            lambda conn: conn.execute(
+                "UPDATE packets SET message_id = ?, posted_at_ms = COALESCE(?, posted_at_ms)"
+                " WHERE id = ?",
+                (message_id, posted_at_ms, packet_id),
+            ),
+            keys.PACKET_ORDER(packet_id),
+        )
+
+    async def expire_due(self, now_ms: int, limit: int) -> list[Refund]:
+        return await self.write(lambda conn: expire_due(conn, now_ms, limit), keys.PACKET_ORDER(""))
+
+    async def live_packets(self) -> list[Packet]:
+        rows = await self.fetchall(f"SELECT {PACKET_COLUMNS} FROM packets WHERE status = 'live'")
+        return [packet_from_row(r) for r in rows]
+
+    async def all_packets(self) -> list[Packet]:
+        rows = await self.fetchall(
+            f"SELECT {PACKET_COLUMNS} FROM packets ORDER BY created_at, id"
+        )
+        return [packet_from_row(r) for r in rows]
+
+    async def ledger_problems(self) -> list[str]:
+        return await self.run_checks(self.audit_checks)
+
+
+class SqliteStore(LedgerStore):
     """Writes go through one batching writer; reads use a second connection."""
 
     def __init__(self, path: str | Path, *, audit_checks: Sequence[Check] = ALL_CHECKS) -> None:
@@ -235,7 +386,7 @@ class SqliteStore:
 
     # -- plumbing ------------------------------------------------------------
 
-    async def write(self, fn: Any) -> Any:
+    async def write(self, fn: Any, order: str = "") -> Any:
         """Run ``fn(conn)`` in the next group commit and return its result."""
         assert self.writer is not None, "store is not open"
         try:
@@ -243,142 +394,57 @@ class SqliteStore:
         except sqlite3.OperationalError as exc:
             raise _unavailable(exc) from exc
 
-    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         assert self._read_conn is not None, "store is not open"
         try:
-            return list(await self._read_conn.execute_fetchall(sql, params))
+            return list(await self._read_conn.execute_fetchall(sql, tuple(params)))
         except sqlite3.OperationalError as exc:
             raise _unavailable(exc) from exc
 
-    async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+    async def run_checks(self, checks: Sequence[Check]) -> list[str]:
+        assert self._read_conn is not None, "store is not open"
+        try:
+            return await in_thread(self._read_conn, lambda conn: ledger_problems(conn, checks))
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(exc) from exc
 
-    # -- members and wallets -------------------------------------------------
 
-    async def greet(self, member: Member, welcome_bonus: Cents, now_ms: int) -> bool:
-        def write(conn: sqlite3.Connection) -> bool:
-            is_new = upsert_member(conn, member, now_ms)
-            if welcome_bonus <= 0:
-                return is_new
-            # Keyed by member, so it is paid once ever, even to a member first
-            # stored by someone else's action (a /grant, say) before saying hello.
-            return transfer(
-                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
-                dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
-            )
-
-        return await self.write(write)
-
-    async def credit(
-        self, member: Member, amount: Cents, *, kind: str, key: str, memo: str, now_ms: int
-    ) -> bool:
-        def write(conn: sqlite3.Connection) -> bool:
-            upsert_member(conn, member, now_ms)
-            return transfer(
-                conn, key=key, kind=kind, src=keys.MINT, dst=keys.WALLET(member.id),
-                amount=amount, at=now_ms, memo=memo,
-            )
-
-        return await self.write(write)
-
-    async def balance(self, member_id: int) -> Cents:
-        row = await self.fetchone(
-            "SELECT balance FROM accounts WHERE id = ?", (keys.WALLET(member_id),)
-        )
-        return row[0] if row else 0
-
-    # -- packets -------------------------------------------------------------
-
-    async def create_packet(
-        self, packet: Packet, key: str, daily: DailyCap | None = None
-    ) -> Packet:
-        def write(conn: sqlite3.Connection) -> Packet:
-            existing = conn.execute(
-                f"SELECT {PACKET_COLUMNS} FROM packets WHERE key = ?", (key,)
-            ).fetchone()
-            if existing is not None:
-                return packet_from_row(existing)
-            if daily is not None:  # in the debit's transaction: two sends cannot both pass
-                sent = sent_since(conn, packet.chat_id, packet.sender_id, daily.since_ms)
-                refusal = over_daily_limit(daily.limit, sent, packet.total)
-                if refusal is not None:
-                    raise Refused(refusal)
-            upsert_member(conn, Member(packet.sender_id, packet.sender_name), packet.created_at)
-            available = balance_of(conn, keys.WALLET(packet.sender_id))
-            if available < packet.total:
-                raise InsufficientFunds(available, packet.total)
-            conn.execute(
-                "INSERT INTO packets(id, key, chat_id, sender_id, sender_name, kind, rule, total,"
-                " count, cap, greeting, recipient_id, recipient_name, seed, created_at, expires_at,"
-                " phrase) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (packet.id, key, packet.chat_id, packet.sender_id, packet.sender_name,
-                 packet.kind.value, packet.rule.value, packet.total, packet.count, packet.cap,
-                 packet.greeting, packet.recipient_id, packet.recipient_name, packet.seed,
-                 packet.created_at, packet.expires_at, packet.phrase),
-            )
-            transfer(
-                conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND,
-                src=keys.WALLET(packet.sender_id),
-                dst=keys.PACKET_ESCROW(packet.id), amount=packet.total, at=packet.created_at,
-                packet_id=packet.id,
-            )
-            return packet
-
-        return await self.write(write)
-
-    async def open_share(
-        self, packet_id: str, member: Member, now_ms: int, *, pressed_at_ms: int | None = None
-    ) -> Opened:
-        return await self.write(
-            lambda conn: open_share(conn, packet_id, member, now_ms, pressed_at_ms)
-        )
-
-    async def get_packet(self, packet_id: str) -> Packet | None:
-        row = await self.fetchone(f"SELECT {PACKET_COLUMNS} FROM packets WHERE id = ?", (packet_id,))
-        return packet_from_row(row) if row else None
-
-    async def shares(self, packet_id: str) -> list[Share]:
-        rows = await self.fetchall(
-            f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? ORDER BY position",
-            (packet_id,),
-        )
-        return [share_from_row(r) for r in rows]
-
-    async def share_of(self, packet_id: str, member_id: int) -> Share | None:
-        row = await self.fetchone(
-            f"SELECT {SHARE_COLUMNS} FROM shares WHERE packet_id = ? AND member_id = ?",
-            (packet_id, member_id),
-        )
-        return share_from_row(row) if row else None
-
-    async def set_message(
-        self, packet_id: str, message_id: int, *, posted_at_ms: int | None = None
-    ) -> None:
-        await self.write(
-            lambda conn: conn.execute(
-                "UPDATE packets SET message_id = ?, posted_at_ms = COALESCE(?, posted_at_ms)"
-                " WHERE id = ?",
-                (message_id, posted_at_ms, packet_id),
-            )
-        )
-
-    async def expire_due(self, now_ms: int, limit: int) -> list[Refund]:
-        return await self.write(lambda conn: expire_due(conn, now_ms, limit))
-
-    async def live_packets(self) -> list[Packet]:
-        rows = await self.fetchall(f"SELECT {PACKET_COLUMNS} FROM packets WHERE status = 'live'")
-        return [packet_from_row(r) for r in rows]
-
-    async def all_packets(self) -> list[Packet]:
-        rows = await self.fetchall(f"SELECT {PACKET_COLUMNS} FROM packets ORDER BY created_at")
-        return [packet_from_row(r) for r in rows]
-
-    async def ledger_problems(self) -> list[str]:
-        assert self._read_conn is not None
-        checks = self.audit_checks
-        return await in_thread(self._read_conn, lambda conn: ledger_problems(conn, checks))
-
+def create_packet(
+    conn: sqlite3.Connection, packet: Packet, key: str, daily: DailyCap | None = None
+) -> Packet:
+    """Debit the sender and create the packet, once per ``key``."""
+    existing = conn.execute(
+        f"SELECT {PACKET_COLUMNS} FROM packets WHERE key = ?", (key,)
+    ).fetchone()
+    if existing is not None:
+        return packet_from_row(existing)
+    upsert_member(conn, Member(packet.sender_id, packet.sender_name), packet.created_at)
+    # Read first: on PostgreSQL this locks the wallet, so two sends of one
+    # sender (on other connections) pass the daily limit one after the other.
+    available = balance_of(conn, keys.WALLET(packet.sender_id))
+    if daily is not None:  # in the debit's transaction: two sends cannot both pass
+        sent = sent_since(conn, packet.chat_id, packet.sender_id, daily.since_ms)
+        refusal = over_daily_limit(daily.limit, sent, packet.total)
+        if refusal is not None:
+            raise Refused(refusal)
+    if available < packet.total:
+        raise InsufficientFunds(available, packet.total)
+    conn.execute(
+        "INSERT INTO packets(id, key, chat_id, sender_id, sender_name, kind, rule, total,"
+        " count, cap, greeting, recipient_id, recipient_name, seed, created_at, expires_at,"
+        " phrase) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (packet.id, key, packet.chat_id, packet.sender_id, packet.sender_name,
+         packet.kind.value, packet.rule.value, packet.total, packet.count, packet.cap,
+         packet.greeting, packet.recipient_id, packet.recipient_name, packet.seed,
+         packet.created_at, packet.expires_at, packet.phrase),
+    )
+    transfer(
+        conn, key=keys.SEND(packet.id), kind=LedgerKind.SEND,
+        src=keys.WALLET(packet.sender_id),
+        dst=keys.PACKET_ESCROW(packet.id), amount=packet.total, at=packet.created_at,
+        packet_id=packet.id,
+    )
+    return packet
 
 
 def open_share(
@@ -387,7 +453,8 @@ def open_share(
 ) -> Opened:
     """The open transaction (docs/rules.md §3 step 2); runs inside the writer's savepoint."""
     row = conn.execute(
-        f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?", (packet_id,)
+        f"SELECT {PACKET_COLUMNS}, posted_at_ms FROM packets WHERE id = ?{row_lock(conn)}",
+        (packet_id,),
     ).fetchone()
     if row is None:
         return Opened(OpenOutcome.NOT_FOUND)
@@ -412,15 +479,15 @@ def open_share(
     if pressed_at_ms is not None:
         appeared = appeared_at_ms(conn, packet, member.id, posted_at_ms)
         delay = press_delay_ms(appeared, pressed_at_ms)
-    try:
-        conn.execute(
-            f"INSERT INTO shares({SHARE_COLUMNS}, press_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (packet_id, position, member.id, member.name, amount, now_ms, delay),
-        )  # the shares triggers advance the packet's counters
-    except sqlite3.IntegrityError:
+    inserted = conn.execute(
+        f"INSERT INTO shares({SHARE_COLUMNS}, press_delay_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (packet_id, member_id) DO NOTHING",
+        (packet_id, position, member.id, member.name, amount, now_ms, delay),
+    ).rowcount  # the shares triggers advance the packet's counters
+    if not inserted:  # the member took a share since the gate let them through
         held = _held_share(conn, packet_id, member.id)
         if held is None:
-            raise
+            raise sqlite3.IntegrityError(f"share {position} of {packet_id} was not recorded")
         return Opened(OpenOutcome.ALREADY, held, packet)
     if finished:
         conn.execute(
@@ -449,10 +516,14 @@ def _held_share(conn: sqlite3.Connection, packet_id: str, member_id: int) -> Sha
 
 
 def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund]:
-    """Expire live packets past their time and refund the rest to each sender, once."""
+    """Expire live packets past their time and refund the rest to each sender, once.
+
+    On PostgreSQL a packet another connection is expiring (or opening) right
+    now is skipped, left to it or to the next sweep; never refunded twice: the
+    conditional UPDATE and the refund's transfer key see to that."""
     rows = conn.execute(
         f"SELECT {PACKET_COLUMNS} FROM packets WHERE status = 'live' AND expires_at <= ?"
-        " ORDER BY expires_at LIMIT ?",
+        f" ORDER BY expires_at LIMIT ?{row_lock(conn, skip_locked=True)}",
         (now_ms, limit),
     ).fetchall()
     refunds: list[Refund] = []

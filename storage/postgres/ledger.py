@@ -1,0 +1,81 @@
+"""What a PostgreSQL write does its own way inside the shared write functions.
+
+The write functions of ``storage/sqlite`` (opens, sends, expiry, campaigns...)
+run unchanged on PostgreSQL through ``PgWrite``; they ask it for the three
+steps that must differ with several writers on several connections:
+
+- ``row_lock()``: ``FOR UPDATE`` on the rows a write decides from (SQLite has
+  a single writer, so nothing changes between its read and its write);
+- ``transfer``: the debit at once, the credit deferred to the batch's end
+  (``PgBatchWriter`` applies every credit in account order, so batches on
+  several connections never lock wallets in opposite orders: no deadlock);
+- ``balance_of``: the balance locked, plus what the batch will still credit.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from core.amount import Cents
+from core.packets import Member
+from storage.postgres.sql import QmarkConnection
+from storage.sqlite.keys import MINT
+
+
+class PgWrite(QmarkConnection):
+    """The connection a write function gets from ``PgBatchWriter``."""
+
+    def __init__(self, conn: Any, credits: Counter[str] | None = None) -> None:
+        super().__init__(conn)
+        # Balance changes held for the end of the batch: those of the batch's
+        # earlier writes, and this write's own.
+        self.batch_credits: Counter[str] = credits if credits is not None else Counter()
+        self.credits: Counter[str] = Counter()
+
+    @staticmethod
+    def row_lock(skip_locked: bool = False) -> str:
+        return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+
+    def defer(self, account: str, delta: int) -> None:
+        self.credits[account] += delta
+
+    def pending(self, account: str) -> int:
+        """What the batch will still add to ``account`` when it commits."""
+        return self.batch_credits[account] + self.credits[account]
+
+    def transfer(
+        self, *, key: str, kind: str, src: str, dst: str, amount: Cents, at: int,
+        packet_id: str | None = None, memo: str = "",
+    ) -> bool:
+        """Move ``amount`` once per ``key``; False if already done. A balance
+        below zero fails the CHECK now and the write rolls back to its savepoint."""
+        if src != MINT:
+            early = self.pending(src)
+            if early > 0:  # credited earlier in this batch: spend it now (rolled back with us)
+                self.execute("UPDATE accounts SET balance = balance + %s WHERE id = %s", (early, src))
+                self.defer(src, -early)
+        row = self.execute(
+            "SELECT rp_transfer(%s, %s, %s, %s, %s, %s, %s, %s, TRUE)",
+            (key, str(kind), src, dst, amount, at, packet_id, memo),
+        ).fetchone()
+        done = bool(row and row[0])
+        if done:
+            self.defer(dst, amount)
+            if src == MINT:
+                self.defer(MINT, -amount)
+        return done
+
+    def balance_of(self, account: str) -> Cents:
+        """Locked: a debit of the same wallet on another connection waits for this write."""
+        row = self.execute(
+            "SELECT balance FROM accounts WHERE id = %s FOR UPDATE", (account,)
+        ).fetchone()
+        return (row[0] if row else 0) + self.pending(account)
+
+    def upsert_member(self, member: Member, now_ms: int) -> bool:
+        row = self.execute(
+            "SELECT rp_upsert_member(%s, %s, %s, %s)",
+            (member.id, member.name, member.username, now_ms),
+        ).fetchone()
+        return bool(row and row[0])
