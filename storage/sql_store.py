@@ -56,3 +56,10 @@ def row_lock(conn: SqlConnection, strength: str = "UPDATE") -> str:
     read the same row and both act on it.
     """
     return "" if isinstance(conn, sqlite3.Connection) else f" FOR {strength}"
+
+
+def total(column: str) -> str:
+    """``SUM(column)``, 0 when there are no rows, as an integer on both engines:
+    PostgreSQL sums BIGINT as NUMERIC (a ``Decimal`` in Python), and money is
+    integer cents."""
+    return f"CAST(COALESCE(SUM({column}), 0) AS BIGINT)"

@@ -22,7 +22,7 @@ from core.records import (
     WalletLine,
 )
 from storage.sqlite import keys
-from storage.sql_store import SqlConnection, SqlStore
+from storage.sql_store import SqlConnection, SqlStore, total
 
 ACTIVITY_DAYS = 90
 
@@ -87,11 +87,11 @@ class Records:
 
     async def records_summary(self, member_id: int) -> RecordsSummary:
         sent = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM packets WHERE sender_id = ?",
+            f"SELECT COUNT(*), {total('total')} FROM packets WHERE sender_id = ?",
             (member_id,),
         )
         received = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM shares WHERE member_id = ?",
+            f"SELECT COUNT(*), {total('amount')} FROM shares WHERE member_id = ?",
             (member_id,),
         )
         best = await self.store.fetchone(
@@ -136,8 +136,8 @@ class Records:
     async def stats_facts(self, chat_id: int | None, *, top: int = 5) -> StatsFacts:
         where, args = _chat_filter(chat_id)
         totals = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(claimed_count), 0),"
-            f" COALESCE(SUM(claimed_amount), 0) FROM packets p WHERE 1 = 1{where}",
+            f"SELECT COUNT(*), {total('total')}, {total('claimed_count')},"
+            f" {total('claimed_amount')} FROM packets p WHERE 1 = 1{where}",
             args,
         )
         durations = await self.store.fetchall(
@@ -147,7 +147,7 @@ class Records:
         )
         senders = await self.store.fetchall(
             "SELECT p.sender_id, COALESCE(MAX(m.name), MAX(p.sender_name)), COUNT(*),"
-            " SUM(p.total)"
+            f" {total('p.total')}"
             f" FROM packets p LEFT JOIN members m ON m.id = p.sender_id WHERE 1 = 1{where}"
             " GROUP BY p.sender_id ORDER BY SUM(p.total) DESC, COUNT(*) DESC, p.sender_id"
             " LIMIT ?",
@@ -155,14 +155,14 @@ class Records:
         )
         luckiest = await self.store.fetchall(
             "SELECT s.member_id, COALESCE(MAX(m.name), MAX(s.member_name)), COUNT(*),"
-            " SUM(s.amount) FROM shares s JOIN packets p ON p.id = s.packet_id"
+            f" {total('s.amount')} FROM shares s JOIN packets p ON p.id = s.packet_id"
             f" LEFT JOIN members m ON m.id = s.member_id WHERE {_BEST_LUCK}{where}"
             " GROUP BY s.member_id ORDER BY COUNT(*) DESC, SUM(s.amount) DESC, s.member_id"
             " LIMIT ?",
             (*args, top),
         )
         activity = await self.store.fetchall(
-            f"SELECT p.created_at / {DAY_MS} AS day, COUNT(*), SUM(p.total)"
+            f"SELECT p.created_at / {DAY_MS} AS day, COUNT(*), {total('p.total')}"
             f" FROM packets p WHERE 1 = 1{where} GROUP BY day ORDER BY day DESC LIMIT ?",
             (*args, ACTIVITY_DAYS),
         )
@@ -191,7 +191,7 @@ class Records:
         """Shake campaigns (the migrations create their table in every database)."""
         where, args = _chat_filter(chat_id, "chat_id")
         row = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(pool), 0), COALESCE(SUM(won_amount), 0)"
+            f"SELECT COUNT(*), {total('pool')}, {total('won_amount')}"
             f" FROM campaigns WHERE 1 = 1{where}",
             args,
         )
@@ -202,7 +202,7 @@ class Records:
     async def turned_away(self, chat_id: int | None) -> int:
         where, args = _chat_filter(chat_id, "chat_id")
         row = await self.store.fetchone(
-            f"SELECT COALESCE(SUM(presses), 0) FROM turned_away WHERE 1 = 1{where}", args
+            f"SELECT {total('presses')} FROM turned_away WHERE 1 = 1{where}", args
         )
         return row[0]
 

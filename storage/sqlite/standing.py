@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.eligibility import RuleChoices
 from core.amount import Cents
 from core.packets import Member
-from storage.sql_store import SqlConnection, SqlStore
+from storage.sql_store import SqlConnection, SqlStore, total
 
 
 def _flag(value: bool | None) -> int | None:
@@ -105,7 +105,7 @@ class ChatStanding:
 
     async def sent_since(self, chat_id: int, member_id: int, since_ms: int) -> Cents:
         row = await self.store.fetchone(
-            "SELECT COALESCE(SUM(total), 0) FROM packets"
+            f"SELECT {total('total')} FROM packets"
             " WHERE sender_id = ? AND created_at >= ? AND chat_id = ?",
             (member_id, since_ms, chat_id),
         )

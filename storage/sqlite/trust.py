@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.trust import Leader, Leaderboard, PressFact
 from storage.sqlite.records import _BEST_LUCK
-from storage.sql_store import SqlStore
+from storage.sql_store import SqlStore, total
 
 
 class Trust:
@@ -29,7 +29,7 @@ class Trust:
         since = since_ms if since_ms is not None else 0
         senders = await self.store.fetchall(
             "SELECT p.sender_id, COALESCE(MAX(m.name), MAX(p.sender_name)), COUNT(*),"
-            " SUM(p.claimed_amount)"
+            f" {total('p.claimed_amount')}"
             " FROM packets p LEFT JOIN members m ON m.id = p.sender_id"
             " WHERE p.chat_id = ? AND p.created_at >= ?"
             " GROUP BY p.sender_id HAVING SUM(p.claimed_amount) > 0"
@@ -37,7 +37,8 @@ class Trust:
             (chat_id, since, top),
         )
         lucky = await self.store.fetchall(
-            "SELECT s.member_id, COALESCE(MAX(m.name), MAX(s.member_name)), COUNT(*), SUM(s.amount)"
+            "SELECT s.member_id, COALESCE(MAX(m.name), MAX(s.member_name)), COUNT(*),"
+            f" {total('s.amount')}"
             " FROM packets p JOIN shares s ON s.packet_id = p.id"
             " LEFT JOIN members m ON m.id = s.member_id"
             f" WHERE p.chat_id = ? AND p.created_at >= ? AND {_BEST_LUCK}"

@@ -293,6 +293,7 @@ async def test_chat_standing_rules_joins_blocks_unlocks_and_sends(store: Store) 
     assert await standing.packet_at(CHAT, 77) == packet.id
     assert await standing.packet_at(CHAT, 78) is None
     assert await standing.sent_since(CHAT, ALICE.id, HOUR_MS) == 3_00
+    assert type(await standing.sent_since(CHAT, ALICE.id, HOUR_MS)) is int
     assert await standing.sent_since(CHAT, ALICE.id, HOUR_MS + 1) == 0
     assert not await standing.is_unlocked(packet.id, BOB.id)
     assert await standing.unlock(packet.id, BOB.id, 5)
@@ -330,7 +331,7 @@ async def test_trust_press_facts_and_leaderboard(store: Store) -> None:
     assert [(f.member_id, f.position) for f in facts] == [(BOB.id, 1), (CAROL.id, 2)]
     board = await trust.leaderboard(CHAT, None, top=5)
     assert [(leader.member_id, leader.name) for leader in board.senders] == [(ALICE.id, "Alice")]
-    assert board.senders[0].amount == 6_00
+    assert board.senders[0].amount == 6_00 and type(board.senders[0].amount) is int
     assert board.best_luck == []  # a fixed packet has no best luck
     assert (await trust.leaderboard(CHAT, 10**13, top=5)).senders == []
 

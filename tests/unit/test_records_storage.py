@@ -4,6 +4,7 @@ a real PostgreSQL database)."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -100,6 +101,13 @@ async def test_records_balance_lines_and_stats(
     assert facts.campaigns is not None and facts.campaigns.campaigns == 0
     everywhere = await records.stats_facts(None)
     assert everywhere.packets == 3 and everywhere.money_taken == 16_00
+    # Integer cents on both engines (PostgreSQL's SUM of BIGINT is NUMERIC).
+    amounts = [summary.received_total, alice.sent_total, facts.money_sent, facts.money_taken,
+               facts.shares, facts.top_senders[0].amount, facts.luckiest[0].amount,
+               facts.activity[0].amount, facts.campaigns.funded, facts.turned_away]
+    assert all(type(a) is int for a in amounts), amounts
+    today = datetime.fromtimestamp(clock.now_ms() / 1000, UTC).date().isoformat()
+    assert facts.activity[-1].day == today  # the day in UTC, named as SQLite's date() did
     await assert_audit_clean(service)
 
 
