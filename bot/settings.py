@@ -27,6 +27,7 @@ from pydantic_settings import SettingsError as _SourceError
 from core.errors import DomainError
 from core.amount import Cents
 from core.money import format_cents, parse_amount
+from storage.gate.cluster import is_cluster_url, startup_nodes
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 
@@ -37,7 +38,7 @@ _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _SECRET_FIELDS = frozenset({"telegram_bot_token", "webhook_secret", "telegram_proxy_url"})
 _REDIS_HELP = (
     "must be empty (the embedded gate) or redis://[:password@]host[:port][/db], "
-    "rediss://... (TLS) or unix:///path/to/redis.sock"
+    "rediss://... (TLS), unix:///path/to/redis.sock or redis+cluster://host:port,host:port"
 )
 _AMOUNT_HELP = "an amount like 10 or 10.50 (at most two decimals, no separators)"
 
@@ -268,7 +269,13 @@ class Settings(BaseSettings):
 
 
 def _is_redis_url(url: str) -> bool:
-    """What redis-py's ``from_url`` accepts and can connect with, checked up front."""
+    """What redis-py's ``from_url`` accepts and can connect with, checked up front
+    (or the nodes of a Redis Cluster)."""
+    if is_cluster_url(url):
+        try:
+            return bool(startup_nodes(url))
+        except ValueError:
+            return False
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a port that is no number

@@ -22,6 +22,7 @@ import pytest
 from core.packets import Member
 from core.services import RedPackets
 from storage.gate.redis_gate import connect_gate
+from storage.sqlite.packet_messages import PacketMessages
 from storage.stores import store_for
 from tests.conftest import free_port
 from tests.integration.helpers import lucky
@@ -66,6 +67,8 @@ async def seed(url: str, redis_url: str) -> str:
             request = replace(lucky(sender, 20, 200_00), chat_id=CHAT["id"])
             packet = await service.send(request, key="scaled")
             await store.set_message(packet.id, MESSAGE_ID)
+            # As the bot records the message it posted: the editors find it here.
+            await PacketMessages(store).add(CHAT["id"], MESSAGE_ID, packet.id)
             return packet.id
     finally:
         await gate.aclose()
