@@ -17,13 +17,12 @@ from telegram.ext import Application, ContextTypes
 from core.cache import BoundedCache
 from core.ports import Clock
 from core.services import RedPackets
-from storage.postgres.records import PostgresRecords
 from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.packet_messages import PacketMessages
-from storage.sqlite.records import SqliteRecords
-from storage.sqlite.trust import SqliteTrust
+from storage.sqlite.records import Records
+from storage.sqlite.trust import Trust
 from storage.stores import Store
 
 from bot.answered import AnsweredPresses
@@ -63,8 +62,8 @@ class BotContext:
     # Built when the engine opens (``bot.lifecycle``).
     drafts: Drafts | None = None
     chats: ChatSettings | None = None
-    records: SqliteRecords | PostgresRecords | None = None
-    trust: SqliteTrust | None = None
+    records: Records | None = None
+    trust: Trust | None = None
     packet_messages: PacketMessages | None = None
     # Which bot message carries which keyboard (checked before a press acts on it).
     keyboards: KeyboardMessages | None = None

@@ -25,7 +25,7 @@ from bot.engine import Engine, open_engine
 from bot.render import packet_text
 from bot.demo_words import shares_text, tally_text
 from bot.settings import Settings
-from storage.sqlite.records import SqliteRecords
+from storage.sqlite.records import Records
 
 NAMES = [
     "Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "Grace", "Heidi", "Ivan", "Judy",
@@ -151,7 +151,7 @@ async def run_demo(settings: Settings, console: Console | None = None) -> bool:
 
         # Presses turned away are counted in memory and saved by the bot's flush job:
         # save them now, so that `redpacket stats --db` on this file shows them.
-        saved = await SqliteRecords(engine.store).flush_turned_away(service.turned_away)
+        saved = await Records(engine.store).flush_turned_away(service.turned_away)
         console.print(f"\n{saved} presses were turned away at the gate, before the database "
                       "(a member's repeated presses are answered together); saved for "
                       "redpacket stats.")

@@ -14,7 +14,7 @@ from core.shake import ShakeLimits
 from core.shake_service import ShakeService
 from storage.gate.redis_gate import RedisGate, connect_gate
 from storage.gate.shake_gate import RedisShakeGate
-from storage.sqlite.standing import SqliteStanding
+from storage.sqlite.standing import ChatStanding
 from storage.stores import Store, campaigns_for, store_for
 
 from bot.settings import Settings
@@ -46,7 +46,7 @@ class Engine:
     packets: RedPackets
     shake: ShakeService | None = None
     eligibility: Eligibility | None = None
-    standing: SqliteStanding | None = None
+    standing: ChatStanding | None = None
 
     async def close(self) -> None:
         await self.packets.aclose()
@@ -80,7 +80,7 @@ async def open_engine(
     except BaseException:
         await store.close()  # its worker thread would keep the process alive
         raise
-    standing = SqliteStanding(store)
+    standing = ChatStanding(store)
     eligibility = Eligibility(standing, rule_defaults(settings), clock or SystemClock())
     packets = RedPackets(
         store,

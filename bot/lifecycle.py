@@ -14,8 +14,8 @@ from storage.sqlite.chats import ChatSettings
 from storage.sqlite.drafts import Drafts
 from storage.sqlite.keyboards import KeyboardMessages
 from storage.sqlite.packet_messages import PacketMessages
-from storage.sqlite.trust import SqliteTrust
-from storage.stores import records_for
+from storage.sqlite.records import Records
+from storage.sqlite.trust import Trust
 
 from bot.engine import open_engine
 
@@ -41,7 +41,11 @@ class Lifecycle:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def start(self, application: AnyApplication, ctx: BotContext) -> None:
-        """Open the engine, build the adapters the handlers use, run the start-up steps."""
+        """Open the engine, build the adapters the handlers use, run the start-up steps.
+
+        The adapters speak SQL both engines run (``storage.sql_store``): the same
+        ones serve a SQLite and a PostgreSQL store.
+        """
         async with self.lock:
             if self.started:
                 return
@@ -51,8 +55,8 @@ class Lifecycle:
             ctx.drafts = Drafts(store)
             ctx.chats = ChatSettings(store, ctx.clock.now_ms)
             ctx.keyboards = KeyboardMessages(store)
-            ctx.records = records_for(store)
-            ctx.trust = SqliteTrust(store)
+            ctx.records = Records(store)
+            ctx.trust = Trust(store)
             ctx.packet_messages = PacketMessages(store)
             self.started = True
             await self._run_start(application, ctx)

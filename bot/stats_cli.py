@@ -13,7 +13,8 @@ from rich.table import Table
 
 from core.money import format_cents
 from core.records import MemberCount, Stats, format_duration, summarize
-from storage.stores import records_for, store_for
+from storage.sqlite.records import Records
+from storage.stores import store_for
 
 from bot.i18n import translate
 from bot.settings import SettingsError, load_settings
@@ -84,7 +85,7 @@ async def print_stats(
     if "://" not in url:
         url = f"sqlite:///{url}"
     async with store_for(url) as store:
-        facts = await records_for(store).stats_facts(chat_id, top=TOP)
+        facts = await Records(store).stats_facts(chat_id, top=TOP)
     stats = summarize(facts)
     console.print(stats_table(stats, symbol))
     if facts.top_senders:

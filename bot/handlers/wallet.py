@@ -38,7 +38,7 @@ from core.records import (
     grant,
     next_utc_midnight_ms,
 )
-from storage.sqlite.records import SqliteRecords
+from storage.sqlite.records import Records
 
 from bot.context import BotContext, bot_context
 from bot.handlers.common import (
@@ -84,7 +84,7 @@ def entry_line(ctx: BotContext, lang: str, entry: Entry) -> str:
     return f"<code>{when}</code> {words} <b>{signed_money(ctx, entry.amount)}</b>"
 
 
-async def balance_text(ctx: BotContext, records: SqliteRecords, member: Member, lang: str) -> str:
+async def balance_text(ctx: BotContext, records: Records, member: Member, lang: str) -> str:
     balance = await ctx.store.balance(member.id)
     lines = [ctx.html(lang, "balance.show", balance=Amount(balance))]
     entries = [describe(line) for line in await records.wallet_lines(member.id, BALANCE_LINES)]
@@ -187,7 +187,7 @@ def _grant_parts(message: Message, args: list[str]) -> tuple[str | User | None, 
     return None
 
 
-async def _grantee(records: SqliteRecords, who: str | User) -> Member | str | None:
+async def _grantee(records: Records, who: str | User) -> Member | str | None:
     """The member named by ``who``; a ``str`` is the name we could not find."""
     if isinstance(who, User):
         if who.is_bot:

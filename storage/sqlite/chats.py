@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 
 from core.allocation import Rule
 from core.cache import BoundedCache
 from core.chats import ChatRules
-from storage.sqlite.store import SqliteStore
+from storage.sql_store import SqlConnection, SqlStore
 
 
 _MISS = object()
@@ -29,7 +28,7 @@ class ChatSettings:
     CACHE_SIZE = 10_000
     CACHE_AGE_MS = 5_000
 
-    def __init__(self, store: SqliteStore, now_ms: Callable[[], int] = _monotonic_ms) -> None:
+    def __init__(self, store: SqlStore, now_ms: Callable[[], int] = _monotonic_ms) -> None:
         self.store = store
         # Another process may change a chat's settings: stale for seconds, never for good.
         age_s, seconds = self.CACHE_AGE_MS / 1000, lambda: now_ms() / 1000
@@ -49,7 +48,7 @@ class ChatSettings:
         return lang
 
     async def set_lang(self, chat_id: int, lang: str | None, now_ms: int) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: SqlConnection) -> None:
             conn.execute(
                 "INSERT INTO chat_settings(chat_id, lang, updated_at) VALUES (?, ?, ?)"
                 " ON CONFLICT(chat_id) DO UPDATE SET lang = excluded.lang,"
@@ -74,7 +73,7 @@ class ChatSettings:
         return rules
 
     async def set_rules(self, chat_id: int, rules: ChatRules, now_ms: int) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: SqlConnection) -> None:
             conn.execute(
                 "INSERT INTO chat_settings(chat_id, lucky_rule, draft_skip_below, updated_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET"

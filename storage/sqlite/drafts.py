@@ -1,13 +1,12 @@
-"""SQLite adapter of ``core.ports.DraftStore``: the ``drafts`` table."""
+"""``core.ports.DraftStore`` on either engine: the ``drafts`` table."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from core.drafts import Draft, DraftStatus
 from core.packets import Kind, Member
-from storage.sqlite.store import SqliteStore
+from storage.sql_store import SqlConnection, SqlStore
 
 
 _COLUMNS = (
@@ -37,14 +36,14 @@ def _from_row(row: Any) -> Draft:
 class Drafts:
     """The ``drafts`` table. Writes go through the store's group-commit writer."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     async def create(self, draft: Draft) -> bool:
         """Insert ``draft``; False if this command already made one (a replay)."""
         d = draft
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: SqlConnection) -> bool:
             return bool(conn.execute(
                 f"INSERT INTO drafts({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
                 " ON CONFLICT(chat_id, command_message_id) DO NOTHING",
@@ -88,7 +87,7 @@ class Drafts:
         """Store a kind switch; False if the draft was sent or cancelled meanwhile."""
         d = draft
 
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: SqlConnection) -> bool:
             return bool(conn.execute(
                 "UPDATE drafts SET kind = ?, amount = ?, count = ?, total_changed = ?"
                 " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",
@@ -106,7 +105,7 @@ class Drafts:
         exists (``sent_as``); a Send pressed then finishes the send with the same
         idempotency key, so a crash in between never strands the draft.
         """
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: SqlConnection) -> bool:
             return bool(conn.execute(
                 "UPDATE drafts SET status = ?"
                 " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",
@@ -125,7 +124,7 @@ class Drafts:
 
     async def reopen(self, draft: Draft) -> bool:
         """A claimed Send that was refused (not enough balance): the draft is open again."""
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: SqlConnection) -> bool:
             return bool(conn.execute(
                 "UPDATE drafts SET status = 'open' WHERE chat_id = ? AND command_message_id = ?"
                 " AND status = 'sent' AND packet_id IS NULL",
@@ -138,7 +137,7 @@ class Drafts:
         self, draft: Draft, status: DraftStatus, packet_id: str | None = None
     ) -> bool:
         """Mark an open draft sent or cancelled; False if it was already closed."""
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: SqlConnection) -> bool:
             return bool(conn.execute(
                 "UPDATE drafts SET status = ?, packet_id = COALESCE(?, packet_id)"
                 " WHERE chat_id = ? AND command_message_id = ? AND status = 'open'",

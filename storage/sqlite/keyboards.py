@@ -3,15 +3,15 @@
 Callback data is untrusted: a button's handler checks that the pressed message
 is one the bot posted with that keyboard, not any bot message the data was
 forged onto. Rows older than ``KEEP_MS`` are pruned as new ones come in.
+The same SQL runs on SQLite and PostgreSQL (``storage.sql_store``).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
-from storage.sqlite.store import SqliteStore
+from storage.sql_store import SqlConnection, SqlStore
 
 KEEP_MS = 30 * 86_400_000  # a picker or a records page older than this is no longer valid
 
@@ -29,13 +29,13 @@ class KeyboardMessage:
 
 
 class KeyboardMessages:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     async def remember(
         self, chat_id: int, message_id: int, kind: Keyboard, owner_id: int | None, now_ms: int
     ) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: SqlConnection) -> None:
             conn.execute(
                 "INSERT INTO keyboard_messages(chat_id, message_id, kind, owner_id, created_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT(chat_id, message_id) DO UPDATE SET"

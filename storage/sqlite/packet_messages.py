@@ -6,17 +6,18 @@ a share is taken or the packet ends); what Telegram last accepted is
 ``shown``. An editor claims a stale message with a lease, so one process at a
 time edits it, renders the packet *after* claiming (what it sends is at least
 as new as the version it claimed), and records the version once Telegram
-accepted it. Every write goes through the store's group-commit writer, whose
-transactions are ``BEGIN IMMEDIATE``: a claim is atomic across processes.
+accepted it. Every write goes through the store's group-commit writer and
+reads the row it changes under ``row_lock`` (on SQLite the writer's
+``BEGIN IMMEDIATE``, on PostgreSQL the row lock): a claim is atomic across
+connections and processes, on either engine.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from enum import StrEnum
 
-from storage.sqlite.store import SqliteStore
+from storage.sql_store import SqlConnection, SqlStore, row_lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ class Claim:
 
 
 class PacketMessages:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     async def add(
@@ -56,9 +57,13 @@ class PacketMessages:
         packet still is in that state, the message is up to date. ``current``: it
         becomes the packet's newest message, and the older ones turn into pointers.
         """
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: SqlConnection) -> None:
+            # Locked: a share another process takes meanwhile waits until this
+            # message is recorded, and then raises its ``wanted`` too; two
+            # messages added at once cannot both stay the current one.
             row = conn.execute(
-                "SELECT claimed_count, status FROM packets WHERE id = ?", (packet_id,)
+                f"SELECT claimed_count, status FROM packets WHERE id = ?{row_lock(conn)}",
+                (packet_id,),
             ).fetchone()
             if row is None:
                 return
@@ -112,10 +117,11 @@ class PacketMessages:
         ``interval_ms``: the least time between two edits of the message, by any
         process (0 for a final edit).
         """
-        def write(conn: sqlite3.Connection) -> Claim:
+        def write(conn: SqlConnection) -> Claim:
+            _lock_packet_of(conn, chat_id, message_id)
             row = conn.execute(
                 "SELECT wanted, shown, current, gone, lease_owner, lease_until, edited_at"
-                " FROM packet_messages WHERE chat_id = ? AND message_id = ?",
+                f" FROM packet_messages WHERE chat_id = ? AND message_id = ?{row_lock(conn)}",
                 (chat_id, message_id),
             ).fetchone()
             if row is None:
@@ -142,7 +148,8 @@ class PacketMessages:
         self, chat_id: int, message_id: int, owner: str, until_ms: int
     ) -> bool:
         """Keep the lease until ``until_ms``; False if it was lost to another editor."""
-        def write(conn: sqlite3.Connection) -> bool:
+        def write(conn: SqlConnection) -> bool:
+            _lock_packet_of(conn, chat_id, message_id)
             return bool(conn.execute(
                 "UPDATE packet_messages SET lease_until = ?"
                 " WHERE chat_id = ? AND message_id = ? AND lease_owner = ?",
@@ -155,29 +162,57 @@ class PacketMessages:
         self, chat_id: int, message_id: int, owner: str, version: int, now_ms: int
     ) -> None:
         """Telegram accepted the render of ``version``: record it, give the lease back."""
-        await self.store.write(lambda conn: conn.execute(
-            # CASE rather than MAX(a, b), which PostgreSQL spells GREATEST.
-            "UPDATE packet_messages SET shown = CASE WHEN shown > ? THEN shown ELSE ? END,"
-            " edited_at = ?, lease_owner = NULL, lease_until = 0"
-            " WHERE chat_id = ? AND message_id = ? AND lease_owner = ?",
-            (version, version, now_ms, chat_id, message_id, owner),
-        ))
+        def write(conn: SqlConnection) -> None:
+            _lock_packet_of(conn, chat_id, message_id)
+            conn.execute(
+                # CASE rather than MAX(a, b), which PostgreSQL spells GREATEST.
+                "UPDATE packet_messages SET shown = CASE WHEN shown > ? THEN shown ELSE ? END,"
+                " edited_at = ?, lease_owner = NULL, lease_until = 0"
+                " WHERE chat_id = ? AND message_id = ? AND lease_owner = ?",
+                (version, version, now_ms, chat_id, message_id, owner),
+            )
+
+        await self.store.write(write)
 
     async def release(self, chat_id: int, message_id: int, owner: str) -> None:
-        await self.store.write(lambda conn: _release(conn, chat_id, message_id, owner))
+        def write(conn: SqlConnection) -> None:
+            _lock_packet_of(conn, chat_id, message_id)
+            _release(conn, chat_id, message_id, owner)
+
+        await self.store.write(write)
 
     async def gone(self, chat_id: int, message_id: int) -> None:
         """Telegram says the message cannot be edited any more: stop trying."""
-        await self.store.write(lambda conn: conn.execute(
-            "UPDATE packet_messages SET gone = 1, lease_owner = NULL, lease_until = 0"
-            " WHERE chat_id = ? AND message_id = ?",
-            (chat_id, message_id),
-        ))
+        def write(conn: SqlConnection) -> None:
+            _lock_packet_of(conn, chat_id, message_id)
+            conn.execute(
+                "UPDATE packet_messages SET gone = 1, lease_owner = NULL, lease_until = 0"
+                " WHERE chat_id = ? AND message_id = ?",
+                (chat_id, message_id),
+            )
+
+        await self.store.write(write)
 
 
-def _release(conn: sqlite3.Connection, chat_id: int, message_id: int, owner: str) -> None:
+def _release(conn: SqlConnection, chat_id: int, message_id: int, owner: str) -> None:
     conn.execute(
         "UPDATE packet_messages SET lease_owner = NULL, lease_until = 0"
         " WHERE chat_id = ? AND message_id = ? AND lease_owner = ?",
         (chat_id, message_id, owner),
     )
+
+
+def _lock_packet_of(conn: SqlConnection, chat_id: int, message_id: int) -> None:
+    """Lock the message's packet before the message, as a share does (it locks the
+    packet, whose triggers then raise its messages' ``wanted``): an edit and a
+    share of one packet, on two connections, never wait for each other in a
+    circle. ``SHARE`` waits for a share (or the packet's end) in progress, not
+    for another edit. Nothing to do on SQLite (see ``row_lock``)."""
+    lock = row_lock(conn, "SHARE")
+    if lock:
+        conn.execute(
+            "SELECT 1 FROM packets WHERE id ="
+            " (SELECT packet_id FROM packet_messages WHERE chat_id = ? AND message_id = ?)"
+            + lock,
+            (chat_id, message_id),
+        )

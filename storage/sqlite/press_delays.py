@@ -8,13 +8,12 @@ the open transaction (the writer thread), so a plain packet costs no statement.
 
 from __future__ import annotations
 
-import sqlite3
-
 from core.packets import Packet
+from storage.sql_store import SqlConnection
 
 
 def appeared_at_ms(
-    conn: sqlite3.Connection, packet: Packet, member_id: int, posted_at_ms: int | None
+    conn: SqlConnection, packet: Packet, member_id: int, posted_at_ms: int | None
 ) -> int | None:
     """When ``packet`` appeared to ``member_id``; ``None`` if unknown.
 

@@ -1,9 +1,14 @@
-"""SQLite adapter of ``core.records.RecordsReader``, plus the turned-away counters."""
+"""``core.records.RecordsReader`` on either engine, plus the turned-away counters.
+
+One spelling of each query for SQLite and PostgreSQL: every selected column
+grouped or aggregated, ``false`` rather than ``0`` beside a condition, days
+counted in SQL and named in Python.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.packets import Member
@@ -17,7 +22,7 @@ from core.records import (
     WalletLine,
 )
 from storage.sqlite import keys
-from storage.sqlite.store import SqliteStore
+from storage.sql_store import SqlConnection, SqlStore, total
 
 ACTIVITY_DAYS = 90
 
@@ -34,10 +39,19 @@ def _chat_filter(chat_id: int | None, column: str = "p.chat_id") -> tuple[str, t
     return ("", ()) if chat_id is None else (f" AND {column} = ?", (chat_id,))
 
 
-class SqliteRecords:
-    """Read models for /balance, /records and /stats over a ``SqliteStore``."""
+DAY_MS = 86_400_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-    def __init__(self, store: SqliteStore) -> None:
+
+def day_name(day: int) -> str:
+    """Day ``day`` since 1970-01-01 (UTC) as ``YYYY-MM-DD``."""
+    return (_EPOCH + timedelta(days=day)).date().isoformat()
+
+
+class Records:
+    """Read models for /balance, /records and /stats over a ``SqlStore``."""
+
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     # -- wallets -------------------------------------------------------------
@@ -73,11 +87,11 @@ class SqliteRecords:
 
     async def records_summary(self, member_id: int) -> RecordsSummary:
         sent = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM packets WHERE sender_id = ?",
+            f"SELECT COUNT(*), {total('total')} FROM packets WHERE sender_id = ?",
             (member_id,),
         )
         received = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM shares WHERE member_id = ?",
+            f"SELECT COUNT(*), {total('amount')} FROM shares WHERE member_id = ?",
             (member_id,),
         )
         best = await self.store.fetchone(
@@ -92,14 +106,14 @@ class SqliteRecords:
     ) -> tuple[list[RecentPacket], int]:
         rows = await self.store.fetchall(
             "SELECT * FROM ("
-            " SELECT p.id, 1, p.total, p.created_at AS at, p.kind, p.status, p.sender_name,"
-            "        p.recipient_name, 0, 0"
+            " SELECT p.id, 1 AS sent, p.total, p.created_at AS at, p.kind, p.status,"
+            "        p.sender_name, p.recipient_name, false, false"
             " FROM packets p WHERE p.sender_id = ?"
             " UNION ALL"
             " SELECT p.id, 0, s.amount, s.taken_at AS at, p.kind, p.status, p.sender_name,"
             f"        p.recipient_name, {_BEST_LUCK}, p.sender_id = s.member_id"
             " FROM shares s JOIN packets p ON p.id = s.packet_id WHERE s.member_id = ?"
-            ") ORDER BY at DESC, 2 ASC LIMIT ? OFFSET ?",
+            ") AS items ORDER BY at DESC, sent ASC LIMIT ? OFFSET ?",
             (member_id, member_id, limit, offset),
         )
         total = await self.store.fetchone(
@@ -122,8 +136,8 @@ class SqliteRecords:
     async def stats_facts(self, chat_id: int | None, *, top: int = 5) -> StatsFacts:
         where, args = _chat_filter(chat_id)
         totals = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(total), 0), COALESCE(SUM(claimed_count), 0),"
-            f" COALESCE(SUM(claimed_amount), 0) FROM packets p WHERE 1 = 1{where}",
+            f"SELECT COUNT(*), {total('total')}, {total('claimed_count')},"
+            f" {total('claimed_amount')} FROM packets p WHERE 1 = 1{where}",
             args,
         )
         durations = await self.store.fetchall(
@@ -132,22 +146,23 @@ class SqliteRecords:
             args,
         )
         senders = await self.store.fetchall(
-            "SELECT p.sender_id, COALESCE(m.name, MAX(p.sender_name)), COUNT(*), SUM(p.total)"
+            "SELECT p.sender_id, COALESCE(MAX(m.name), MAX(p.sender_name)), COUNT(*),"
+            f" {total('p.total')}"
             f" FROM packets p LEFT JOIN members m ON m.id = p.sender_id WHERE 1 = 1{where}"
             " GROUP BY p.sender_id ORDER BY SUM(p.total) DESC, COUNT(*) DESC, p.sender_id"
             " LIMIT ?",
             (*args, top),
         )
         luckiest = await self.store.fetchall(
-            "SELECT s.member_id, COALESCE(m.name, MAX(s.member_name)), COUNT(*), SUM(s.amount)"
-            " FROM shares s JOIN packets p ON p.id = s.packet_id"
+            "SELECT s.member_id, COALESCE(MAX(m.name), MAX(s.member_name)), COUNT(*),"
+            f" {total('s.amount')} FROM shares s JOIN packets p ON p.id = s.packet_id"
             f" LEFT JOIN members m ON m.id = s.member_id WHERE {_BEST_LUCK}{where}"
             " GROUP BY s.member_id ORDER BY COUNT(*) DESC, SUM(s.amount) DESC, s.member_id"
             " LIMIT ?",
             (*args, top),
         )
         activity = await self.store.fetchall(
-            "SELECT date(p.created_at / 1000, 'unixepoch') AS day, COUNT(*), SUM(p.total)"
+            f"SELECT p.created_at / {DAY_MS} AS day, COUNT(*), {total('p.total')}"
             f" FROM packets p WHERE 1 = 1{where} GROUP BY day ORDER BY day DESC LIMIT ?",
             (*args, ACTIVITY_DAYS),
         )
@@ -167,7 +182,7 @@ class SqliteRecords:
             top_senders=[MemberCount(*row) for row in senders],
             luckiest=[MemberCount(*row) for row in luckiest],
             turned_away=await self.turned_away(chat_id),
-            activity=[DayActivity(*row) for row in reversed(activity)],
+            activity=[DayActivity(day_name(d), n, amount) for d, n, amount in reversed(activity)],
             share_ratio_tenths={row[0]: row[1] for row in ratios},
             campaigns=await self.campaign_facts(chat_id),
         )
@@ -176,7 +191,7 @@ class SqliteRecords:
         """Shake campaigns (the migrations create their table in every database)."""
         where, args = _chat_filter(chat_id, "chat_id")
         row = await self.store.fetchone(
-            "SELECT COUNT(*), COALESCE(SUM(pool), 0), COALESCE(SUM(won_amount), 0)"
+            f"SELECT COUNT(*), {total('pool')}, {total('won_amount')}"
             f" FROM campaigns WHERE 1 = 1{where}",
             args,
         )
@@ -187,7 +202,7 @@ class SqliteRecords:
     async def turned_away(self, chat_id: int | None) -> int:
         where, args = _chat_filter(chat_id, "chat_id")
         row = await self.store.fetchone(
-            f"SELECT COALESCE(SUM(presses), 0) FROM turned_away WHERE 1 = 1{where}", args
+            f"SELECT {total('presses')} FROM turned_away WHERE 1 = 1{where}", args
         )
         return row[0]
 
@@ -205,10 +220,10 @@ class SqliteRecords:
             if counter[chat] <= 0:
                 del counter[chat]
 
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: SqlConnection) -> None:
             conn.executemany(
-                "INSERT INTO turned_away(chat_id, presses) VALUES (?, ?)"
-                " ON CONFLICT(chat_id) DO UPDATE SET presses = presses + excluded.presses",
+                "INSERT INTO turned_away(chat_id, presses) VALUES (?, ?) ON CONFLICT(chat_id)"
+                " DO UPDATE SET presses = turned_away.presses + excluded.presses",
                 list(pending.items()),
             )
 
@@ -218,3 +233,7 @@ class SqliteRecords:
             counter.update(pending)
             raise
         return sum(pending.values())
+
+
+# The name storage/postgres/records.py and storage/stores.py still import.
+SqliteRecords = Records

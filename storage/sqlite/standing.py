@@ -1,13 +1,11 @@
-"""SQLite adapter of ``core.ports.StandingStore``: chat rules, joins, blocks, unlocks."""
+"""``core.ports.StandingStore`` on either engine: chat rules, joins, blocks, unlocks."""
 
 from __future__ import annotations
-
-import sqlite3
 
 from core.eligibility import RuleChoices
 from core.amount import Cents
 from core.packets import Member
-from storage.sqlite.store import SqliteStore
+from storage.sql_store import SqlConnection, SqlStore, total
 
 
 def _flag(value: bool | None) -> int | None:
@@ -18,8 +16,8 @@ def _bool(value: int | None) -> bool | None:
     return None if value is None else bool(value)
 
 
-class SqliteStanding:
-    def __init__(self, store: SqliteStore) -> None:
+class ChatStanding:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     async def rule_choices(self, chat_id: int) -> RuleChoices:
@@ -34,7 +32,7 @@ class SqliteStanding:
         return RuleChoices(hours, _bool(premium), daily, _bool(personal))
 
     async def set_rule_choices(self, chat_id: int, choices: RuleChoices, now_ms: int) -> None:
-        def write(conn: sqlite3.Connection) -> None:
+        def write(conn: SqlConnection) -> None:
             conn.execute(
                 "INSERT INTO chat_settings(chat_id, newcomer_hours, premium_only,"
                 " daily_send_limit, personal_packets, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
@@ -107,7 +105,7 @@ class SqliteStanding:
 
     async def sent_since(self, chat_id: int, member_id: int, since_ms: int) -> Cents:
         row = await self.store.fetchone(
-            "SELECT COALESCE(SUM(total), 0) FROM packets"
+            f"SELECT {total('total')} FROM packets"
             " WHERE sender_id = ? AND created_at >= ? AND chat_id = ?",
             (member_id, since_ms, chat_id),
         )

@@ -1,14 +1,14 @@
-"""SQLite adapter of ``core.ports.TrustReader``: press facts and the leaderboard."""
+"""``core.ports.TrustReader`` on either engine: press facts and the leaderboard."""
 
 from __future__ import annotations
 
 from core.trust import Leader, Leaderboard, PressFact
 from storage.sqlite.records import _BEST_LUCK
-from storage.sqlite.store import SqliteStore
+from storage.sql_store import SqlStore, total
 
 
-class SqliteTrust:
-    def __init__(self, store: SqliteStore) -> None:
+class Trust:
+    def __init__(self, store: SqlStore) -> None:
         self.store = store
 
     async def press_facts(self, chat_id: int, since_ms: int) -> list[PressFact]:
@@ -28,8 +28,8 @@ class SqliteTrust:
     async def leaderboard(self, chat_id: int, since_ms: int | None, top: int) -> Leaderboard:
         since = since_ms if since_ms is not None else 0
         senders = await self.store.fetchall(
-            "SELECT p.sender_id, COALESCE(m.name, MAX(p.sender_name)), COUNT(*),"
-            " SUM(p.claimed_amount)"
+            "SELECT p.sender_id, COALESCE(MAX(m.name), MAX(p.sender_name)), COUNT(*),"
+            f" {total('p.claimed_amount')}"
             " FROM packets p LEFT JOIN members m ON m.id = p.sender_id"
             " WHERE p.chat_id = ? AND p.created_at >= ?"
             " GROUP BY p.sender_id HAVING SUM(p.claimed_amount) > 0"
@@ -37,7 +37,8 @@ class SqliteTrust:
             (chat_id, since, top),
         )
         lucky = await self.store.fetchall(
-            "SELECT s.member_id, COALESCE(m.name, MAX(s.member_name)), COUNT(*), SUM(s.amount)"
+            "SELECT s.member_id, COALESCE(MAX(m.name), MAX(s.member_name)), COUNT(*),"
+            f" {total('s.amount')}"
             " FROM packets p JOIN shares s ON s.packet_id = p.id"
             " LEFT JOIN members m ON m.id = s.member_id"
             f" WHERE p.chat_id = ? AND p.created_at >= ? AND {_BEST_LUCK}"

@@ -39,7 +39,7 @@ from core.shake_service import ShakeAnswer, ShakeService
 from storage.gate.redis_gate import connect_gate
 from storage.gate.shake_gate import RedisShakeGate
 from storage.sqlite.campaigns import SqliteCampaigns
-from storage.sqlite.standing import SqliteStanding
+from storage.sqlite.standing import ChatStanding
 from storage.sqlite.store import SqliteStore
 from tests.conftest import FakeClock
 from tests.integration.helpers import CHAT_ID, WELCOME_BONUS, lucky, member
@@ -94,7 +94,7 @@ async def play(ops: list[tuple[Any, ...]]) -> None:
         try:
             async with SqliteStore(Path(folder) / "p.db") as store:
                 clock = FakeClock()
-                eligibility = Eligibility(SqliteStanding(store), ChatRules(), clock)
+                eligibility = Eligibility(ChatStanding(store), ChatRules(), clock)
                 service = RedPackets(
                     store, gate, clock=clock, limits=LIMITS, welcome_bonus=WELCOME_BONUS,
                     eligibility=eligibility,
@@ -234,7 +234,7 @@ def test_a_phrase_is_refused_when_empty_or_too_long() -> None:
 # -- the facts cache -------------------------------------------------------------------
 
 
-class CountingStanding(SqliteStanding):
+class CountingStanding(ChatStanding):
     """The real adapter, counting its rule reads and able to hold one back."""
 
     def __init__(self, store: SqliteStore) -> None:

@@ -1,7 +1,11 @@
 """The red-packet bot on the offline fake Telegram: the real ``Application`` built
-by ``bot.app.build_application`` (so the real ``install()``), a real SQLite file,
+by ``bot.app.build_application`` (so the real ``install()``), a real database,
 the embedded gate and a settable clock. The one harness of the Telegram tests;
-the ``bot`` and ``wallet_bot`` fixtures in ``conftest.py`` are built on it."""
+the ``bot`` and ``wallet_bot`` fixtures in ``conftest.py`` are built on it.
+
+The database is a SQLite file in the test's directory, or the PostgreSQL
+database of the test when ``conftest.py`` runs it on PostgreSQL
+(``use_database``); every bot a test starts shares it, as processes would."""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from bot.settings import Settings, load_settings
 from core.money import format_cents
 from core.packets import Kind, Member, PacketRequest
 from core.services import RedPackets
-from storage.sqlite.store import SqliteStore
+from storage.stores import Store
 from tests.conftest import FakeClock, assert_audit_clean
 from tests.telegram.fake_telegram import JSON, RecordingRequest, UpdateFactory
 
@@ -57,10 +61,27 @@ class UploadRecordingRequest(RecordingRequest):
         return await super().do_request(url, method, request_data, *args, **kwargs)
 
 
+# The database of the running test when it is not the SQLite file in its
+# directory (``conftest.py`` sets it for the test's PostgreSQL run).
+_database_url: str | None = None
+
+
+def use_database(url: str | None) -> None:
+    """Bots of the running test use ``url`` (``None``: a SQLite file in ``tmp_path``)."""
+    global _database_url
+    _database_url = url
+
+
+def database_url(tmp_path: Path, name: str = "redpacket.db") -> str:
+    """The running test's database: the SQLite file ``tmp_path / name``, or its
+    PostgreSQL database (whatever ``name``)."""
+    return _database_url or f"sqlite:///{tmp_path / name}"
+
+
 def bot_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "telegram_bot_token": "123:ABC",
-        "database_url": f"sqlite:///{tmp_path / 'redpacket.db'}",
+        "database_url": database_url(tmp_path),
         "redis_url": "",
         "edit_interval_seconds": 0,
         "expiry_sweep_seconds": 3600,
@@ -87,7 +108,11 @@ class Bot:
         return self.ctx.packets
 
     @property
-    def store(self) -> SqliteStore:
+    def database_url(self) -> str:
+        return self.ctx.settings.database_url
+
+    @property
+    def store(self) -> Store:
         return self.ctx.store
 
     async def process(self, raw: JSON) -> JSON:
@@ -177,7 +202,7 @@ async def running_bot(
     settings = bot_settings(tmp_path, **overrides)
     app = build_application(
         settings, request=req, clock=clock, rate_limiter=False,
-        db_path=str(settings.database_path),
+        db_path=None if settings.uses_postgres else str(settings.database_path),
     )
     async with app:
         await start(app)

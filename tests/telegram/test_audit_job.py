@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.handlers import audit
 from tests.telegram.bot_harness import running_bot
 
 ADMIN = 4242
 
 
+@pytest.mark.on_postgres
 async def test_the_audit_job_is_scheduled_clean_and_tells_admins_of_tampering(
     tmp_path: Path,
 ) -> None:

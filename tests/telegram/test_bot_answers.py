@@ -23,6 +23,7 @@ async def send_packet(bot: Bot, sender: JSON, command: str, **kwargs: object) ->
     return packet.id, message_id
 
 
+@pytest.mark.on_postgres
 async def test_got_then_already_both_alerts_with_the_amount(bot: Bot) -> None:
     alice, bob = bot.updates.user(1, "Alice"), bot.updates.user(2, "Bob")
     packet_id, message_id = await send_packet(bot, alice, "/fixed 2 3 lunch")
@@ -38,6 +39,7 @@ async def test_got_then_already_both_alerts_with_the_amount(bot: Bot) -> None:
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_too_slow_expired_and_not_for_you(bot: Bot) -> None:
     alice, bob, carol = (bot.updates.user(i, n) for i, n in ((1, "Alice"), (2, "Bob"), (3, "Carol")))
     packet_id, message_id = await send_packet(bot, alice, "/hongbao 1 1")
@@ -75,6 +77,7 @@ async def test_redis_down_answers_not_this_time(tmp_path: Path) -> None:
         assert await bot.ctx.store.shares(packet_id) == []
 
 
+@pytest.mark.on_postgres
 async def test_real_redis_gate(tmp_path: Path, redis_server: RedisServer | None) -> None:
     if redis_server is None:
         pytest.skip("no redis-server")
@@ -88,6 +91,7 @@ async def test_real_redis_gate(tmp_path: Path, redis_server: RedisServer | None)
         await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_replayed_command_and_send_make_one_packet(bot: Bot) -> None:
     alice = bot.updates.user(1, "Alice")
     command = await bot.command(alice, "/hongbao 10 2")
@@ -108,6 +112,7 @@ async def test_replayed_command_and_send_make_one_packet(bot: Bot) -> None:
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_double_tap_and_replay_of_open_pay_once(bot: Bot) -> None:
     alice, bob = bot.updates.user(1, "Alice"), bot.updates.user(2, "Bob")
     packet_id, message_id = await send_packet(bot, alice, "/hongbao 10 5")
@@ -206,6 +211,7 @@ async def test_bad_input_answers_what_is_allowed(bot: Bot) -> None:
     assert (await bot.balance(1)) == 100_00
 
 
+@pytest.mark.on_postgres
 async def test_personal_packets_by_username_and_text_mention(bot: Bot) -> None:
     alice = bot.updates.user(1, "Alice")
     bob = bot.updates.user(2, "Bob", "bobby_b")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from telegram import Update
 
 from tests.telegram.bot_harness import GROUP_ID, Bot, money, running_bot
 from tests.telegram.fake_telegram import BOT_USERNAME
 
 
+@pytest.mark.on_postgres
 async def test_group_of_30_from_draft_to_best_luck(bot: Bot) -> None:
     bot.req.set_member_count(GROUP_ID, 30)
     alice = bot.updates.user(1, "Alice", "alice")
@@ -91,6 +93,7 @@ async def test_group_of_30_from_draft_to_best_luck(bot: Bot) -> None:
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_restart_refunds_packets_that_expired_while_down(tmp_path: Path) -> None:
     alice_raw = None
     async with running_bot(tmp_path, packet_ttl_seconds=60) as bot:

@@ -62,6 +62,7 @@ async def test_plugin_installs_beside_the_hosts_own_handlers(tmp_path: Path) -> 
     assert bot_context(app).engine is None
 
 
+@pytest.mark.on_postgres
 async def test_busy_packet_edits_coalesce_and_the_final_edit_is_made(tmp_path: Path) -> None:
     async with running_bot(tmp_path, edit_interval_seconds=3600) as bot:
         alice = bot.updates.user(1, "Alice")
@@ -177,6 +178,7 @@ def test_token_is_redacted_from_logs() -> None:
     assert "SECRET" not in record.getMessage() and "<token>" in record.getMessage()
 
 
+@pytest.mark.sqlite_only("about the token; the runner closes the event loop it ran on")
 def test_runner_turns_a_refused_token_into_one_line(tmp_path: Path) -> None:
     import json
     import threading

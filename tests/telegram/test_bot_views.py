@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.telegram.bot_harness import GROUP_ID, Bot
 from tests.telegram.fake_telegram import JSON, html_error
 from tests.telegram.test_bot_answers import send_packet
@@ -78,6 +80,7 @@ async def test_rules_of_the_result_view(bot: Bot) -> None:
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_send_again_reposts_and_the_old_message_points_to_the_new_one(bot: Bot) -> None:
     alice, bob = bot.updates.user(1, "Alice"), bot.updates.user(2, "Bob")
     carol = bot.updates.user(3, "Carol")
@@ -175,6 +178,7 @@ async def test_injection_rtl_and_emoji_are_shown_as_typed(bot: Bot) -> None:
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_chinese_rendering_and_lang_override(bot: Bot) -> None:
     li = bot.updates.user(1, "李雷", language_code="zh-hans")
     han = bot.updates.user(2, "韩梅梅", language_code="zh")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.telegram.bot_harness import running_bot
 
 ADMIN = 1
 
 
+@pytest.mark.on_postgres
 async def test_an_admin_sets_the_rule_and_the_skip_and_packets_follow(tmp_path: Path) -> None:
     async with running_bot(tmp_path, bot_admin_ids=str(ADMIN)) as bot:
         admin, member = bot.updates.user(ADMIN, "Ada"), bot.updates.user(2, "Bob")

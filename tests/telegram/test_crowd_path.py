@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 import threading
 
+import pytest
 from telegram import Update
 
 from bot.arrivals import ANSWER_WINDOW_MS
@@ -32,6 +33,7 @@ async def _welcomes(bot: Bot, member_id: int) -> int:
     return int(row[0])
 
 
+@pytest.mark.on_postgres
 async def test_a_new_members_press_is_answered_while_its_welcome_write_waits(bot: Bot) -> None:
     message, packet_id = await _sent_packet(bot, 1)
     first = bot.updates.user(2, "First")

@@ -23,6 +23,7 @@ async def _together(bot: Bot, *raws: dict) -> None:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("first", ["send", "cancel"])
+@pytest.mark.on_postgres
 async def test_send_and_cancel_together_one_truth(tmp_path: Path, first: str) -> None:
     async with running_bot(tmp_path) as bot:
         alice = bot.updates.user(1, "Alice")

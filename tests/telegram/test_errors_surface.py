@@ -42,6 +42,7 @@ async def test_a_bug_under_open_is_logged_with_its_traceback_and_answered_once(
         await bot.audit()
 
 
+@pytest.mark.sqlite_only("SQLite's PRAGMA query_only makes the store refuse writes")
 async def test_a_store_that_cannot_write_now_is_not_this_time(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.telegram.bot_harness import GROUP_ID, Bot, running_bot
 from tests.telegram.test_bot_answers import send_packet
 
@@ -16,6 +18,7 @@ def _edits_of(bot: Bot, message_id: int, chat_id: int = GROUP_ID) -> int:
                 if c.get("message_id") == message_id])
 
 
+@pytest.mark.on_postgres
 async def test_a_forged_language_button_on_a_packet_changes_nothing(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         alice, tom = bot.updates.user(1, "Alice"), bot.updates.user(3, "Tom")
@@ -52,6 +55,7 @@ async def test_lang_tells_members_who_may_not_choose_the_setting(tmp_path: Path)
         )
 
 
+@pytest.mark.on_postgres
 async def test_forged_records_and_result_buttons_are_refused(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         alice, bob = bot.updates.user(1, "Alice"), bot.updates.user(2, "Bob")

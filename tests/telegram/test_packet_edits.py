@@ -49,6 +49,7 @@ async def test_the_final_edit_outlasts_5xx_answers_and_a_run_of_429s(tmp_path: P
         await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_a_message_telegram_says_is_gone_is_given_up_and_logged_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -67,6 +68,7 @@ async def test_a_message_telegram_says_is_gone_is_given_up_and_logged_once(
         await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_a_restart_makes_the_final_edit_the_last_run_could_not(tmp_path: Path) -> None:
     clock = FakeClock()
     async with running_bot(tmp_path, clock=clock) as bot:
@@ -88,6 +90,7 @@ async def test_a_restart_makes_the_final_edit_the_last_run_could_not(tmp_path: P
         await again.audit()
 
 
+@pytest.mark.on_postgres
 async def test_a_press_on_a_finished_packet_whose_message_is_stale_edits_it(
     tmp_path: Path,
 ) -> None:
@@ -117,6 +120,7 @@ def _two_bots(tmp_path: Path, req: RecordingRequest, redis: RedisServer | None) 
     return first, second
 
 
+@pytest.mark.on_postgres
 async def test_two_processes_a_stale_edit_never_lands_after_the_final_one(
     tmp_path: Path, redis_server: RedisServer | None,
 ) -> None:
@@ -145,6 +149,7 @@ async def test_two_processes_a_stale_edit_never_lands_after_the_final_one(
         await a.audit()
 
 
+@pytest.mark.on_postgres
 async def test_after_send_again_in_one_process_the_other_takes_presses_on_the_new_message(
     tmp_path: Path, redis_server: RedisServer | None,
 ) -> None:

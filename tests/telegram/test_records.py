@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.packets import Member
 from tests.telegram.fake_telegram import BOT_USERNAME
 from tests.telegram.bot_harness import GROUP_ID, Bot
@@ -13,6 +15,7 @@ def user(m: Member, lang: str = "en") -> dict[str, object]:
     return {"id": m.id, "is_bot": False, "first_name": m.name, "language_code": lang}
 
 
+@pytest.mark.on_postgres
 async def test_records_private_view_pages_and_links(wallet_bot: Bot) -> None:
     bot = wallet_bot
     sent = [await bot.lucky_packet(ALICE, 3_00, [BOB, CAROL]) for _ in range(4)]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core.allocation import Rule
 from core.chats import ChatRules
 from tests.telegram.bot_harness import GROUP_ID, running_bot
 
 
+@pytest.mark.on_postgres
 async def test_a_language_chosen_in_one_process_reaches_the_other(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as a, running_bot(tmp_path) as b:
         tom = a.updates.user(3, "Tom")

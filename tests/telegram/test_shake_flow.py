@@ -19,6 +19,7 @@ from bot.settings import load_settings
 from core.packets import Member
 from core.shake_service import ShakeService
 from tests.conftest import FakeClock, RedisServer, assert_audit_clean, free_port
+from tests.telegram.bot_harness import database_url
 from tests.telegram.fake_telegram import RecordingRequest, UpdateFactory
 
 GROUP = -1_001_000_000_777
@@ -42,15 +43,15 @@ def only_shake(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_module, "FEATURES", [shake_feature])
 
 
-def make_app(req: RecordingRequest, db: Path, clock: FakeClock, redis_url: str,
+def make_app(req: RecordingRequest, db: str, clock: FakeClock, redis_url: str,
              bot_admins: str = "") -> AnyApp:
+    """The bot on database URL ``db`` (``database_url``: the test's engine)."""
     settings = load_settings(
-        env_file=None, telegram_bot_token="123:ABC", redis_url=redis_url,
+        env_file=None, telegram_bot_token="123:ABC", redis_url=redis_url, database_url=db,
         bot_admin_ids=bot_admins, shake_interval_seconds=0, shake_max_wins=1,
         welcome_bonus="0", expiry_sweep_seconds=30,
     )
-    return build_application(settings, request=req, clock=clock, db_path=str(db),
-                             rate_limiter=False)
+    return build_application(settings, request=req, clock=clock, rate_limiter=False)
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def redis_url(redis_server: RedisServer | None) -> str:
 async def app(
     recording_request: RecordingRequest, tmp_path: Path, clock: FakeClock, redis_url: str
 ) -> AsyncIterator[AnyApp]:
-    application = make_app(recording_request, tmp_path / "bot.db", clock, redis_url)
+    application = make_app(recording_request, database_url(tmp_path, "bot.db"), clock, redis_url)
     async with application:
         ctx = await start(application)
         assert ctx.engine is not None and ctx.engine.gate is not None
@@ -105,6 +106,7 @@ async def start_campaign(application: AnyApp, req: RecordingRequest, updates: Up
     return data, message_id
 
 
+@pytest.mark.on_postgres
 async def test_the_whole_campaign_through_telegram(
     app: AnyApp, recording_request: RecordingRequest, updates: UpdateFactory
 ) -> None:
@@ -192,11 +194,12 @@ async def test_the_last_prize_ends_the_campaign_and_a_403_funder_is_skipped(
     assert (await shakes(app).audit(repair=False)).ok
 
 
+@pytest.mark.on_postgres
 async def test_a_campaign_survives_a_restart_and_ends_on_time(
     recording_request: RecordingRequest, updates: UpdateFactory, tmp_path: Path,
     clock: FakeClock, redis_url: str,
 ) -> None:
-    req, db = recording_request, tmp_path / "restart.db"
+    req, db = recording_request, database_url(tmp_path, "restart.db")
     first = make_app(req, db, clock, redis_url)
     async with first:
         ctx = await start(first)
@@ -238,7 +241,7 @@ async def test_redis_down_answers_not_this_time(
     recording_request: RecordingRequest, updates: UpdateFactory, tmp_path: Path, clock: FakeClock
 ) -> None:
     req, group = recording_request, updates.group(id=GROUP)
-    dead = make_app(req, tmp_path / "down.db", clock, f"redis://127.0.0.1:{free_port()}/0")
+    dead = make_app(req, database_url(tmp_path, "down.db"), clock, f"redis://127.0.0.1:{free_port()}/0")
     async with dead:
         ctx = await start(dead)
         await ctx.store.credit(Member(ADMIN["id"], "Ada"), 100_00, kind="grant", key="g",
@@ -281,7 +284,7 @@ async def test_a_bot_admin_may_run_a_campaign_in_any_chat(
     clock: FakeClock, redis_url: str,
 ) -> None:
     req, group = recording_request, updates.group(id=GROUP)
-    application = make_app(req, tmp_path / "admins.db", clock, redis_url, bot_admins=str(NOBODY["id"]))
+    application = make_app(req, database_url(tmp_path, "admins.db"), clock, redis_url, bot_admins=str(NOBODY["id"]))
     async with application:
         ctx = await start(application)
         assert ctx.engine is not None and ctx.engine.gate is not None

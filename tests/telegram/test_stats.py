@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from bot.app import stop
@@ -11,8 +12,8 @@ from bot.charts import PNG_SIGNATURE
 from bot.handlers.stats import flush_turned_away
 from bot.stats_cli import print_stats
 from core.packets import Member
-from storage.sqlite.records import SqliteRecords
-from storage.sqlite.store import SqliteStore
+from storage.sqlite.records import Records
+from storage.stores import store_for
 from tests.telegram.bot_harness import ADMIN_ID, GROUP_ID, Bot
 
 ALICE, BOB, CAROL = Member(1, "Alice <b>"), Member(2, "Bob"), Member(3, "Carol")
@@ -65,6 +66,7 @@ async def test_non_admin_gets_a_refusal_and_no_photo(wallet_bot: Bot) -> None:
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_bot_admin_in_private_sees_all_chats_and_cli_agrees(
     wallet_bot: Bot, tmp_path: Path
 ) -> None:
@@ -79,20 +81,21 @@ async def test_bot_admin_in_private_sees_all_chats_and_cli_agrees(
     bot.packets.turned_away[-42] += 2
     await flush_turned_away(bot.ctx)
     console = Console(record=True, width=100)
-    await print_stats(bot.ctx.db_path, console=console)
+    await print_stats(bot.database_url, console=console)
     printed = console.export_text()
     assert "Packets sent" in printed and "¥5.00" in printed and "2" in printed
     console = Console(record=True, width=100)
-    await print_stats(bot.ctx.db_path, chat_id=-42, console=console)
+    await print_stats(bot.database_url, chat_id=-42, console=console)
     printed = console.export_text()
     assert "¥3.00" in printed and "Presses the gate turned away" in printed
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_turned_away_counts_are_saved_at_shutdown(wallet_bot: Bot) -> None:
     bot = wallet_bot
     bot.packets.turned_away[GROUP_ID] += 5
-    store_path = bot.ctx.db_path
+    url = bot.database_url
     await stop(bot.app)
-    async with SqliteStore(store_path) as store:
-        assert await SqliteRecords(store).turned_away(GROUP_ID) == 5
+    async with store_for(url) as store:
+        assert await Records(store).turned_away(GROUP_ID) == 5

@@ -64,6 +64,7 @@ async def five_packets(bot: Bot, sender: JSON, members: list[JSON]) -> None:
         bot.clock.advance(60)
 
 
+@pytest.mark.on_postgres
 async def test_a_script_pressing_within_50_ms_is_listed_and_people_are_not(bot: Bot) -> None:
     alice = bot.updates.user(1, "Alice")
     admin = bot.updates.user(9, "Admin")
@@ -146,6 +147,7 @@ async def leaderboard_packets(bot: Bot, lang: str) -> dict[str, Any]:
     return {"alice": alice, "bob": bob, "carol": carol}
 
 
+@pytest.mark.on_postgres
 async def test_top_in_english_with_this_week_and_all_time(bot: Bot) -> None:
     people = await leaderboard_packets(bot, "en")
     await bot.command(people["bob"], "/top")
@@ -233,6 +235,7 @@ async def test_top_and_suspects_are_in_both_command_menus(bot: Bot) -> None:
     assert {c["command"] for c in chinese} >= {"suspects", "top"}
 
 
+@pytest.mark.on_postgres
 async def test_a_password_packets_delay_counts_from_each_members_unlock(bot: Bot) -> None:
     alice, bob, carol = (bot.updates.user(i, n) for i, n in ((1, "Alice"), (2, "Bob"),
                                                                (3, "Carol")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.packets import Member
 from bot.payments import topup_payload
 from tests.telegram.bot_harness import ADMIN_ID, GROUP_ID, Bot
@@ -15,6 +17,7 @@ def user(m: Member, lang: str = "en") -> dict[str, object]:
             **({"username": m.username} if m.username else {})}
 
 
+@pytest.mark.on_postgres
 async def test_balance_shows_ledger_lines_in_plain_words(wallet_bot: Bot) -> None:
     bot = wallet_bot
     await bot.lucky_packet(BOB, 5_00, [ALICE], count=1)
@@ -48,6 +51,7 @@ async def test_balance_in_a_group_goes_by_direct_message(wallet_bot: Bot) -> Non
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_daily_bonus_twice_in_one_day_pays_once(wallet_bot: Bot) -> None:
     bot = wallet_bot
     chat = bot.updates.group(id=GROUP_ID)
@@ -93,6 +97,7 @@ async def test_grant_by_a_non_admin_is_refused_and_moves_nothing(wallet_bot: Bot
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_grant_by_reply_username_and_id(wallet_bot: Bot) -> None:
     bot = wallet_bot
     chat = bot.updates.group(id=GROUP_ID)
@@ -123,6 +128,7 @@ async def test_grant_by_reply_username_and_id(wallet_bot: Bot) -> None:
     await bot.audit()
 
 
+@pytest.mark.on_postgres
 async def test_topup_invoice_checkout_and_a_replayed_payment(wallet_bot: Bot) -> None:
     bot = wallet_bot
     alice = user(ALICE)

@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from telegram import Update
 
 from core.packets import Packet
@@ -66,6 +67,7 @@ def reply_text(bot: Bot) -> str:
 # -- password packets ------------------------------------------------------------------
 
 
+@pytest.mark.on_postgres
 async def test_a_password_packet_opens_only_after_the_right_reply(tmp_path: Path) -> None:
     clock = FakeClock()
     req = RecordingRequest()
@@ -163,6 +165,7 @@ async def test_the_chinese_menu_names_password_packets(tmp_path: Path) -> None:
 # -- newcomers -----------------------------------------------------------------------
 
 
+@pytest.mark.on_postgres
 async def test_a_newcomer_is_refused_and_an_established_member_paid(tmp_path: Path) -> None:
     async with running_bot(tmp_path, bot_admin_ids=str(ADMIN)) as bot:
         admin, old = user(bot, ADMIN, "Ada"), user(bot, 2, "Olga")
@@ -250,6 +253,7 @@ async def test_premium_only_refuses_a_shake(tmp_path: Path) -> None:
 # -- the daily sending limit -------------------------------------------------------------
 
 
+@pytest.mark.on_postgres
 async def test_the_daily_limit_holds_for_two_drafts_sent_at_once(tmp_path: Path) -> None:
     async with running_bot(tmp_path, bot_admin_ids=str(ADMIN)) as bot:
         admin, alice = user(bot, ADMIN, "Ada"), user(bot, 2, "Alice")
@@ -322,6 +326,7 @@ async def test_personal_packets_off_and_never_to_a_bot(tmp_path: Path) -> None:
 # -- blocking -------------------------------------------------------------------------
 
 
+@pytest.mark.on_postgres
 async def test_block_and_unblock(tmp_path: Path) -> None:
     async with running_bot(tmp_path, bot_admin_ids=str(ADMIN)) as bot:
         admin, alice = user(bot, ADMIN, "Ada"), user(bot, 2, "Alice")

@@ -1,8 +1,10 @@
-"""SQLite read models for /balance, /records, /stats against a real database file."""
+"""The read models for /balance, /records, /stats on each engine (a real SQLite file,
+a real PostgreSQL database)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,9 +18,8 @@ from core.records import (
     summarize,
 )
 from core.services import RedPackets
-from storage.sqlite.records import SqliteRecords
-from storage.stores import records_for
-from storage.sqlite.store import SqliteStore
+from storage.sqlite.records import Records
+from storage.stores import Store
 from tests.conftest import FakeClock, assert_audit_clean
 
 CHAT = -100
@@ -27,13 +28,13 @@ ALICE, BOB, CAROL, DAVE = (Member(1, "Alice", "alice"), Member(2, "Bob", "bobby"
 
 
 @pytest.fixture
-def service(store: SqliteStore, clock: FakeClock) -> RedPackets:
+def service(store: Store, clock: FakeClock) -> RedPackets:
     return RedPackets(store, None, clock=clock, welcome_bonus=100_00)
 
 
 @pytest.fixture
-def records(store: SqliteStore) -> SqliteRecords:
-    return records_for(store)
+def records(store: Store) -> Records:
+    return Records(store)
 
 
 async def send(service: RedPackets, kind: Kind, amount: int, count: int, key: str,
@@ -43,7 +44,7 @@ async def send(service: RedPackets, kind: Kind, amount: int, count: int, key: st
 
 
 async def test_records_balance_lines_and_stats(
-    service: RedPackets, records: SqliteRecords, clock: FakeClock
+    service: RedPackets, records: Records, clock: FakeClock
 ) -> None:
     for member in (ALICE, BOB, CAROL, DAVE):
         await service.greet(member)
@@ -100,11 +101,18 @@ async def test_records_balance_lines_and_stats(
     assert facts.campaigns is not None and facts.campaigns.campaigns == 0
     everywhere = await records.stats_facts(None)
     assert everywhere.packets == 3 and everywhere.money_taken == 16_00
+    # Integer cents on both engines (PostgreSQL's SUM of BIGINT is NUMERIC).
+    amounts = [summary.received_total, alice.sent_total, facts.money_sent, facts.money_taken,
+               facts.shares, facts.top_senders[0].amount, facts.luckiest[0].amount,
+               facts.activity[0].amount, facts.campaigns.funded, facts.turned_away]
+    assert all(type(a) is int for a in amounts), amounts
+    today = datetime.fromtimestamp(clock.now_ms() / 1000, UTC).date().isoformat()
+    assert facts.activity[-1].day == today  # the day in UTC, named as SQLite's date() did
     await assert_audit_clean(service)
 
 
 async def test_money_in_is_idempotent_and_balances(
-    service: RedPackets, store: SqliteStore, records: SqliteRecords, clock: FakeClock
+    service: RedPackets, store: Store, records: Records, clock: FakeClock
 ) -> None:
     await service.greet(BOB)
     now = clock.now_ms()
@@ -121,7 +129,7 @@ async def test_money_in_is_idempotent_and_balances(
     await assert_audit_clean(service)
 
 
-async def test_find_members(service: RedPackets, records: SqliteRecords) -> None:
+async def test_find_members(service: RedPackets, records: Records) -> None:
     await service.greet(BOB)
     assert await records.find_member_by_username("@BOBBY") == BOB
     assert await records.find_member(BOB.id) == BOB
@@ -129,7 +137,7 @@ async def test_find_members(service: RedPackets, records: SqliteRecords) -> None
     assert await records.find_member(12345) is None
 
 
-async def test_turned_away_flush_moves_counts_once(records: SqliteRecords) -> None:
+async def test_turned_away_flush_moves_counts_once(records: Records) -> None:
     counter: Counter[int] = Counter({CHAT: 3, -200: 2})
     assert await records.flush_turned_away(counter) == 5
     assert not counter
