@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from storage.postgres.records import PostgresRecords
 from storage.postgres.store import PostgresStore
 from storage.sqlite.audit import ALL_CHECKS, Check
 from storage.sqlite.campaigns import SqliteCampaigns
-from storage.sqlite.records import SqliteRecords
+from storage.sqlite.records import Records
 from storage.sqlite.store import SqliteStore
 
 Store = SqliteStore | PostgresStore
@@ -60,8 +59,6 @@ def campaigns_for(store: Store) -> SqliteCampaigns:
     return SqliteCampaigns(store)
 
 
-def records_for(store: Store) -> SqliteRecords | PostgresRecords:
-    """The /balance, /records and /stats read models on ``store``'s database."""
-    if isinstance(store, PostgresStore):
-        return PostgresRecords(store)
-    return SqliteRecords(store)
+def records_for(store: Store) -> Records:
+    """The /balance, /records and /stats read models on ``store``'s database (either engine)."""
+    return Records(store)
