@@ -266,7 +266,7 @@ def clock() -> FakeClock:
 async def packets(store: Store, gate: RedisGate, clock: FakeClock) -> RedPackets:
     # The grace the audit gives a grab whose open is still on its way: a
     # PostgreSQL open is a few round trips to another process, not a call.
-    grace = 1.0 if isinstance(store, PostgresStore) else 0.1
+    grace = 0.3 if isinstance(store, PostgresStore) else 0.1
     return RedPackets(
         store, gate, clock=clock, limits=Limits(), welcome_bonus=100_00, audit_grace_s=grace
     )
