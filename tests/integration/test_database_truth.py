@@ -190,3 +190,17 @@ async def test_a_store_that_cannot_open_leaves_no_thread_behind(tmp_path: Path) 
     for thread in set(threading.enumerate()) - threads_before:
         thread.join(5)  # a closed connection's thread ends on its own
         assert not thread.is_alive(), thread
+
+
+async def test_audit_reports_a_share_paid_from_somewhere_else_than_its_packet(
+    packets: RedPackets, database_url: str
+) -> None:
+    """The share-source check: the transfer of a share must come out of its packet's escrow."""
+    done_id = await finished_run(packets)
+    with raw_sql(database_url) as conn:
+        conn.execute(
+            "UPDATE transfers SET src = 'mint' WHERE key = ?", (f"share:{done_id}:1",)
+        )
+    report = await packets.audit(repair=False)
+    assert not report.ok
+    assert any(f"packet {done_id}: share 1 paid to" in p for p in report.problems), report.problems
