@@ -15,6 +15,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.answering import answer_callback
 from bot.arrivals import past_answer_window
 from bot.context import BotContext, bot_context
 from bot.retry import backoff, is_transient, post
@@ -111,7 +112,9 @@ async def answer(
         return
     for attempt in range(ANSWER_ATTEMPTS):
         try:
-            await query.answer(clip_answer(text) if text else None, show_alert=alert)
+            await answer_callback(
+                query.get_bot(), query.id, clip_answer(text) if text else None, alert
+            )
             return
         except TelegramError as error:
             # A 5xx or a lost connection: once more (if the first did land, the
