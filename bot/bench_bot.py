@@ -228,85 +228,85 @@ def run_through_bot(
         env=_bot_env(settings, api, db, packets, shares), stdout=log, stderr=subprocess.STDOUT,
         text=True,
     )
-    control = api.control
-    spy: subprocess.Popen[bytes] | None = None
     try:
-        report("starting the bot", 0, 1)
-        _wait(lambda: control.state()["polling"], 60, "starting", bot)
-        for index in range(packets):
-            control.chat(_group(index)["id"], member_count=presses + 10)
-        control.enqueue(*(_command(index, shares) for index in range(packets)))
-        posted: dict[int, tuple[int, str]] = {}
+        control = api.control
+        spy: subprocess.Popen[bytes] | None = None
+        try:
+            report("starting the bot", 0, 1)
+            _wait(lambda: control.state()["polling"], 60, "starting", bot)
+            for index in range(packets):
+                control.chat(_group(index)["id"], member_count=presses + 10)
+            control.enqueue(*(_command(index, shares) for index in range(packets)))
+            posted: dict[int, tuple[int, str]] = {}
 
-        def all_posted() -> bool:
-            for call in control.calls("sendMessage"):
-                data = _open_data(call["params"].get("reply_markup"))
-                chat_id = int(call["params"]["chat_id"])
-                if data and call["status"] == 200:
-                    message = [m for m in control.messages(chat_id) if m["from_bot"]]
-                    posted[chat_id] = (message[0]["message_id"], data)
-            report("posting packets", len(posted), packets)
-            return len(posted) == packets
+            def all_posted() -> bool:
+                for call in control.calls("sendMessage"):
+                    data = _open_data(call["params"].get("reply_markup"))
+                    chat_id = int(call["params"]["chat_id"])
+                    if data and call["status"] == 200:
+                        message = [m for m in control.messages(chat_id) if m["from_bot"]]
+                        posted[chat_id] = (message[0]["message_id"], data)
+                report("posting packets", len(posted), packets)
+                return len(posted) == packets
 
-        _wait(all_posted, 60 + packets, "posting the packets", bot)
-        crowd = []
-        for number in range(presses):
-            chat = _group(number % packets)
-            message_id, data = posted[chat["id"]]
-            crowd.append(_press(_FIRST_MEMBER + number, chat, message_id, data))
-        if profile is not None:
-            kind = "flamegraph" if profile.suffix == ".svg" else "raw"  # raw: collapsed stacks
-            spy = subprocess.Popen(["py-spy", "record", "-o", str(profile), "--pid", str(bot.pid),
-                                    "--rate", "200", "--nonblocking", "--format", kind],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1.0)
-        cpu_before = _cpu_seconds(bot.pid)
-        control.enqueue(*crowd)
+            _wait(all_posted, 60 + packets, "posting the packets", bot)
+            crowd = []
+            for number in range(presses):
+                chat = _group(number % packets)
+                message_id, data = posted[chat["id"]]
+                crowd.append(_press(_FIRST_MEMBER + number, chat, message_id, data))
+            if profile is not None:
+                kind = "flamegraph" if profile.suffix == ".svg" else "raw"  # raw: collapsed stacks
+                spy = subprocess.Popen(["py-spy", "record", "-o", str(profile), "--pid", str(bot.pid),
+                                        "--rate", "200", "--nonblocking", "--format", kind],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1.0)
+            cpu_before = _cpu_seconds(bot.pid)
+            control.enqueue(*crowd)
 
-        def all_answered() -> bool:
+            def all_answered() -> bool:
+                answers = control.answers()
+                report("pressing", len(answers["answers"]), presses)
+                return answers["unanswered"] == 0
+
+            deadline = answer_window + 30 + presses / 100
+            try:
+                _wait(all_answered, deadline, "waiting for answers", bot)
+            except RuntimeError:
+                pass  # reported as unanswered
             answers = control.answers()
-            report("pressing", len(answers["answers"]), presses)
-            return answers["unanswered"] == 0
+            quiet_for = settings.edit_interval_seconds + 2
+            last_edit = [time.monotonic(), len(control.calls("editMessageText"))]
 
-        deadline = answer_window + 30 + presses / 100
-        try:
-            _wait(all_answered, deadline, "waiting for answers", bot)
-        except RuntimeError:
-            pass  # reported as unanswered
-        answers = control.answers()
-        quiet_for = settings.edit_interval_seconds + 2
-        last_edit = [time.monotonic(), len(control.calls("editMessageText"))]
+            def edits_settled() -> bool:
+                count = len(control.calls("editMessageText"))
+                if count != last_edit[1]:
+                    last_edit[:] = [time.monotonic(), count]
+                report("final edits", 0, 0)
+                return time.monotonic() - last_edit[0] > quiet_for
 
-        def edits_settled() -> bool:
-            count = len(control.calls("editMessageText"))
-            if count != last_edit[1]:
-                last_edit[:] = [time.monotonic(), count]
-            report("final edits", 0, 0)
-            return time.monotonic() - last_edit[0] > quiet_for
-
-        _wait(edits_settled, 120, "waiting for the final edits", bot)
-        peak_rss = _peak_rss_mb(bot.pid)
-        bot_cpu = _cpu_seconds(bot.pid) - cpu_before
-        refused = sum(1 for c in control.calls("answerCallbackQuery") if c["status"] != 200)
-        max_edits = _max_edits_per_minute(control)
-        final_markups = {m["chat_id"]: m["reply_markup"] for m in control.messages()
-                         if m["from_bot"] and (m["chat_id"], m["message_id"]) in
-                         {(c, mid) for c, (mid, _) in posted.items()}}
-    finally:
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)
-            spy.wait(60)
-        bot.send_signal(signal.SIGINT)
-        try:
-            bot.wait(60)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-            bot.wait()
-    try:
+            _wait(edits_settled, 120, "waiting for the final edits", bot)
+            peak_rss = _peak_rss_mb(bot.pid)
+            bot_cpu = _cpu_seconds(bot.pid) - cpu_before
+            refused = sum(1 for c in control.calls("answerCallbackQuery") if c["status"] != 200)
+            max_edits = _max_edits_per_minute(control)
+            final_markups = {m["chat_id"]: m["reply_markup"] for m in control.messages()
+                             if m["from_bot"] and (m["chat_id"], m["message_id"]) in
+                             {(c, mid) for c, (mid, _) in posted.items()}}
+        finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                spy.wait(60)
+            bot.send_signal(signal.SIGINT)
+            try:
+                bot.wait(60)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+                bot.wait()
         report("client floor", 0, 1)
         floor, client_cpu = asyncio.run(_client_floor(api, presses))
     finally:
-        api.stop()
+        api.stop()  # also when the bot failed: the server is a process of its own
     log.seek(0)
     tail = log.read().splitlines()[-20:]
     log.close()

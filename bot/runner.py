@@ -17,6 +17,7 @@ import psycopg
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
+from bot import frozen_objects
 from bot.app import build_application
 from bot.retry import one_line_rate_limit_logs
 from bot.settings import Settings, SettingsError
@@ -101,6 +102,7 @@ def run(settings: Settings) -> None:
     """Run the bot until interrupted; raise ``SettingsError`` (one line) when it cannot start."""
     token = settings.require_token()
     configure_logging(settings, token)
+    frozen_objects.install()
     application = build_application(settings)
     _settle_after_start(application)
     try:
