@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from storage.postgres.records import PostgresRecords
 from storage.postgres.store import PostgresStore
+from storage.sqlite.audit import ALL_CHECKS, Check
 from storage.sqlite.campaigns import SqliteCampaigns
-from storage.sqlite.records import SqliteRecords
+from storage.sqlite.records import Records
 from storage.sqlite.store import SqliteStore
 
 Store = SqliteStore | PostgresStore
@@ -39,12 +40,17 @@ def redacted(url: str) -> str:
     return f"{scheme}{sep}{user}:***@{host}"
 
 
-def store_for(url: str, *, writers: int = 1, readers: int = 4) -> Store:
-    """The store ``url`` names, not yet opened (``async with`` or ``await open()``)."""
+def store_for(
+    url: str, *, writers: int = 1, readers: int = 4, audit_checks: Sequence[Check] = ALL_CHECKS
+) -> Store:
+    """The store ``url`` names, not yet opened (``async with`` or ``await open()``).
+
+    ``writers``/``readers``: PostgreSQL's connections; ``audit_checks``: what its
+    ``ledger_problems`` runs."""
     if is_postgres(url):
-        return PostgresStore(url, writers=writers, readers=readers)
+        return PostgresStore(url, writers=writers, readers=readers, audit_checks=audit_checks)
     if url.startswith(SQLITE_PREFIX):
-        return SqliteStore(sqlite_path(url))
+        return SqliteStore(sqlite_path(url), audit_checks=audit_checks)
     raise UnsupportedDatabase(f"unsupported database URL: {url.split('://')[0]}://…")
 
 
@@ -53,8 +59,6 @@ def campaigns_for(store: Store) -> SqliteCampaigns:
     return SqliteCampaigns(store)
 
 
-def records_for(store: Store) -> SqliteRecords | PostgresRecords:
-    """The /balance, /records and /stats read models on ``store``'s database."""
-    if isinstance(store, PostgresStore):
-        return PostgresRecords(store)
-    return SqliteRecords(store)
+def records_for(store: Store) -> Records:
+    """The /balance, /records and /stats read models on ``store``'s database (either engine)."""
+    return Records(store)

@@ -1,11 +1,10 @@
 """What a PostgreSQL write does its own way inside the shared write functions.
 
 The write functions of ``storage/sqlite`` (opens, sends, expiry, campaigns...)
-run unchanged on PostgreSQL through ``PgWrite``; they ask it for the three
+run unchanged on PostgreSQL through ``PgWrite`` (the rows they decide from are
+locked with ``storage.sql_store.row_lock``); they ask it for the two ledger
 steps that must differ with several writers on several connections:
 
-- ``row_lock()``: ``FOR UPDATE`` on the rows a write decides from (SQLite has
-  a single writer, so nothing changes between its read and its write);
 - ``transfer``: the debit at once, the credit deferred to the batch's end
   (``PgBatchWriter`` applies every credit in account order, so batches on
   several connections never lock wallets in opposite orders: no deadlock);
@@ -32,10 +31,6 @@ class PgWrite(QmarkConnection):
         # earlier writes, and this write's own.
         self.batch_credits: Counter[str] = credits if credits is not None else Counter()
         self.credits: Counter[str] = Counter()
-
-    @staticmethod
-    def row_lock(skip_locked: bool = False) -> str:
-        return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
 
     def defer(self, account: str, delta: int) -> None:
         self.credits[account] += delta

@@ -8,6 +8,7 @@ processes) are numbered from 1001, leaving every SQLite number free for its twin
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib.resources import files
 
 import psycopg
@@ -16,14 +17,15 @@ import psycopg
 MIGRATION_LOCK = 7_402_111
 
 
-def load_migrations() -> list[tuple[int, str, str]]:
+@lru_cache(maxsize=1)
+def load_migrations() -> tuple[tuple[int, str, str], ...]:
     """(number, name, script) for every migration file, in order."""
     folder = files("storage.postgres").joinpath("migrations")
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    return [
+    return tuple(
         (int(name.split("_", 1)[0]), name, folder.joinpath(name).read_text(encoding="utf-8"))
         for name in names
-    ]
+    )
 
 
 def migrate(conn: psycopg.Connection) -> int:
@@ -33,8 +35,12 @@ def migrate(conn: psycopg.Connection) -> int:
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
         " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
     )
+    migrations = load_migrations()
+    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations").fetchall()}
+    if all(number in done for number, _, _ in migrations):  # the common case: one round trip
+        return migrations[-1][0] if migrations else 0
     version = 0
-    for number, name, script in load_migrations():
+    for number, name, script in migrations:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             done = conn.execute(

@@ -67,20 +67,19 @@ class PostgresStore(LedgerStore):
         self._readers = readers
         self._pool: asyncio.Queue[psycopg.Connection] | None = None
         self._read_conns: list[psycopg.Connection] = []
+        self._unopened_readers = 0
         self.writer: PgBatchWriter | None = None
 
     async def open(self) -> None:
         try:
+            # The connection that migrates is the first reader; the others are
+            # opened when reads overlap (up to ``readers``).
             conn = await asyncio.to_thread(connect, self.url)
-            try:
-                await asyncio.to_thread(migrate, conn)
-            finally:
-                await asyncio.to_thread(conn.close)
+            self._read_conns.append(conn)
+            await asyncio.to_thread(migrate, conn)
             self._pool = asyncio.Queue()
-            for _ in range(self._readers):
-                read_conn = await asyncio.to_thread(connect, self.url)
-                self._read_conns.append(read_conn)
-                self._pool.put_nowait(read_conn)
+            self._pool.put_nowait(conn)
+            self._unopened_readers = self._readers - 1
             self.writer = PgBatchWriter(lambda: connect(self.url), self._writers)
             await self.writer.start()
         except UNAVAILABLE as exc:
@@ -122,7 +121,16 @@ class PostgresStore(LedgerStore):
     async def read(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(conn)`` on a pooled autocommit connection (``?`` statements too)."""
         assert self._pool is not None, "store is not open"
-        conn = await self._pool.get()
+        if self._pool.empty() and self._unopened_readers > 0:
+            self._unopened_readers -= 1  # taken before the await: the count stays true
+            try:
+                conn = await asyncio.to_thread(connect, self.url)
+            except UNAVAILABLE as exc:
+                self._unopened_readers += 1
+                raise unavailable(exc) from exc
+            self._read_conns.append(conn)
+        else:
+            conn = await self._pool.get()
         try:
             if conn.broken or conn.closed:
                 fresh = await asyncio.to_thread(connect, self.url)

@@ -20,13 +20,13 @@ from core.shake import (
 )
 from core.ports import Settled, SettleOutcome
 from storage.sqlite import keys
+from storage.sql_store import row_lock
 from storage.sqlite.audit import CAMPAIGN_CHECKS
 from storage.sqlite.keys import LedgerKind
 from storage.sqlite.store import (
     LedgerStore,
     balance_of,
     end_and_refund,
-    row_lock,
     transfer,
     upsert_member,
 )

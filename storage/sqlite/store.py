@@ -18,6 +18,7 @@ from core.fairness import press_delay_ms
 from core.amount import Cents
 from core.packets import Kind, Member, Packet, Share, Status
 from core.ports import Opened, OpenOutcome, Refund
+from storage.sql_store import row_lock
 from storage.sqlite import keys
 from storage.sqlite.audit import ALL_CHECKS, Check, ledger_problems
 from storage.sqlite.keys import LedgerKind
@@ -54,16 +55,11 @@ def share_from_row(row: sqlite3.Row | tuple[Any, ...]) -> Share:
 
 
 # The write functions below run on both engines. On PostgreSQL ``conn`` is a
-# ``storage.postgres.ledger.PgWrite``, which does the few steps that differ
-# with several writers (row locks, the ledger's deferred credits) its own way.
+# ``storage.postgres.ledger.PgWrite``, which does the ledger's steps that differ
+# with several writers (locked balances, deferred credits) its own way; the
+# rows a write decides from are locked with ``storage.sql_store.row_lock``.
 def _is_sqlite(conn: Any) -> bool:
     return isinstance(conn, sqlite3.Connection)
-
-
-def row_lock(conn: Any, *, skip_locked: bool = False) -> str:
-    """What a SELECT ends with to lock the rows a write decides from: nothing on
-    SQLite (one writer: nothing changes between its read and its write)."""
-    return "" if _is_sqlite(conn) else conn.row_lock(skip_locked)
 
 
 def transfer(
@@ -523,7 +519,7 @@ def expire_due(conn: sqlite3.Connection, now_ms: int, limit: int) -> list[Refund
     conditional UPDATE and the refund's transfer key see to that."""
     rows = conn.execute(
         f"SELECT {PACKET_COLUMNS} FROM packets WHERE status = 'live' AND expires_at <= ?"
-        f" ORDER BY expires_at LIMIT ?{row_lock(conn, skip_locked=True)}",
+        f" ORDER BY expires_at LIMIT ?{row_lock(conn, 'UPDATE SKIP LOCKED')}",
         (now_ms, limit),
     ).fetchall()
     refunds: list[Refund] = []

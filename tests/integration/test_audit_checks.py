@@ -10,7 +10,7 @@ from pathlib import Path
 
 from storage.sqlite import keys
 from storage.sqlite.audit import ALL_CHECKS, CAMPAIGN_CHECKS, PACKET_CHECKS
-from storage.sqlite.store import SqliteStore
+from storage.stores import store_for
 
 
 def test_a_store_audits_campaigns_without_the_campaign_module_imported(tmp_path: Path) -> None:
@@ -36,12 +36,12 @@ def test_a_store_audits_campaigns_without_the_campaign_module_imported(tmp_path:
     assert "escrow account c:Stray00001 belongs to no campaign" in run.stdout
 
 
-async def test_the_store_runs_the_checks_it_is_given(tmp_path: Path) -> None:
-    async with SqliteStore(tmp_path / "p.db", audit_checks=PACKET_CHECKS) as store:
+async def test_the_store_runs_the_checks_it_is_given(database_url: str) -> None:
+    async with store_for(database_url, audit_checks=PACKET_CHECKS) as store:
         await store.write(lambda c: c.execute("INSERT INTO accounts(id) VALUES ('c:Stray00001')"))
         assert await store.ledger_problems() == []
         assert store.audit_checks == PACKET_CHECKS
-    async with SqliteStore(tmp_path / "p.db") as store:
+    async with store_for(database_url) as store:
         assert store.audit_checks == ALL_CHECKS
         assert len(await store.ledger_problems()) == 1
     assert set(CAMPAIGN_CHECKS) <= set(ALL_CHECKS) and set(PACKET_CHECKS) <= set(ALL_CHECKS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +111,22 @@ async def run_operations(
 
 
 @pytest.fixture
-def fresh_url(db_kind: str, request: pytest.FixtureRequest) -> Callable[[str], str]:
-    """A new empty database for each example: a file in its folder, or a PostgreSQL copy."""
+def fresh_url(db_kind: str, request: pytest.FixtureRequest) -> Iterator[Callable[[str], str]]:
+    """A new empty database for each example: a file in its folder, or a PostgreSQL copy
+    (dropped when the test ends)."""
     if db_kind == "sqlite":
-        return lambda folder: f"sqlite:///{Path(folder) / 'p.db'}"
+        yield lambda folder: f"sqlite:///{Path(folder) / 'p.db'}"
+        return
     postgres = request.getfixturevalue("postgres")
-    return lambda folder: postgres.server.url(postgres.fresh_database())
+    made: list[str] = []
+
+    def fresh(folder: str) -> str:
+        made.append(postgres.fresh_database())
+        return postgres.server.url(made[-1])
+
+    yield fresh
+    for name in made:
+        postgres.drop(name)
 
 
 @settings(

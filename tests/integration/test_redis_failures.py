@@ -26,14 +26,23 @@ from tests.integration.helpers import (
 WAVE = 25
 
 
-async def flush_everything(gate: RedisGate, redis_server: RedisServer | None) -> None:
-    """FLUSHALL from a second client (the embedded gate has only its own)."""
+async def flush_everything(
+    gate: RedisGate, redis_server: RedisServer | None, packet_id: str
+) -> bool:
+    """FLUSHALL from a second client (the embedded gate has only its own); True
+    if the packet's keys were gone at that instant. Presses still running may
+    rebuild the gate a moment later, so a real Redis is asked in the same
+    transaction as the flush."""
     if gate.embedded or redis_server is None:
         await gate.client.flushall()
-        return
+        return await gate.state(packet_id) is None
     other = Redis.from_url(redis_server.url)
     try:
-        await other.flushall()
+        async with other.pipeline(transaction=True) as pipe:
+            pipe.flushall()
+            pipe.dbsize()
+            _, left = await pipe.execute()
+        return int(left) == 0
     finally:
         await other.aclose()
 
@@ -56,8 +65,7 @@ async def test_flushall_mid_storm_rebuilds_the_gate_and_never_oversells(
         shares_now = len(await packets.store.shares(packet.id))
         # After two waves at most 50 presses exist, so the packet cannot be done yet.
         if flushed_at_shares is None and start >= WAVE:
-            await flush_everything(gate, redis_server)  # presses are still running
-            assert await gate.state(packet.id) is None
+            assert await flush_everything(gate, redis_server, packet.id)  # presses still running
             flushed_at_shares = shares_now
     results = await asyncio.gather(*tasks)
 
