@@ -27,7 +27,7 @@ class SqlCursor(Protocol):
 
 class SqlConnection(Protocol):
     """The connection a write runs on: ``sqlite3.Connection`` or PostgreSQL's
-    ``QmarkConnection``, inside the batch's transaction (its own savepoint)."""
+    ``PgWrite``, inside the batch's transaction (its own savepoint)."""
 
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> SqlCursor: ...
 
@@ -53,7 +53,8 @@ def row_lock(conn: SqlConnection, strength: str = "UPDATE") -> str:
     other processes, so a read there is already exclusive (and SQLite has no
     ``FOR UPDATE``): the clause is empty. On PostgreSQL other connections and
     processes write at the same time: without the row lock two of them could
-    read the same row and both act on it.
+    read the same row and both act on it. (The ledger's write functions ask
+    ``storage.sqlite.store.row_lock`` the same question, for ``FOR UPDATE``.)
     """
     return "" if isinstance(conn, sqlite3.Connection) else f" FOR {strength}"
 
