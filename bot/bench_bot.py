@@ -30,6 +30,7 @@ from typing import Any
 from telegram import Bot
 
 from bot.bench import machine_line
+from bot.answering import answer_callback
 from bot.loopback_api import BOT_USER, LoopbackControl, LoopbackHandle, serve_in_process
 from bot.request import bot_requests
 from bot.settings import Settings
@@ -190,7 +191,9 @@ async def _client_floor(api: LoopbackHandle, presses: int) -> tuple[float, float
     calls, _ = bot_requests()
     async with Bot(TOKEN, base_url=api.api_base_url, request=calls) as bot:
         started, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(bot.answer_callback_query(query_id) for query_id in ids))
+        # the bot's own answering path (bot.answering), with a press's usual text
+        await asyncio.gather(*(answer_callback(bot, query_id, "🧧 ¥1.00", False)
+                               for query_id in ids))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         return presses / seconds, cpu * 1000 / presses
 
