@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -30,9 +29,11 @@ from typing import Any
 from telegram import Bot
 
 from bot.bench import machine_line
+from bot.answering import answer_callback
 from bot.loopback_api import BOT_USER, LoopbackControl, LoopbackHandle, serve_in_process
 from bot.request import bot_requests
 from bot.settings import Settings
+from storage.stores import is_postgres, redacted, store_for
 
 __all__ = ["ThroughBotResult", "run_through_bot"]
 
@@ -110,14 +111,14 @@ def _open_data(markup: Any) -> str | None:
     return None
 
 
-def _bot_env(settings: Settings, api: LoopbackHandle, db: Path, packets: int,
+def _bot_env(settings: Settings, api: LoopbackHandle, url: str, packets: int,
              shares: int) -> dict[str, str]:
     total = shares * _SHARE_CENTS
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "WEBHOOK_"))}
     env.update({
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "TELEGRAM_API_BASE_URL": api.api_base_url,
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": url,
         "REDIS_URL": settings.redis_url,
         "WELCOME_BONUS": f"{packets * total // 100 + 1}.00",
         "MAX_SHARES": str(max(shares, 100)),
@@ -190,21 +191,53 @@ async def _client_floor(api: LoopbackHandle, presses: int) -> tuple[float, float
     calls, _ = bot_requests()
     async with Bot(TOKEN, base_url=api.api_base_url, request=calls) as bot:
         started, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(bot.answer_callback_query(query_id) for query_id in ids))
+        # the bot's own answering path (bot.answering), with a press's usual text
+        await asyncio.gather(*(answer_callback(bot, query_id, "🧧 ¥1.00", False)
+                               for query_id in ids))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         return presses / seconds, cpu * 1000 / presses
 
 
-async def _audit(settings: Settings, db: Path) -> tuple[bool, list[str], str]:
+@dataclass(frozen=True)
+class _Outcome:
+    audit_ok: bool
+    problems: list[str]
+    gate: str
+    shares_taken: int
+    finished_chats: set[int]
+
+
+async def _outcome(settings: Settings, url: str) -> _Outcome:
+    """The audit, and what the database holds after the storm (either engine)."""
     from bot.engine import open_engine
 
-    engine = await open_engine(settings, db_path=db)
+    engine = await open_engine(settings.model_copy(update={"database_url": url}))
     try:
         report = await engine.packets.audit(repair=False)
         gate = ("embedded" if engine.gate.embedded else "redis") if engine.gate else "off"
-        return report.ok, report.problems[:10], gate
+        (taken,) = await engine.store.fetchone("SELECT COUNT(*) FROM shares")
+        finished = {int(chat) for chat, status in await engine.store.fetchall(
+            "SELECT chat_id, status FROM packets") if status != "live"}
+        return _Outcome(report.ok, report.problems[:10], gate, int(taken), finished)
     finally:
         await engine.close()
+
+
+async def _is_empty(url: str) -> bool:
+    async with store_for(url) as store:
+        (packets,) = await store.fetchone("SELECT COUNT(*) FROM packets")
+        return int(packets) == 0
+
+
+def database_for(settings: Settings, workdir: Path) -> str:
+    """A fresh SQLite file, or the PostgreSQL database ``DATABASE_URL`` names (it must
+    hold no packet yet: the bench counts every share in it)."""
+    if not is_postgres(settings.database_url):
+        return f"sqlite:///{workdir / 'bot.db'}"
+    if not asyncio.run(_is_empty(settings.database_url)):
+        raise RuntimeError(f"DATABASE_URL ({redacted(settings.database_url)}) already holds"
+                         " packets: give the bench an empty database")
+    return settings.database_url
 
 
 def run_through_bot(
@@ -220,12 +253,12 @@ def run_through_bot(
     """Run the storm; ``progress(stage, done, total)`` is called while it runs."""
     report = progress or (lambda stage, done, total: None)
     workdir = Path(tempfile.mkdtemp(prefix="redpacket-bench-bot-"))
-    db = workdir / "bot.db"
+    url = database_for(settings, workdir)
     api = serve_in_process(token=TOKEN, answer_window=answer_window)
     log = (workdir / "bot.log").open("w+")
     bot = subprocess.Popen(
         [sys.executable, "-m", "bot.runner"], cwd=workdir,  # what `redpacket run` runs
-        env=_bot_env(settings, api, db, packets, shares), stdout=log, stderr=subprocess.STDOUT,
+        env=_bot_env(settings, api, url, packets, shares), stdout=log, stderr=subprocess.STDOUT,
         text=True,
     )
     try:
@@ -310,12 +343,11 @@ def run_through_bot(
     log.seek(0)
     tail = log.read().splitlines()[-20:]
     log.close()
-    audit_ok, problems, gate = asyncio.run(_audit(settings, db))
-    with sqlite3.connect(db) as conn:
-        (taken,) = conn.execute("SELECT COUNT(*) FROM shares").fetchone()
-        finished = {chat for chat, status in conn.execute(
-            "SELECT chat_id, status FROM packets") if status != "live"}
-    final_ok = all(_open_data(final_markups.get(chat)) is None for chat in finished)
+    outcome = asyncio.run(_outcome(settings, url))
+    audit_ok, problems, gate, taken = (
+        outcome.audit_ok, outcome.problems, outcome.gate, outcome.shares_taken)
+    final_ok = all(_open_data(final_markups.get(chat)) is None
+                   for chat in outcome.finished_chats)
     timed = answers["answers"]
     got = sum(1 for a in timed if a["show_alert"])
     latencies = sorted(a["answered_at"] - a["available_at"] for a in timed)

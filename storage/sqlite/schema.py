@@ -28,25 +28,42 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Bring the schema up to date; returns the version reached.
 
     ``PRAGMA user_version`` holds the number of the last file applied, so a
-    file is applied once whatever other files were added around it.
+    file is applied once whatever other files were added around it. Each file
+    runs in one ``BEGIN IMMEDIATE`` transaction that reads the version *after*
+    taking the write lock: processes starting together on a new file apply
+    each migration once between them, in order.
     """
     migrations = numbered_migrations()
-    version = conn.execute("PRAGMA user_version").fetchall()[0][0]
     for number, script in migrations:
-        if number <= version:
-            continue
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executescript(
-                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
-        except sqlite3.OperationalError:
+            if conn.execute("PRAGMA user_version").fetchall()[0][0] < number:
+                for statement in statements(script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            # Another process may have run this migration a moment before us.
-            if conn.execute("PRAGMA user_version").fetchall()[0][0] < number:
-                raise
-        version = number
+            raise
     return migrations[-1][0]
+
+
+def statements(script: str) -> list[str]:
+    """The script's statements one by one (a trigger's body stays whole)."""
+    found: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                found.append(pending)
+            pending = ""
+    if pending.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in pending.splitlines()
+    ):
+        raise ValueError(f"incomplete statement at the end of a migration: {pending[:80]!r}")
+    return found
 
 
 def configure(conn: sqlite3.Connection) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from storage.sqlite.schema import load_migrations, migrate
+from storage.sqlite.schema import configure, load_migrations, migrate, numbered_migrations
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -54,3 +55,29 @@ def test_user_version_is_the_number_of_the_last_file_applied(tmp_path: Path) -> 
     assert migrate(conn) == numbers[-1]
     assert conn.execute("PRAGMA user_version").fetchone()[0] == numbers[-1]
     assert migrate(conn) == numbers[-1]  # a second run applies nothing
+
+
+def _migrate_at(path: str, barrier: Any) -> None:
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    configure(conn)
+    barrier.wait()
+    migrate(conn)
+    conn.close()
+
+
+def test_processes_starting_together_on_a_new_file_migrate_it_once(tmp_path: Path) -> None:
+    """Several `redpacket run` processes on one new file: each migration once, in order."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    for attempt in range(8):
+        path = str(tmp_path / f"new-{attempt}.db")
+        barrier = context.Barrier(4)
+        processes = [context.Process(target=_migrate_at, args=(path, barrier)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(60)
+        assert [p.exitcode for p in processes] == [0, 0, 0, 0]
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone()[0] == numbered_migrations()[-1][0]
