@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bot.settings import Settings
+from storage.stores import redacted
 
 __all__ = ["add_parser"]
 
@@ -94,14 +95,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _services(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bench import run_bench
 
-    db_path = args.db or Path(tempfile.mkdtemp(prefix="redpacket-bench-")) / "bench.db"
+    # A PostgreSQL DATABASE_URL is benched as it is (several benches may share it);
+    # otherwise a scratch SQLite file, or --db.
+    db_path = args.db or (
+        None if settings.uses_postgres
+        else Path(tempfile.mkdtemp(prefix="redpacket-bench-")) / "bench.db"
+    )
+    where = str(db_path) if db_path is not None else redacted(settings.database_url)
     result = asyncio.run(run_bench(
         settings, packets=args.packets, shares=args.shares, members=args.members,
         presses=args.presses, concurrency=args.concurrency, gate=args.gate == "on",
         db_path=db_path,
     ))
     if args.json:
-        print(json.dumps({**result.as_dict(), "db": str(db_path)}))
+        print(json.dumps({**result.as_dict(), "db": where}))
         return 0 if result.audit_ok else 1
     console = Console()
     console.print(f"[bold]redpacket bench[/] on {result.machine}")
@@ -119,7 +126,7 @@ def _services(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"  db batches     {result.db_batches:>12}")
     console.print(f"  answers        {result.answers}")
     console.print(f"  audit          {'clean' if result.audit_ok else result.audit_problems}")
-    console.print(f"  database       {db_path}")
+    console.print(f"  database       {where}")
     return 0 if result.audit_ok else 1
 
 
