@@ -71,3 +71,23 @@ def test_through_the_bot_every_press_is_answered_once_and_the_audit_is_clean(
     assert figures["max_edits_per_min"] <= 20
     assert figures["peak_rss_mb"] > 0 and figures["client_floor_per_s"] > 0
     assert figures["bot_cpu_ms_per_press"] > 0 and figures["client_cpu_ms_per_answer"] > 0
+
+
+def test_the_services_bench_runs_on_the_postgresql_database_it_is_given(
+    tmp_path: Path, pg_url: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "DATABASE_URL"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "bench", "--packets", "2", "--shares", "10",
+         "--members", "30", "--presses", "200", "--concurrency", "20", "--json"],
+        capture_output=True, text=True, env={**env, "DATABASE_URL": pg_url}, cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["audit_ok"] is True and figures["answers"]["got"] == 20
+    assert figures["db"].startswith("postgresql://") and not list(tmp_path.iterdir())
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM shares").fetchone() == (20,)
