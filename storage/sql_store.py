@@ -53,8 +53,7 @@ def row_lock(conn: SqlConnection, strength: str = "UPDATE") -> str:
     other processes, so a read there is already exclusive (and SQLite has no
     ``FOR UPDATE``): the clause is empty. On PostgreSQL other connections and
     processes write at the same time: without the row lock two of them could
-    read the same row and both act on it. (The ledger's write functions ask
-    ``storage.sqlite.store.row_lock`` the same question, for ``FOR UPDATE``.)
+    read the same row and both act on it.
     """
     return "" if isinstance(conn, sqlite3.Connection) else f" FOR {strength}"
 

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 # Lost a race with another transaction: nothing is wrong with the write itself.
 RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure, errors.LockNotAvailable)
 MAX_ATTEMPTS = 20
+# Writes waiting or in a batch at once; a submitter past that waits for room
+# (as storage/sqlite/writer.py's MAX_QUEUED): a crowd queues in its presses,
+# not in this process's memory.
+MAX_QUEUED = 10_000
 
 
 @dataclass
@@ -48,11 +52,13 @@ class PgBatchWriter:
         connect: Callable[[], psycopg.Connection],
         connections: int = 1,
         max_batch: int = 500,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self._connect = connect
         self._connections = max(1, connections)
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()  # bounded by _room
+        self._room = asyncio.Semaphore(max_queued)
         self._tasks: list[asyncio.Task[None]] = []
         self._conns: list[psycopg.Connection | None] = []
         self._unresolved = 0
@@ -89,6 +95,7 @@ class PgBatchWriter:
         (the mint, a hot packet) in one order and rarely deadlock."""
         if not self._tasks:
             raise RuntimeError("the writer is not running")
+        await self._room.acquire()
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._unresolved += 1
         self._idle.clear()
@@ -96,6 +103,7 @@ class PgBatchWriter:
         return await future
 
     def _resolved(self) -> None:
+        self._room.release()
         self._unresolved -= 1
         if self._unresolved == 0:
             self._idle.set()

@@ -233,7 +233,3 @@ class Records:
             counter.update(pending)
             raise
         return sum(pending.values())
-
-
-# The name storage/postgres/records.py and storage/stores.py still import.
-SqliteRecords = Records

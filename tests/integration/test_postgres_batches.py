@@ -57,3 +57,24 @@ async def test_batches_that_deadlock_are_retried_and_both_land(pg_url: str) -> N
         assert one.writer.retries + two.writer.retries >= 1
         rows = dict(await one.fetchall("SELECT id, balance FROM accounts"))
         assert rows == {"w:1": 2, "w:2": 2}
+
+
+async def test_writes_waiting_for_the_writer_are_bounded(pg_url: str) -> None:
+    import psycopg
+
+    from storage.postgres.writer import PgBatchWriter
+
+    writer = PgBatchWriter(lambda: psycopg.connect(pg_url, autocommit=True), max_batch=2,
+                           max_queued=5)
+    await writer.start()
+    waiting: list[int] = []
+
+    def write(conn: object) -> int:
+        waiting.append(writer._queue.qsize())
+        return 1
+
+    try:
+        assert sum(await asyncio.gather(*(writer.submit(write) for _ in range(40)))) == 40
+    finally:
+        await writer.stop()
+    assert max(waiting) <= 5 and len(waiting) == 40
