@@ -154,22 +154,3 @@ BEGIN
                              OR username IS DISTINCT FROM COALESCE(p_username, username));
     RETURN FALSE;
 END $$;
-
--- The writes of one open after Python has computed the share from the packet
--- it locked: the share (the triggers check it and count it), the packet's end
--- on the last share, and the payment out of escrow (the member's credit is
--- deferred to the end of the batch, see rp_transfer). One round trip.
-CREATE FUNCTION rp_take_share(
-    p_packet_id TEXT, p_position BIGINT, p_member_id BIGINT, p_member_name TEXT,
-    p_amount BIGINT, p_at BIGINT, p_finished BOOLEAN
-) RETURNS VOID LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO shares(packet_id, position, member_id, member_name, amount, taken_at)
-        VALUES (p_packet_id, p_position, p_member_id, p_member_name, p_amount, p_at);
-    IF p_finished THEN
-        UPDATE packets SET status = 'finished', finished_at = p_at WHERE id = p_packet_id;
-    END IF;
-    PERFORM rp_transfer('share:' || p_packet_id || ':' || p_position, 'share',
-                        'p:' || p_packet_id, 'w:' || p_member_id, p_amount, p_at,
-                        p_packet_id, '', TRUE);
-END $$;
