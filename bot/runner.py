@@ -17,7 +17,7 @@ import psycopg
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 
-from bot import frozen_objects
+from bot import frozen_objects, pressed_messages
 from bot.app import build_application
 from bot.retry import one_line_rate_limit_logs
 from bot.settings import Settings, SettingsError
@@ -103,6 +103,7 @@ def run(settings: Settings) -> None:
     token = settings.require_token()
     configure_logging(settings, token)
     frozen_objects.install()
+    pressed_messages.install()
     application = build_application(settings)
     _settle_after_start(application)
     try:
