@@ -32,6 +32,7 @@ __all__ = ["ConnectionClosed", "KeepAlivePool", "ResponseTooLarge"]
 IDLE_SECONDS = 15.0  # aiohttp's keep-alive default
 MAX_HEAD = 64 * 1024
 MAX_BODY = 64 * 1024 * 1024  # a getFile download may be large; Telegram's limit is 20 MB
+MAX_HEADS = 256  # request heads remembered: one per Bot API method the bot calls
 
 
 class ConnectionClosed(ConnectionError):
@@ -246,6 +247,7 @@ class KeepAlivePool:
         self._idle: dict[Origin, list[_Connection]] = {}
         self._all: set[_Connection] = set()
         self._tls = tls  # the system's trusted roots unless given
+        self._heads: dict[tuple[str, str], tuple[Origin, bytes]] = {}
 
     @property
     def connections(self) -> int:
@@ -257,10 +259,8 @@ class KeepAlivePool:
         connect: float | None, read: float | None,
     ) -> tuple[int, bytes]:
         """One exchange: ``TimeoutError`` for a timeout, ``OSError`` for the rest."""
-        origin, target = split_url(url)
+        origin, head = self._heads.get((method, url)) or self._head_for(method, url)
         connection = self._reuse(origin) or await self._connect(origin, connect)
-        head = b"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n" % (
-            method.encode(), target.encode(), _host_header(origin), self._agent)
         if body is not None:
             head += b"Content-Type: %s\r\nContent-Length: %d\r\n" % (
                 (content_type or "application/octet-stream").encode(), len(body))
@@ -272,6 +272,16 @@ class KeepAlivePool:
             raise
         self._give_back(origin, connection, keep_alive)
         return status, payload
+
+    def _head_for(self, method: str, url: str) -> tuple[Origin, bytes]:
+        """The request line and fixed headers of a call, made once per method and URL."""
+        origin, target = split_url(url)
+        head = b"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\nAccept: */*\r\n" % (
+            method.encode(), target.encode(), _host_header(origin), self._agent)
+        if len(self._heads) >= MAX_HEADS:
+            self._heads.clear()
+        self._heads[(method, url)] = (origin, head)
+        return origin, head
 
     def _reuse(self, origin: Origin) -> _Connection | None:
         idle = self._idle.get(origin)

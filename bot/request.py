@@ -5,7 +5,7 @@ Why not PTB's ``HTTPXRequest``: under a crowd the bot has thousands of
 re-scans every connection for every queued request — work quadratic in the
 requests in flight (measured in ``docs/benchmarks.md``). aiohttp's connector
 hands out idle connections from a queue, so its cost per request stays flat;
-the bound on requests in flight here is an ``asyncio.Semaphore`` (a FIFO queue).
+the bound on requests in flight here is ``bot.slots.Slots`` (a FIFO queue).
 Calls without a file and without a proxy — nearly all of them, every press's
 answer among them — skip aiohttp's session for ``bot.http1.KeepAlivePool``,
 which costs about a quarter of the CPU per call; uploads and proxies stay on
@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import aiohttp
 from aiohttp.helpers import get_env_proxy_for_url
@@ -46,8 +46,9 @@ from telegram.request import BaseRequest, RequestData
 from yarl import URL
 
 from bot.http1 import KeepAlivePool
+from bot.slots import Slots
 
-__all__ = ["AiohttpRequest", "POOL_TIMEOUT_MESSAGE", "bot_requests"]
+__all__ = ["AiohttpRequest", "FormBody", "POOL_TIMEOUT_MESSAGE", "bot_requests"]
 
 _log = logging.getLogger(__name__)
 
@@ -58,6 +59,68 @@ POOL_TIMEOUT_MESSAGE = (
 )
 _FORM_TYPE = "application/x-www-form-urlencoded"
 _FORM = {"Content-Type": _FORM_TYPE}
+
+
+class FormBody(RequestData):  # type: ignore[misc]  # PTB marks it final for its users
+    """A call's fields (strings, booleans, integers), form-encoded once.
+
+    PTB builds a ``RequestParameter`` per field, then a dict of JSON values,
+    then the form: for a press's answer (``bot.answering``) that is ~5 % of
+    what the whole press costs the bot. This holds the same fields (``parameters``
+    and ``json_parameters`` are PTB's dicts: a bool is sent as ``true``/``false``,
+    an integer as its digits) and the very bytes ``urlencode`` makes of them;
+    ``AiohttpRequest`` sends those bytes, any other request reads the fields as
+    from PTB's own ``RequestData``.
+    """
+
+    __slots__ = ("_values", "_fields", "body")
+
+    def __init__(self, values: dict[str, str | bool | int]) -> None:
+        super().__init__()
+        self._values = values
+        self._fields = {name: _json_value(value) for name, value in values.items()}
+        self.body = "&".join(
+            f"{_quoted(name)}={_quoted(value) if name in _REPEATED else quote_plus(value)}"
+            for name, value in self._fields.items()
+        ).encode()
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    @property
+    def json_parameters(self) -> dict[str, str]:
+        return dict(self._fields)
+
+    @property
+    def multipart_data(self) -> dict[str, Any]:
+        return {}
+
+
+def _json_value(value: str | bool | int) -> str:
+    """``RequestParameter.json_value`` of a plain field: a string as it is, else JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(int(value))
+
+
+# Fields whose values repeat from call to call (a press's answer says one of a
+# few dozen things): their encoding is remembered, up to MAX_QUOTED of them.
+_REPEATED = frozenset({"text", "show_alert"})
+MAX_QUOTED = 4096
+_QUOTED: dict[str, str] = {}
+
+
+def _quoted(value: str) -> str:
+    """``quote_plus(value)``, as ``urlencode`` spells a name or value, remembered."""
+    known = _QUOTED.get(value)
+    if known is None:
+        if len(_QUOTED) >= MAX_QUOTED:
+            _QUOTED.clear()
+        known = _QUOTED[value] = quote_plus(value)
+    return known
 
 
 class AiohttpRequest(BaseRequest):
@@ -90,7 +153,7 @@ class AiohttpRequest(BaseRequest):
         self._env_proxies: dict[str, URL | None] = {}
         self._session: aiohttp.ClientSession | None = None
         self._lean: KeepAlivePool | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._slots: Slots | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -110,7 +173,7 @@ class AiohttpRequest(BaseRequest):
             headers={"User-Agent": self.USER_AGENT}, trust_env=False,
         )
         self._lean = KeepAlivePool(self.USER_AGENT, max_idle=self._pool_size)
-        self._slots = asyncio.Semaphore(self._pool_size)
+        self._slots = Slots(self._pool_size)
         return self._session
 
     def _proxy_for(self, url: str) -> URL | None:
@@ -153,8 +216,9 @@ class AiohttpRequest(BaseRequest):
         session, slots, lean = self._session, self._slots, self._lean
         if session is None or session.closed or slots is None or lean is None:
             raise RuntimeError("This AiohttpRequest is not initialized!")
-        files = request_data.multipart_data if request_data else None
-        fields = request_data.json_parameters if request_data else None
+        prepared = request_data if isinstance(request_data, FormBody) else None
+        files = request_data.multipart_data if request_data and not prepared else None
+        fields = request_data.json_parameters if request_data and not prepared else None
         read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         connect = (
             self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
@@ -165,22 +229,21 @@ class AiohttpRequest(BaseRequest):
         else:
             write = write_timeout
 
-        if slots.locked():
+        if not slots.take_now():  # a free slot is taken without yielding
             try:
-                async with asyncio.timeout(pool):
-                    await slots.acquire()
+                await slots.take(pool)
             except TimeoutError as err:
                 raise TimedOut(message=POOL_TIMEOUT_MESSAGE) from err
-        else:
-            await slots.acquire()  # a free slot: taken without yielding
         try:
             proxy = self._proxy or self._proxy_for(url)
             if not files and proxy is None:
                 # A form this small is written at once: connect and read bound the exchange.
-                body = urlencode(fields).encode() if fields else None
+                body = prepared.body if prepared else urlencode(fields).encode() if fields else None
                 return await lean.request(method, url, body, _FORM_TYPE if body else None,
                                           connect=connect, read=read)
             async with asyncio.timeout(_exchange_deadline(connect, write, read)):
+                if prepared:
+                    fields = prepared.json_parameters
                 async with session.request(
                     method, url, data=_body(fields, files),
                     headers=None if files else _FORM if fields else None,
@@ -196,7 +259,7 @@ class AiohttpRequest(BaseRequest):
         except OSError as err:  # the keep-alive pool's connection failures
             raise NetworkError(f"{err.__class__.__name__}: {err}") from err
         finally:
-            slots.release()
+            slots.give_back()
 
 
 # Requests in flight at once for the bot's calls. A crowd's answers queue for a

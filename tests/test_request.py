@@ -23,6 +23,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.loopback_api import free_port
+from bot.answering import answer_parameters
 from bot.request import AiohttpRequest
 
 CLIENTS: dict[str, Callable[..., BaseRequest]] = {"aiohttp": AiohttpRequest, "httpx": HTTPXRequest}
@@ -139,6 +140,26 @@ async def test_a_form_call_round_trips_byte_for_byte(echo: Echo) -> None:
     assert result["content_type"] == "application/x-www-form-urlencoded"
     assert result["user_agent"] == BaseRequest.USER_AGENT
     assert (status, blob) == (200, _BLOB)
+
+
+async def test_a_press_answer_form_goes_out_as_encoded(echo: Echo) -> None:
+    form = answer_parameters("4242", "🧧 你抢到 ¥1.00 & more=yes +1", True)
+    async with AiohttpRequest() as request:
+        result = await request.post(f"{echo.url}/bot1:X/answerCallbackQuery", form)
+    assert echo.bodies == [form.body] and result["raw"] == form.body.decode()
+    assert result["content_type"] == "application/x-www-form-urlencoded"
+
+
+async def test_a_press_answer_form_through_a_proxy() -> None:
+    raw, server = await _raw_server(answer=True)
+    try:
+        async with AiohttpRequest(proxy=raw.url) as request:
+            form = answer_parameters("4242", "红包 ¥1.00", False)
+            assert await request.post(
+                "http://api.telegram.invalid/bot1:X/answerCallbackQuery", form) is True
+        assert raw.seen == [b"POST http://api.telegram.invalid/bot1:X/answerCallbackQuery HTTP/1.1"]
+    finally:
+        server.close()
 
 
 async def test_a_photo_upload_round_trips_byte_for_byte(echo: Echo) -> None:
