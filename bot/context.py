@@ -29,6 +29,7 @@ from bot.answered import AnsweredPresses
 from bot.campaign_messages import CampaignMessages
 from bot.edits import PacketEditor
 from bot.engine import Engine
+from bot.greeter import Greeter
 from bot.lifecycle import AnyApplication, Hook, Lifecycle
 from bot.notify import Notifier
 from bot.once_per_minute import OncePerMinute
@@ -72,11 +73,9 @@ class BotContext:
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     background: Background = field(default_factory=Background)
     answered: AnsweredPresses = field(default_factory=AnsweredPresses)
-    # Members greeted for the first time by this process (``/start`` mentions the bonus).
-    fresh_members: set[int] = field(default_factory=set)
-    # Welcome writes running beside presses: member id -> its write (at most
-    # ``bot.handlers.members.GREETS_BESIDE``).
-    greets_beside: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    # First-contact writes beside presses, many members per write; and who was
+    # greeted for the first time by this process (``/start`` mentions the bonus).
+    greeter: Greeter = field(default_factory=Greeter)
     # The features' own state.
     campaigns: CampaignMessages = field(default_factory=CampaignMessages)
     expiry: OneAtATime = field(default_factory=OneAtATime)

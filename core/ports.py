@@ -97,6 +97,12 @@ class PacketStore(Protocol):
 
     async def greet(self, member: Member, welcome_bonus: Cents, now_ms: int) -> bool: ...
 
+    async def greet_many(
+        self, members: Sequence[Member], welcome_bonus: Cents, now_ms: int
+    ) -> list[bool]:
+        """``greet`` for each of ``members`` (no id twice) in one write; in their order."""
+        ...
+
     async def credit(
         self, member: Member, amount: Cents, *, kind: str, key: str, memo: str, now_ms: int
     ) -> bool: ...

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -106,13 +107,23 @@ class RedPackets:
 
     async def greet(self, member: Member) -> bool:
         """Record a member on first contact and pay the welcome bonus once."""
-        if member.id in self._greeted:
-            return False
-        is_new = await self.store.greet(member, self.welcome_bonus, self.clock.now_ms())
-        if len(self._greeted) >= GREETED_REMEMBERED:
+        return member.id in await self.greet_many([member])
+
+    def greeted(self, member_id: int) -> bool:
+        """Whether this process knows the member is stored (greeting again changes nothing)."""
+        return member_id in self._greeted
+
+    async def greet_many(self, members: Sequence[Member]) -> set[int]:
+        """``greet`` a crowd in one write (docs/rules.md §10); the ids that were new."""
+        todo = sorted({m.id: m for m in members if m.id not in self._greeted}.values(),
+                      key=lambda m: m.id)  # one lock order on engines with several writers
+        if not todo:
+            return set()
+        fresh = await self.store.greet_many(todo, self.welcome_bonus, self.clock.now_ms())
+        if len(self._greeted) + len(todo) > GREETED_REMEMBERED:
             self._greeted.clear()  # greeting again is harmless: the bonus is keyed per member
-        self._greeted.add(member.id)
-        return is_new
+        self._greeted.update(m.id for m in todo)
+        return {m.id for m, is_new in zip(todo, fresh, strict=True) if is_new}
 
     # -- sending -------------------------------------------------------------
 

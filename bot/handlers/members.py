@@ -6,9 +6,10 @@ or in a ``chat_member`` update (only when the bot is an admin and asks for them
 in ``allowed_updates``). Members whose join the bot never saw count as established.
 
 A press (Open, Shake) is answered before its presser's first-contact write
-lands: the welcome write runs beside the press instead of in front of it. A
-press only pays the presser, so nothing it does needs the bonus first; every
-other update (a command that spends, a draft button) still waits for it.
+lands: the welcome write runs beside the press instead of in front of it, in
+one write with the crowd's other newcomers (``bot.greeter``). A press only pays
+the presser, so nothing it does needs the bonus first; every other update (a
+command that spends, a draft button) still waits for it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from bot.context import BotContext, bot_context
 from bot.handlers.common import guarded, member_of
 
 GREET_GROUP = -1  # runs before every other handler of the update
-GREETS_BESIDE = 2_000  # welcome writes running beside presses at most; past it a press waits
 _PRESSES = frozenset({Action.OPEN, Action.SHAKE})
 
 _OUTSIDE = frozenset({ChatMember.LEFT, ChatMember.BANNED})
@@ -39,16 +39,14 @@ async def greet(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await ctx.ready()
     await _record_joins(ctx, update)
     user = update.effective_user
-    if user is None or user.is_bot:
+    if user is None or user.is_bot or ctx.packets.greeted(user.id):
         return
-    beside = ctx.greets_beside
-    running = beside.get(user.id)
-    if _is_press(update) and (running is not None or len(beside) < GREETS_BESIDE):
-        if running is None:
-            beside[user.id] = ctx.spawn(_greet_beside(ctx, user, beside))
-        return
-    if running is not None:
-        await asyncio.shield(running)  # this update may spend: the bonus lands first
+    greeter = ctx.greeter
+    if _is_press(update) and greeter.beside(ctx.packets, member_of(user), ctx.spawn):
+        return  # written with the crowd's others (bot.greeter)
+    landed = greeter.landed(user.id)
+    if landed is not None:
+        await asyncio.shield(landed)  # this update may spend: the bonus lands first
         return
     await _greet(ctx, user)
 
@@ -65,14 +63,7 @@ async def _greet(ctx: BotContext, user: User) -> None:
     except StoreUnavailable:
         return  # greeted on a later update; this one's own handler still answers
     if fresh:
-        ctx.fresh_members.add(user.id)
-
-
-async def _greet_beside(ctx: BotContext, user: User, beside: dict[int, asyncio.Task[None]]) -> None:
-    try:
-        await _greet(ctx, user)
-    finally:
-        beside.pop(user.id, None)
+        ctx.greeter.note_fresh({user.id})
 
 
 def joined_ids(update: Update) -> tuple[int, list[int]] | None:

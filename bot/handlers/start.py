@@ -40,8 +40,7 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
             rate=Amount(ctx.settings.topup_cents_per_star)))
         return
     lines = [ctx.html(lang, "start.welcome", name=user.first_name, amount=Amount(10_00))]
-    if user.id in ctx.fresh_members and ctx.settings.welcome_bonus > 0:
-        ctx.fresh_members.discard(user.id)
+    if ctx.greeter.take_fresh(user.id) and ctx.settings.welcome_bonus > 0:
         lines.append(ctx.html(lang, "start.bonus", amount=Amount(ctx.settings.welcome_bonus)))
     lines += ["", ctx.words.translator.translate(lang, "help.text")]
     await message.reply_html("\n".join(lines))

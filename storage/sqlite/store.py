@@ -178,6 +178,20 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     return bool(inserted)
 
 
+def greet_member(conn: sqlite3.Connection, member: Member, welcome_bonus: Cents, now_ms: int) -> bool:
+    """Store a member and pay the welcome bonus once ever; True if the member is new
+    (with a bonus: if it was paid now)."""
+    is_new = upsert_member(conn, member, now_ms)
+    if welcome_bonus <= 0:
+        return is_new
+    # Keyed by member, so it is paid once ever, even to a member first
+    # stored by someone else's action (a /grant, say) before saying hello.
+    return transfer(
+        conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
+        dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
+    )
+
+
 def _prepare_new_file(path: Path) -> None:
     """A missing directory is made for a new database, and said in one log line: a
     mistyped ``DATABASE_URL`` otherwise starts an empty ledger without a word."""
@@ -241,18 +255,20 @@ class LedgerStore:
     # -- members and wallets -------------------------------------------------
 
     async def greet(self, member: Member, welcome_bonus: Cents, now_ms: int) -> bool:
-        def write(conn: sqlite3.Connection) -> bool:
-            is_new = upsert_member(conn, member, now_ms)
-            if welcome_bonus <= 0:
-                return is_new
-            # Keyed by member, so it is paid once ever, even to a member first
-            # stored by someone else's action (a /grant, say) before saying hello.
-            return transfer(
-                conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
-                dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
-            )
+        (is_new,) = await self.greet_many([member], welcome_bonus, now_ms)
+        return is_new
 
-        return await self.write(write, keys.MINT_ORDER(member.id))
+    async def greet_many(
+        self, members: Sequence[Member], welcome_bonus: Cents, now_ms: int
+    ) -> list[bool]:
+        assert len({m.id for m in members}) == len(members), "a member twice in one greeting"
+        if not members:
+            return []
+
+        def write(conn: sqlite3.Connection) -> list[bool]:
+            return [greet_member(conn, member, welcome_bonus, now_ms) for member in members]
+
+        return await self.write(write, keys.MINT_ORDER(min(m.id for m in members)))
 
     async def credit(
         self, member: Member, amount: Cents, *, kind: str, key: str, memo: str, now_ms: int

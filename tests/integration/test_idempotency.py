@@ -222,3 +222,36 @@ async def test_members_greeted_past_the_remembered_bound_get_the_welcome_once(
     for m in crowd:
         assert await packets.store.balance(m.id) == packets.welcome_bonus
     await assert_audit_clean(packets)
+
+
+async def test_a_crowd_greeted_in_one_write_gets_the_welcome_once_each(
+    packets: RedPackets,
+) -> None:
+    """``greet_many``: one write for the crowd; the new ones said; a member already
+    stored (greeted alone before) keeps one bonus; again, nothing moves."""
+    crowd = members(40, start=100)
+    assert await packets.greet(crowd[3]) is True
+    writes = packets.store.writer.writes if hasattr(packets.store, "writer") else None
+    fresh = await packets.greet_many([*crowd, crowd[0], crowd[5]])  # twice in the list: once
+    assert fresh == {m.id for m in crowd} - {crowd[3].id}
+    if writes is not None:
+        assert packets.store.writer.writes == writes + 1  # all of them in one write
+    packets._greeted.clear()  # as after a restart: the store decides
+    assert await packets.greet_many(crowd) == set()
+    assert await packets.greet_many([]) == set()
+    for m in crowd:
+        assert await packets.store.balance(m.id) == packets.welcome_bonus
+    (welcomes,) = await packets.store.fetchone(
+        "SELECT COUNT(*) FROM transfers WHERE kind = 'welcome'")
+    assert welcomes == len(crowd)
+    await assert_audit_clean(packets)
+
+
+async def test_a_greeting_without_bonus_stores_the_members(packets: RedPackets) -> None:
+    crowd = members(3, start=300)
+    assert await packets.store.greet_many(crowd, 0, 1) == [True, True, True]
+    assert await packets.store.greet_many(crowd, 0, 2) == [False, False, False]
+    (stored,) = await packets.store.fetchone(
+        "SELECT COUNT(*) FROM members WHERE id BETWEEN ? AND ?", (crowd[0].id, crowd[-1].id))
+    assert stored == 3
+    await assert_audit_clean(packets)

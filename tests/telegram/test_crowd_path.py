@@ -101,3 +101,57 @@ async def test_a_press_that_waited_past_the_answer_window_takes_its_share_unansw
     assert "Latecomer" in bot.text(message)
     assert await bot.balance(3) == 100_00 + shares[3]
     await bot.audit()
+
+
+async def _crowd_presses(bot: Bot, message: int, packet_id: str, first_id: int,
+                         count: int) -> list[dict]:
+    crowd = [bot.updates.user(first_id + n, f"m{n}") for n in range(count)]
+    raws = [bot.updates.callback(bot.group, user, message, f"o:{packet_id}") for user in crowd]
+    await asyncio.gather(*(bot.app.process_update(Update.de_json(raw, bot.app.bot))
+                           for raw in raws))
+    return raws
+
+
+@pytest.mark.on_postgres
+async def test_a_crowd_of_newcomers_is_welcomed_in_a_few_writes(bot: Bot) -> None:
+    message, packet_id = await _sent_packet(bot, 3)
+    writer = getattr(bot.store, "writer", None)
+    before = writer.writes if writer is not None else 0
+    raws = await _crowd_presses(bot, message, packet_id, 100, 60)
+    assert all(bot.answer_of(raw) for raw in raws)  # every press answered, once
+    await bot.ctx.drain()
+    if writer is not None:  # 60 welcomes and 3 shares: far fewer writes than members
+        assert writer.writes - before <= 10
+    for n in range(60):
+        assert await bot.balance(100 + n) >= 100_00
+        assert await _welcomes(bot, 100 + n) == 1
+    assert bot.ctx.greeter.waiting == 0
+    await bot.audit()
+
+
+async def test_past_the_waiting_bound_a_press_greets_in_line(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import greeter
+
+    monkeypatch.setattr(greeter, "MAX_WAITING", 2)
+    message, packet_id = await _sent_packet(bot, 2)
+    raws = await _crowd_presses(bot, message, packet_id, 200, 12)
+    assert all(bot.answer_of(raw) for raw in raws)
+    await bot.ctx.drain()
+    for n in range(12):
+        assert await _welcomes(bot, 200 + n) == 1
+    assert bot.ctx.greeter.waiting == 0
+    await bot.audit()
+
+
+async def test_start_mentions_the_bonus_once_to_a_member_welcomed_with_a_crowd(bot: Bot) -> None:
+    message, packet_id = await _sent_packet(bot, 1)
+    await _crowd_presses(bot, message, packet_id, 300, 5)
+    await bot.ctx.drain()
+    member = bot.updates.user(302, "m2")
+    await bot.private(member, "/start")
+    assert "You got a welcome bonus of ¥100.00." in bot.last_reply(302)
+    await bot.private(member, "/start")
+    assert "welcome bonus" not in bot.last_reply(302)
+    await bot.audit()
