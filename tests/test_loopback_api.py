@@ -80,6 +80,21 @@ async def test_a_query_is_answered_once_and_only_when_delivered(api: LoopbackHan
     assert [(a["id"], a["text"], a["show_alert"]) for a in answers["answers"]] == [
         ("q1", "You got ¥1.00", True)]
     assert answers["answers"][0]["answered_at"] >= answers["answers"][0]["available_at"]
+    assert api.control.answer_counts() == (1, 0)
+
+
+async def test_answer_counts_follow_the_queries(api: LoopbackHandle) -> None:
+    api.control.enqueue(_press("a"), _press("b"))
+    api.control.allow_queries(["c"])
+    assert api.control.answer_counts() == (0, 3)
+    async with _bot(api) as bot:
+        assert await bot.answer_callback_query("a")
+        assert await bot.answer_callback_query("c", text="x")
+    assert api.control.answer_counts() == (2, 1)
+    api.control.allow_queries(["a"])  # the same id delivered again: waits for its answer
+    assert api.control.answer_counts() == (1, 2)
+    api.control.reset()
+    assert api.control.answer_counts() == (0, 0)
 
 
 async def test_unconfirmed_updates_are_delivered_again_to_a_restarted_poller(
