@@ -192,6 +192,72 @@ def greet_member(conn: sqlite3.Connection, member: Member, welcome_bonus: Cents,
     )
 
 
+GREET_CHUNK = 500  # members per statement of greet_members (well inside SQLite's 32,766 variables)
+
+
+def greet_members(
+    conn: sqlite3.Connection, members: Sequence[Member], welcome_bonus: Cents, now_ms: int
+) -> list[bool]:
+    """``greet_member`` for a crowd (no id twice) in a few statements: SQLite only, whose
+    single writer holds the database, so what is read here cannot change before it is
+    written. ``greet_member`` costs ~7 statements a member."""
+    new_members: set[int] = set()
+    paid_now: set[int] = set()
+    for start in range(0, len(members), GREET_CHUNK):
+        chunk = members[start : start + GREET_CHUNK]
+        new_members |= _store_members(conn, chunk, now_ms)
+        if welcome_bonus > 0:
+            paid_now |= _pay_welcomes(conn, chunk, welcome_bonus, now_ms)
+    fresh = paid_now if welcome_bonus > 0 else new_members
+    return [member.id in fresh for member in members]
+
+
+def _store_members(conn: sqlite3.Connection, members: Sequence[Member], now_ms: int) -> set[int]:
+    """Store the members, refresh the names of those known; the ids that were new."""
+    ids = [m.id for m in members]
+    marks = ",".join("?" * len(ids))
+    known = {row[0] for row in conn.execute(f"SELECT id FROM members WHERE id IN ({marks})", ids)}
+    conn.executemany(
+        "INSERT INTO members(id, name, username, created_at) VALUES (?, ?, ?, ?)",
+        [(m.id, m.name, m.username, now_ms) for m in members if m.id not in known],
+    )
+    conn.executemany(
+        "UPDATE members SET name = ?, username = COALESCE(?, username) WHERE id = ?"
+        " AND (name IS NOT ? OR username IS NOT COALESCE(?, username))",
+        [(m.name, m.username, m.id, m.name, m.username) for m in members if m.id in known],
+    )
+    return set(ids) - known
+
+
+def _pay_welcomes(
+    conn: sqlite3.Connection, members: Sequence[Member], bonus: Cents, now_ms: int
+) -> set[int]:
+    """The welcome bonus to each member not paid it yet (keyed per member, once ever):
+    the transfers ``transfer`` would make one by one. The ids paid now."""
+    welcome = {keys.WELCOME(m.id): m.id for m in members}
+    marks = ",".join("?" * len(welcome))
+    paid = {row[0] for row in conn.execute(
+        f"SELECT key FROM transfers WHERE key IN ({marks})", list(welcome))}
+    due = [(key, member_id) for key, member_id in welcome.items() if key not in paid]
+    if not due:
+        return set()
+    conn.executemany(
+        "INSERT INTO accounts(id) VALUES (?) ON CONFLICT(id) DO NOTHING",
+        [(keys.MINT,)] + [(keys.WALLET(member_id),) for _, member_id in due],
+    )
+    conn.executemany(
+        "INSERT INTO transfers(key, kind, src, dst, amount, packet_id, memo, at)"
+        " VALUES (?, ?, ?, ?, ?, NULL, '', ?)",
+        [(key, LedgerKind.WELCOME.value, keys.MINT, keys.WALLET(member_id), bonus, now_ms)
+         for key, member_id in due],
+    )
+    conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?",
+                 (bonus * len(due), keys.MINT))
+    conn.executemany("UPDATE accounts SET balance = balance + ? WHERE id = ?",
+                     [(bonus, keys.WALLET(member_id)) for _, member_id in due])
+    return {member_id for _, member_id in due}
+
+
 def _prepare_new_file(path: Path) -> None:
     """A missing directory is made for a new database, and said in one log line: a
     mistyped ``DATABASE_URL`` otherwise starts an empty ledger without a word."""
@@ -266,6 +332,8 @@ class LedgerStore:
             return []
 
         def write(conn: sqlite3.Connection) -> list[bool]:
+            if _is_sqlite(conn):
+                return greet_members(conn, members, welcome_bonus, now_ms)
             return [greet_member(conn, member, welcome_bonus, now_ms) for member in members]
 
         return await self.write(write, keys.MINT_ORDER(min(m.id for m in members)))
