@@ -8,18 +8,21 @@ steps that must differ with several writers on several connections:
 - ``transfer``: the debit at once, the credit deferred to the batch's end
   (``PgBatchWriter`` applies every credit in account order, so batches on
   several connections never lock wallets in opposite orders: no deadlock);
-- ``balance_of``: the balance locked, plus what the batch will still credit.
+- ``balance_of``: the balance locked, plus what the batch will still credit;
+- ``greet_members``: a crowd's first contact in four statements.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from core.amount import Cents
 from core.packets import Member
 from storage.postgres.sql import QmarkConnection
-from storage.sqlite.keys import MINT
+from storage.sqlite import keys
+from storage.sqlite.keys import MINT, LedgerKind
 
 
 class PgWrite(QmarkConnection):
@@ -74,3 +77,49 @@ class PgWrite(QmarkConnection):
             (member.id, member.name, member.username, now_ms),
         ).fetchone()
         return bool(row and row[0])
+
+    def greet_members(self, members: Sequence[Member], bonus: Cents, now_ms: int) -> list[bool]:
+        """``upsert_member`` then the welcome ``transfer`` for each member (no id twice),
+        in four statements: rows are written in id (and key) order, so two processes
+        greeting the same crowd lock its rows in one order. True for a member new
+        (with a bonus: paid now)."""
+        ids = [m.id for m in members]
+        names = [m.name for m in members]
+        usernames = [m.username for m in members]
+        new = {row[0] for row in self.execute(
+            "INSERT INTO members(id, name, username, created_at)"
+            " SELECT id, name, username, %s"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t(id, name, username)"
+            " ORDER BY id ON CONFLICT (id) DO NOTHING RETURNING id",
+            (now_ms, ids, names, usernames),
+        ).fetchall()}
+        if len(new) < len(ids):
+            self.execute(
+                "UPDATE members AS m SET name = t.name, username = COALESCE(t.username, m.username)"
+                " FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS t(id, name, username)"
+                " WHERE m.id = t.id AND NOT (t.id = ANY(%s::bigint[]))"
+                " AND (m.name IS DISTINCT FROM t.name"
+                " OR m.username IS DISTINCT FROM COALESCE(t.username, m.username))",
+                (ids, names, usernames, list(new)),
+            )
+        if bonus <= 0:
+            return [member_id in new for member_id in ids]
+        wallets = [keys.WALLET(member_id) for member_id in ids]
+        self.execute(
+            "INSERT INTO accounts(id) SELECT id FROM unnest(%s::text[]) AS t(id)"
+            " ORDER BY id ON CONFLICT (id) DO NOTHING",
+            ([MINT, *wallets],),
+        )
+        paid = {row[0] for row in self.execute(
+            "INSERT INTO transfers(key, kind, src, dst, amount, packet_id, memo, at)"
+            " SELECT key, %s, %s, dst, %s, NULL, '', %s"
+            " FROM unnest(%s::text[], %s::text[]) AS t(key, dst)"
+            " ORDER BY key ON CONFLICT (key) DO NOTHING RETURNING dst",
+            (LedgerKind.WELCOME.value, MINT, bonus, now_ms,
+             [keys.WELCOME(member_id) for member_id in ids], wallets),
+        ).fetchall()}
+        for wallet in paid:  # credited, and the mint debited, at the batch's end
+            self.defer(wallet, bonus)
+            self.defer(MINT, -bonus)
+        return [wallet in paid for wallet in wallets]
+

@@ -178,29 +178,18 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     return bool(inserted)
 
 
-def greet_member(conn: sqlite3.Connection, member: Member, welcome_bonus: Cents, now_ms: int) -> bool:
-    """Store a member and pay the welcome bonus once ever; True if the member is new
-    (with a bonus: if it was paid now)."""
-    is_new = upsert_member(conn, member, now_ms)
-    if welcome_bonus <= 0:
-        return is_new
-    # Keyed by member, so it is paid once ever, even to a member first
-    # stored by someone else's action (a /grant, say) before saying hello.
-    return transfer(
-        conn, key=keys.WELCOME(member.id), kind=LedgerKind.WELCOME, src=keys.MINT,
-        dst=keys.WALLET(member.id), amount=welcome_bonus, at=now_ms,
-    )
-
-
 GREET_CHUNK = 500  # members per statement of greet_members (well inside SQLite's 32,766 variables)
 
 
 def greet_members(
     conn: sqlite3.Connection, members: Sequence[Member], welcome_bonus: Cents, now_ms: int
 ) -> list[bool]:
-    """``greet_member`` for a crowd (no id twice) in a few statements: SQLite only, whose
-    single writer holds the database, so what is read here cannot change before it is
-    written. ``greet_member`` costs ~7 statements a member."""
+    """Store each member (no id twice) and pay the welcome bonus once ever (keyed per
+    member, so also to a member first stored by something else, a /grant say); True
+    for a member new (with a bonus: paid now). ``upsert_member`` and ``transfer`` do
+    the same for one member in ~7 statements; this does a crowd in a few: SQLite
+    only, whose single writer holds the database, so what is read here cannot change
+    before it is written (PostgreSQL: ``PgWrite.greet_members``)."""
     new_members: set[int] = set()
     paid_now: set[int] = set()
     for start in range(0, len(members), GREET_CHUNK):
@@ -334,7 +323,7 @@ class LedgerStore:
         def write(conn: sqlite3.Connection) -> list[bool]:
             if _is_sqlite(conn):
                 return greet_members(conn, members, welcome_bonus, now_ms)
-            return [greet_member(conn, member, welcome_bonus, now_ms) for member in members]
+            return conn.greet_members(members, welcome_bonus, now_ms)
 
         return await self.write(write, keys.MINT_ORDER(min(m.id for m in members)))
 
