@@ -8,8 +8,8 @@ decoding a press costs, and more the longer the packet message is.
 
 ``install()`` makes ``CallbackQuery.de_json`` decode exactly as PTB's own does
 (the presser, then the message, then the query), except that a message whose
-JSON is the same as one decoded lately for the same bot is the very same
-frozen object: PTB's objects cannot be changed once decoded, so sharing one
+JSON equals the one decoded last for the same chat, message and edit, for the
+same bot, is the very same frozen object: PTB's objects cannot be changed once decoded, so sharing one
 is indistinguishable from holding equal copies. Not shared: the presser
 (different for every press), and anything when the bot keeps arbitrary
 callback data (PTB then rewrites each query's keyboard in place). Nothing
@@ -31,20 +31,26 @@ __all__ = ["MAX_REMEMBERED", "install", "installed", "uninstall"]
 MAX_REMEMBERED = 256
 
 _PTB_DE_JSON = CallbackQuery.__dict__["de_json"]
-_remembered: dict[str, tuple[Bot | None, Message]] = {}
+# (chat, message, last edit) -> the JSON decoded, its bot, the decoded message
+_remembered: dict[tuple[Any, Any, Any], tuple[dict[str, Any], Bot | None, Message]] = {}
 
 
 def _message(data: dict[str, Any] | None, bot: Bot | None) -> Message | None:
-    if data is None or getattr(bot, "callback_data_cache", None) is not None:
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("chat"), dict)
+        or getattr(bot, "callback_data_cache", None) is not None
+    ):
         return de_json_optional(data, Message, bot)
-    key = repr(data)  # dicts of str, int, bool, None, lists: equal text, equal content
+    key = (data["chat"].get("id"), data.get("message_id"), data.get("edit_date"))
     known = _remembered.get(key)
-    if known is not None and known[0] is bot:
-        return known[1]
+    # Shared only if the JSON is equal throughout (PTB's decoding leaves it as it was).
+    if known is not None and known[1] is bot and known[0] == data:
+        return known[2]
     message = Message.de_json(data, bot)
-    if len(_remembered) >= MAX_REMEMBERED:
+    if key not in _remembered and len(_remembered) >= MAX_REMEMBERED:
         del _remembered[next(iter(_remembered))]
-    _remembered[key] = (bot, message)
+    _remembered[key] = (data, bot, message)
     return message
 
 
