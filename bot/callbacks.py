@@ -24,6 +24,7 @@ before carry ``d:k``/``d:s``/``d:c`` and are found by their message.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,6 +73,8 @@ FORMATS: dict[Action, re.Pattern[str]] = {
     Action.SHAKE: re.compile(rf"sk:({_PACKET})"),
     Action.RECORDS_PAGE: re.compile(rf"rec:([0-9]{{1,{len(str(MAX_RECORDS_PAGE))}}})"),
 }
+PARSED_REMEMBERED = 1024  # distinct button data parsed lately, at most
+
 # Prefix patterns for CallbackQueryHandler: each sends its whole family to one
 # handler, which then parses strictly (so a malformed "o:..." is answered by us).
 PATTERNS: dict[Action, str] = {
@@ -85,8 +88,12 @@ PATTERNS: dict[Action, str] = {
 }
 
 
+@functools.lru_cache(maxsize=PARSED_REMEMBERED)
 def parse(data: str | None) -> Callback | None:
-    """The callback ``data`` names, or ``None`` for anything malformed or oversized."""
+    """The callback ``data`` names, or ``None`` for anything malformed or oversized.
+
+    Remembered (a ``Callback`` is frozen): a crowd presses one button, and each
+    press is parsed by the welcome handler and by the press's own."""
     if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         return None
     for action, pattern in FORMATS.items():
