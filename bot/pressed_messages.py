@@ -9,11 +9,12 @@ decoding a press costs, and more the longer the packet message is.
 ``install()`` makes ``CallbackQuery.de_json`` decode exactly as PTB's own does
 (the presser, then the message, then the query), except that a message whose
 JSON equals the one decoded last for the same chat, message and edit, for the
-same bot, is the very same frozen object: PTB's objects cannot be changed once decoded, so sharing one
-is indistinguishable from holding equal copies. Not shared: the presser
-(different for every press), and anything when the bot keeps arbitrary
-callback data (PTB then rewrites each query's keyboard in place). Nothing
-changes when PTB's method is not the one this was written against.
+same bot, is the very same frozen object: PTB's objects cannot be changed once
+decoded, so sharing one is indistinguishable from holding equal copies. Not
+shared: the presser (different for every press), and anything when the bot
+keeps arbitrary callback data (PTB then rewrites each query's keyboard in
+place). Nothing changes when PTB's method is not the one this was written
+against.
 """
 
 from __future__ import annotations

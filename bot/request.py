@@ -80,8 +80,7 @@ class FormBody(RequestData):  # type: ignore[misc]  # PTB marks it final for its
         self._values = values
         self._fields = {name: _json_value(value) for name, value in values.items()}
         self.body = "&".join(
-            f"{_quoted(name)}={_quoted(value) if name in _REPEATED else quote_plus(value)}"
-            for name, value in self._fields.items()
+            f"{_quoted(name)}={_quoted(value)}" for name, value in self._fields.items()
         ).encode()
 
     @property
@@ -106,9 +105,8 @@ def _json_value(value: str | bool | int) -> str:
     return str(int(value))
 
 
-# Fields whose values repeat from call to call (a press's answer says one of a
-# few dozen things): their encoding is remembered, up to MAX_QUOTED of them.
-_REPEATED = frozenset({"text", "show_alert"})
+# Names and values form-encoded lately: a press's answer says one of a few dozen
+# things, so its text is encoded once, not per press.
 MAX_QUOTED = 4096
 _QUOTED: dict[str, str] = {}
 

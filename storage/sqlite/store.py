@@ -178,7 +178,7 @@ def upsert_member(conn: sqlite3.Connection, member: Member, now_ms: int) -> bool
     return bool(inserted)
 
 
-GREET_CHUNK = 500  # members per statement of greet_members (well inside SQLite's 32,766 variables)
+GREET_CHUNK = 500  # members per statement of greet_members (SQLite allows 32,766 variables)
 
 
 def greet_members(

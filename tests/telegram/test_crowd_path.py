@@ -155,3 +155,39 @@ async def test_start_mentions_the_bonus_once_to_a_member_welcomed_with_a_crowd(b
     await bot.private(member, "/start")
     assert "welcome bonus" not in bot.last_reply(302)
     await bot.audit()
+
+
+async def test_a_welcome_write_cut_short_leaves_no_one_waiting(bot: Bot) -> None:
+    """The greeter's task ends mid-write (cancelled at shutdown, or failed): every
+    member it held is released, so no update waits for a bonus that is not coming."""
+    message, packet_id = await _sent_packet(bot, 1)
+    taker = bot.updates.user(2, "Taker")
+    assert (await bot.press(taker, message, f"o:{packet_id}"))["show_alert"] is True
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:  # the database is busy writing
+        entered.set()
+        release.wait(30)
+
+    held = asyncio.ensure_future(bot.store.write(hold))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        raws = await _crowd_presses(bot, message, packet_id, 500, 3)  # too slow: no write
+        await asyncio.sleep(0.05)  # their welcome write has started: it waits for the database
+        raws += await _crowd_presses(bot, message, packet_id, 510, 3)  # wait for the next one
+        assert all(bot.answer_of(raw)["text"] == TOO_SLOW for raw in raws)
+        greeter = bot.ctx.greeter
+        landed = [greeter.landed(500 + n) for n in range(3)]
+        landed += [greeter.landed(510 + n) for n in range(3)]
+        assert greeter.waiting == 6 and all(f is not None and not f.done() for f in landed)
+        assert greeter._task is not None
+        greeter._task.cancel()
+        await asyncio.sleep(0.05)
+        assert greeter.waiting == 0 and all(f is not None and f.done() for f in landed)
+    finally:
+        release.set()
+        await held
+    await bot.ctx.drain()
+    await bot.command(bot.updates.user(501, "m1"), "/balance")  # greets again, in line
+    assert await _welcomes(bot, 501) == 1
+    await bot.audit()

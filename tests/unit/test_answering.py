@@ -80,8 +80,8 @@ def test_the_answer_form_is_the_bytes_ptb_would_send(
     for (query_id, text, alert), (ours, theirs) in zip(answers, asyncio.run(both()), strict=True):
         assert ours == theirs
         form = answer_parameters(query_id, text, alert)
-        ptb = RequestData([RequestParameter.from_input(name, value) for name, value in
-                           (("callback_query_id", query_id), ("text", text), ("show_alert", alert))])
+        fields = (("callback_query_id", query_id), ("text", text), ("show_alert", alert))
+        ptb = RequestData([RequestParameter.from_input(name, value) for name, value in fields])
         assert form.body == urlencode(theirs).encode()
         assert form.json_parameters == theirs == ptb.json_parameters
         assert form.parameters == ptb.parameters
