@@ -133,7 +133,7 @@ _messages = st.builds(
     st.lists(_text, min_size=1, max_size=3), st.integers(0, 50))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(_messages, min_size=1, max_size=6), st.lists(st.integers(0, 5), max_size=12))
 def test_decoded_as_ptb_decodes(pool: list[dict[str, Any]], picks: list[int]) -> None:
     """Whatever the sequence of presses, each update equals PTB's own decoding."""
