@@ -4,8 +4,10 @@ and the answer to a press Telegram no longer takes (bot.arrivals)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
+from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Update
@@ -26,6 +28,24 @@ async def _sent_packet(bot: Bot, shares: int) -> tuple[int, str]:
     return message, packet.id
 
 
+@contextlib.asynccontextmanager
+async def database_busy(bot: Bot) -> AsyncIterator[None]:
+    """The database busy writing (one write holding the writer) until the block ends."""
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        entered.set()
+        release.wait(30)
+
+    held = asyncio.ensure_future(bot.store.write(hold))
+    try:
+        assert await asyncio.to_thread(entered.wait, 10)
+        yield
+    finally:
+        release.set()
+        await held
+
+
 async def _welcomes(bot: Bot, member_id: int) -> int:
     row = await bot.store.fetchone(
         "SELECT COUNT(*) FROM transfers WHERE key = ?", (keys.WELCOME(member_id),)
@@ -40,15 +60,7 @@ async def test_a_new_members_press_is_answered_while_its_welcome_write_waits(bot
     assert (await bot.press(first, message, f"o:{packet_id}"))["show_alert"] is True
     newcomer = bot.updates.user(3, "Newcomer")
 
-    entered, release = threading.Event(), threading.Event()
-
-    def hold(conn: sqlite3.Connection) -> None:  # the database is busy writing
-        entered.set()
-        release.wait(30)
-
-    held = asyncio.ensure_future(bot.store.write(hold))
-    try:
-        assert await asyncio.to_thread(entered.wait, 10)
+    async with database_busy(bot):
         taps = [bot.updates.callback(bot.group, newcomer, message, f"o:{packet_id}")
                 for _ in range(2)]  # a double tap, too
         for raw in taps:
@@ -56,9 +68,6 @@ async def test_a_new_members_press_is_answered_while_its_welcome_write_waits(bot
             await asyncio.wait_for(bot.app.process_update(Update.de_json(raw, bot.app.bot)), 10)
             assert bot.answer_of(raw)["text"] == TOO_SLOW
         assert await bot.balance(3) == 0  # the welcome bonus is still on its way
-    finally:
-        release.set()
-        await held
     await bot.ctx.drain()
     assert await bot.balance(3) == 100_00
     assert (await bot.press(newcomer, message, f"o:{packet_id}"))["text"] == TOO_SLOW
@@ -163,15 +172,7 @@ async def test_a_welcome_write_cut_short_leaves_no_one_waiting(bot: Bot) -> None
     message, packet_id = await _sent_packet(bot, 1)
     taker = bot.updates.user(2, "Taker")
     assert (await bot.press(taker, message, f"o:{packet_id}"))["show_alert"] is True
-    entered, release = threading.Event(), threading.Event()
-
-    def hold(conn: sqlite3.Connection) -> None:  # the database is busy writing
-        entered.set()
-        release.wait(30)
-
-    held = asyncio.ensure_future(bot.store.write(hold))
-    try:
-        assert await asyncio.to_thread(entered.wait, 10)
+    async with database_busy(bot):
         raws = await _crowd_presses(bot, message, packet_id, 500, 3)  # too slow: no write
         await asyncio.sleep(0.05)  # their welcome write has started: it waits for the database
         raws += await _crowd_presses(bot, message, packet_id, 510, 3)  # wait for the next one
@@ -184,9 +185,6 @@ async def test_a_welcome_write_cut_short_leaves_no_one_waiting(bot: Bot) -> None
         greeter._task.cancel()
         await asyncio.sleep(0.05)
         assert greeter.waiting == 0 and all(f is not None and f.done() for f in landed)
-    finally:
-        release.set()
-        await held
     await bot.ctx.drain()
     await bot.command(bot.updates.user(501, "m1"), "/balance")  # greets again, in line
     assert await _welcomes(bot, 501) == 1
